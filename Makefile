@@ -1,0 +1,36 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 8000
+WEB_CONCURRENCY ?= 2
+PY := $(VENV)/bin/python
+ST2CLIENT_VENV ?= .venv-st2client
+
+.PHONY: run test lint
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# The official st2 CLI pins its own dependencies, so it lives in a virtualenv of its own.
+$(ST2CLIENT_VENV)/.installed:
+	$(PYTHON) -m venv $(ST2CLIENT_VENV)
+	$(ST2CLIENT_VENV)/bin/pip install --quiet --disable-pip-version-check st2client==3.9.0
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py register_packs
+	$(PY) manage.py ensure_admin
+	exec $(VENV)/bin/gunicorn portal.wsgi --bind 127.0.0.1:$(PORT) \
+		--workers $(WEB_CONCURRENCY) --access-logfile - --graceful-timeout 10
+
+test: $(VENV)/.installed $(ST2CLIENT_VENV)/.installed
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+	ST2_CLI=$(CURDIR)/$(ST2CLIENT_VENV)/bin/st2 $(VENV)/bin/pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .

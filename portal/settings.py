@@ -1,0 +1,203 @@
+"""The one settings file: every knob comes from the environment, with defaults that work
+on a laptop with nothing else installed (SQLite, embedded StackStorm API)."""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name, default):
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use true or false)")
+
+
+def envint(name, default):
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from None
+
+
+def envlist(name, default=""):
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def secret_from_env_or_file(env_name, path, make):
+    """A secret from the environment, else one generated once and kept in DATA_DIR, so a
+    fresh checkout runs without setup and keeps its tokens valid across restarts."""
+    if os.environ.get(env_name):
+        return os.environ[env_name]
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(make())
+    return path.read_text().strip()
+
+
+DATA_DIR = Path(os.environ.get("PORTAL_DATA_DIR", BASE_DIR / "var"))
+
+SECRET_KEY = secret_from_env_or_file(
+    "DJANGO_SECRET_KEY", DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50)
+)
+DEBUG = envbool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "st2bridge",
+    "portal",
+]
+
+MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",
+    "st2bridge.api.middleware.RequestIdMiddleware",
+    "st2bridge.api.middleware.ApiGuardMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+APPEND_SLASH = False  # the API treats "/x/" as "/x" itself; never redirect API calls
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite by default: WAL so readers never wait for the writer, a busy timeout and IMMEDIATE
+# transactions so concurrent writers queue instead of failing with "database is locked".
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("SQLITE_PATH", str(DATA_DIR / "portal.sqlite3")),
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = os.environ.get("PORTAL_STATIC_ROOT") or None  # only for collectstatic
+WHITENOISE_USE_FINDERS = True  # serve straight from static/ without a collectstatic step
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_HTTPS = envbool("PORTAL_HTTPS", False)
+SESSION_COOKIE_SECURE = SECURE_HTTPS
+CSRF_COOKIE_SECURE = SECURE_HTTPS
+
+# The API answers with its own JSON; DRF is used for views and authentication classes only.
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "st2bridge.api.authentication.TokenHeaderAuthentication",
+        "st2bridge.api.authentication.ApiKeyHeaderAuthentication",
+        "st2bridge.api.authentication.TokenQueryAuthentication",
+        "st2bridge.api.authentication.ApiKeyQueryAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["st2bridge.api.authentication.CallerRequired"],
+    "EXCEPTION_HANDLER": "st2bridge.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# CORS for the API only, from an explicit allow-list; a wildcard never goes with credentials.
+CORS_ALLOWED_ORIGINS = envlist("CORS_ALLOWED_ORIGINS")
+if "*" in CORS_ALLOWED_ORIGINS:
+    raise ImproperlyConfigured("CORS_ALLOWED_ORIGINS may not contain '*': list the origins")
+CORS_URLS_REGEX = r"^/(api|auth|stream)/"
+CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
+CORS_ALLOW_HEADERS = [
+    "content-type",
+    "authorization",
+    "x-auth-token",
+    "st2-api-key",
+    "x-request-id",
+]
+CORS_EXPOSE_HEADERS = ["Content-Type", "X-Limit", "X-Total-Count", "X-Request-ID"]
+
+# The embedded StackStorm-compatible API.
+ST2_TOKEN_TTL = envint("ST2_TOKEN_TTL", 86400)  # default and maximum lifetime of a user token
+ST2_MAX_BODY_BYTES = envint("ST2_MAX_BODY_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = ST2_MAX_BODY_BYTES
+ST2_LOGIN_FAILURES_PER_USER = envint("ST2_LOGIN_FAILURES_PER_USER", 5)
+ST2_LOGIN_FAILURES_PER_ADDRESS = envint("ST2_LOGIN_FAILURES_PER_ADDRESS", 20)
+ST2_LOGIN_FAILURE_WINDOW = envint("ST2_LOGIN_FAILURE_WINDOW", 60)
+ST2_API_KEY_LAST_USED_INTERVAL = envint("ST2_API_KEY_LAST_USED_INTERVAL", 60)
+ST2_MAX_PAGE_SIZE = envint("ST2_MAX_PAGE_SIZE", 100)
+ST2_PACKS_DIRS = [BASE_DIR / "packs"] + [Path(p) for p in envlist("ST2_PACKS_EXTRA_DIRS")]
+ST2_RUNNER_TYPES_FILE = BASE_DIR / "st2bridge" / "runner_types.yaml"
+ST2_DATASTORE_KEY = secret_from_env_or_file(
+    "ST2_DATASTORE_KEY",
+    DATA_DIR / "datastore.key",
+    lambda: Fernet.generate_key().decode(),
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}

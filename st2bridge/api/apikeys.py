@@ -1,0 +1,86 @@
+"""/api/v1/apikeys (notes §2.4)."""
+
+from rest_framework.response import Response
+
+from st2bridge import apikeys
+from st2bridge.apikeys import MASK
+
+from .base import (
+    ApiView,
+    isotime,
+    json_body,
+    list_response,
+    query_filters,
+    route,
+    show_secrets,
+)
+
+FIELDS = {
+    "id",
+    "uid",
+    "user",
+    "key_hash",
+    "metadata",
+    "created_at",
+    "enabled",
+    "expires_at",
+    "last_used_at",
+}
+
+
+def key_to_api(api_key, unmasked=False):
+    return {
+        "id": api_key.id,
+        "uid": f"api_key:{api_key.key_hash}" if unmasked else MASK,
+        "user": api_key.user.username,
+        "key_hash": api_key.key_hash if unmasked else MASK,
+        "metadata": api_key.metadata,
+        "created_at": isotime(api_key.created_at),
+        "enabled": api_key.enabled,
+        "expires_at": isotime(api_key.expires_at),
+        "last_used_at": isotime(api_key.last_used_at),
+    }
+
+
+class ApiKeyList(ApiView):
+    def get(self, request):
+        keys = apikeys.visible_keys(self.caller).filter(
+            **query_filters(request, {"user": "user__username"})
+        )
+        unmasked = show_secrets(request, self.caller)
+        return list_response(
+            request,
+            keys,
+            self.caller,
+            lambda key: key_to_api(key, unmasked),
+            FIELDS,
+            default_limit=50,
+        )
+
+    def post(self, request):
+        api_key, raw = apikeys.create_key(self.caller, json_body(request))
+        data = key_to_api(api_key, unmasked=False)
+        del data["key_hash"]
+        data["key"] = raw
+        return Response(data, status=201)
+
+
+class ApiKeyDetail(ApiView):
+    def get(self, request, id_or_key):
+        api_key = apikeys.find_key(self.caller, id_or_key)
+        return Response(key_to_api(api_key, show_secrets(request, self.caller)))
+
+    def put(self, request, id_or_key):
+        api_key = apikeys.find_key(self.caller, id_or_key)
+        api_key = apikeys.update_key(self.caller, api_key, json_body(request))
+        return Response(key_to_api(api_key, show_secrets(request, self.caller)))
+
+    def delete(self, request, id_or_key):
+        apikeys.find_key(self.caller, id_or_key).delete()
+        return Response(status=204)
+
+
+urlpatterns = [
+    route(r"api/v1/apikeys", ApiKeyList),
+    route(r"api/v1/apikeys/(?P<id_or_key>[^/]+)", ApiKeyDetail),
+]

@@ -1,0 +1,199 @@
+"""What every API view shares: routing quirks, JSON bodies, query parameters, paging,
+attribute selection and timestamps, all as StackStorm does them (notes §1)."""
+
+import json
+import re
+from datetime import UTC
+from urllib.parse import parse_qs
+
+from django.conf import settings
+from django.urls import re_path
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from st2bridge.errors import AccessDenied, InvalidInput, NotFound
+
+NOT_FOUND = "The resource could not be found."
+MAX_OFFSET = 2**31
+INTEGER = re.compile(r"^-?[0-9]+$")
+TRUE_WORDS = {"true", "1", "yes", "y"}
+FALSE_WORDS = {"false", "0", "no", "n"}
+
+
+class ApiView(APIView):
+    """An API operation. Unknown methods are 404 before authentication, as StackStorm routes."""
+
+    def initial(self, request, *args, **kwargs):
+        if not hasattr(self, request.method.lower()):
+            raise NotFound(NOT_FOUND)
+        super().initial(request, *args, **kwargs)
+
+    @property
+    def caller(self):
+        return self.request.auth
+
+
+def route(pattern, view):
+    """A route under the site root; a trailing slash is optional, as in StackStorm."""
+    return re_path(rf"^{pattern}/?$", view.as_view())
+
+
+def isotime(moment):
+    """StackStorm's timestamp format: UTC, microseconds, 'Z'."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def without_nulls(data):
+    return {key: value for key, value in data.items() if value is not None}
+
+
+# --- request bodies -----------------------------------------------------------------------
+
+
+def json_body(request):
+    """The request body as a dict: empty means {}, form bodies become dicts of lists."""
+    raw = request.body
+    media_type = (request.content_type or "").split(";")[0].strip().lower()
+    if not raw.strip():
+        return {}
+    if media_type in ("application/x-www-form-urlencoded",):
+        return parse_qs(raw.decode("utf-8", "replace"))
+    if media_type not in ("", "application/json", "text/plain") and not media_type.endswith(
+        "+json"
+    ):
+        raise InvalidInput(
+            f'Failed to parse request body: Unsupported Content-Type: "{media_type}"'
+        )
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidInput(f"Failed to parse request body: {error}") from None
+    if not isinstance(body, dict):
+        raise InvalidInput(f"Input body needs to be an object, got: {json_type(body)}")
+    return body
+
+
+def json_type(value):
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return names.get(type(value), type(value).__name__)
+
+
+# --- query parameters ---------------------------------------------------------------------
+
+
+def query_bool(request, name, default=False):
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in TRUE_WORDS:
+        return True
+    if raw.lower() in FALSE_WORDS:
+        return False
+    raise InvalidInput(f'Parameter "{name}" is not of type boolean')
+
+
+def query_int(request, name):
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if not INTEGER.match(raw):
+        raise InvalidInput(f'Parameter "{name}" is not of type integer')
+    return int(raw)
+
+
+def query_filters(request, allowed):
+    """Allow-listed filters {param: orm lookup}; unknown parameters and empty values are ignored."""
+    lookups = {}
+    for param, field in allowed.items():
+        value = request.query_params.get(param)
+        if value not in (None, ""):
+            lookups[field] = value
+    return lookups
+
+
+def show_secrets(request, caller):
+    """Unmasked secrets only for admins who ask for them."""
+    return query_bool(request, "show_secrets") and caller.is_admin
+
+
+# --- paging -------------------------------------------------------------------------------
+
+
+def paginate(request, items, caller, default_limit=None):
+    """Slice a queryset or list by limit/offset; return (page, headers) with StackStorm's
+    X-Total-Count and X-Limit and its limit rules (notes §1.6)."""
+    limit = query_int(request, "limit")
+    offset = query_int(request, "offset") or 0
+    if limit is None:
+        limit = default_limit
+    elif limit == 0:
+        raise InvalidInput(
+            'Limit, "0" specified, must be a positive number or -1 for full result set.'
+        )
+    elif limit == -1:
+        if not caller.is_admin:
+            raise AccessDenied(
+                "Administrator access required to be able to specify limit=-1 and retrieve "
+                "all the records"
+            )
+        limit = None
+    elif limit < -1:
+        raise InvalidInput(f'Limit, "{limit}" specified, must be a positive number.')
+    elif limit > settings.ST2_MAX_PAGE_SIZE and not caller.is_admin:
+        raise AccessDenied(
+            f'Limit "{limit}" specified, maximum value is "{settings.ST2_MAX_PAGE_SIZE}"'
+        )
+    if offset < 0:
+        raise InvalidInput(f'Offset, "{offset}" specified, must be a positive number.')
+    if offset >= MAX_OFFSET:
+        raise InvalidInput(f'Offset "{offset}" specified is more than 32-bit int')
+    total = items.count() if hasattr(items, "count") and not isinstance(items, list) else len(items)
+    page = items[offset:] if limit is None else items[offset : offset + limit]
+    headers = {"X-Total-Count": str(total)}
+    if limit is not None:
+        headers["X-Limit"] = str(limit)
+    return list(page), headers
+
+
+# --- attribute selection ------------------------------------------------------------------
+
+
+def attribute_selector(request, known, mandatory=("id",)):
+    """A function trimming API dicts to include_attributes / exclude_attributes."""
+    include = _attribute_list(request, "include_attributes")
+    exclude = _attribute_list(request, "exclude_attributes")
+    if include and exclude:
+        raise InvalidInput(
+            "exclude_fields and include_fields arguments are mutually exclusive. "
+            "You need to provide either one or another, but not both."
+        )
+    for kind, names in (("include", include), ("exclude", exclude)):
+        for name in names:
+            if name not in known:
+                raise InvalidInput(f"Invalid or unsupported {kind} attribute specified: {name}")
+    if include:
+        keep = set(include) | set(mandatory)
+        return lambda data: {key: value for key, value in data.items() if key in keep}
+    if exclude:
+        return lambda data: {key: value for key, value in data.items() if key not in exclude}
+    return lambda data: data
+
+
+def _attribute_list(request, name):
+    raw = request.query_params.get(name, "")
+    # Dotted names select by their top-level part (action.ref -> action).
+    return [part.strip().split(".")[0] for part in raw.split(",") if part.strip()]
+
+
+def list_response(
+    request, items, caller, to_api, known_fields, default_limit=None, mandatory=("id",)
+):
+    select = attribute_selector(request, known_fields, mandatory)
+    page, headers = paginate(request, items, caller, default_limit)
+    return Response([select(to_api(item)) for item in page], headers=headers)

@@ -1,0 +1,3 @@
+"""Placeholder: routes are added here as the resource is built."""
+
+urlpatterns = []

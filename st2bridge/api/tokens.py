@@ -1,0 +1,66 @@
+"""/auth/v1/tokens: trade a Django user's password for a StackStorm token (notes §2.2-2.3)."""
+
+import base64
+import binascii
+
+from rest_framework.response import Response
+
+from st2bridge import auth
+from st2bridge.errors import InvalidInput, Unauthorized
+
+from .base import ApiView, isotime, json_body, route
+
+BAD_CREDENTIALS = "Invalid or missing credentials"
+
+
+def token_to_api(token, raw):
+    return {
+        "id": token.id,
+        "user": token.user.username,
+        "token": raw,
+        "expiry": isotime(token.expiry),
+        "metadata": token.metadata,
+        "service": False,
+    }
+
+
+def basic_credentials(request):
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise Unauthorized(BAD_CREDENTIALS)
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthorized(BAD_CREDENTIALS) from None
+    username, colon, password = decoded.partition(":")
+    if not colon or not username:
+        raise Unauthorized(BAD_CREDENTIALS)
+    return username, password
+
+
+class TokenCreate(ApiView):
+    authentication_classes = []
+    permission_classes = []
+
+    def post(self, request):
+        username, password = basic_credentials(request)
+        ttl = json_body(request).get("ttl")
+        address = request.META.get("REMOTE_ADDR", "")
+        token, raw = auth.issue_token(username, password, address, ttl)
+        response = Response(token_to_api(token, raw), status=201)
+        response["X-API-URL"] = request.build_absolute_uri("/api/v1")
+        return response
+
+
+class TokenValidate(ApiView):
+    def post(self, request):
+        token = json_body(request).get("token")
+        if not token or not isinstance(token, str):
+            raise InvalidInput("Token is not provided.")
+        return Response({"valid": auth.find_valid_token(token) is not None})
+
+
+urlpatterns = [
+    route(r"auth/v1/tokens", TokenCreate),
+    route(r"auth/v1/tokens/validate", TokenValidate),
+]

@@ -1,0 +1,18 @@
+"""Routes of the embedded StackStorm-compatible API: each resource module lists its own.
+Anything unknown under the API prefixes is a JSON 404, as StackStorm's router answers."""
+
+from django.urls import re_path
+
+from . import actions, apikeys, keys, packs, runnertypes, tokens, user
+from .errors import api_not_found
+
+urlpatterns = [
+    *tokens.urlpatterns,
+    *user.urlpatterns,
+    *apikeys.urlpatterns,
+    *packs.urlpatterns,
+    *actions.urlpatterns,
+    *runnertypes.urlpatterns,
+    *keys.urlpatterns,
+    re_path(r"^(api|auth|stream)(/.*)?$", api_not_found),
+]

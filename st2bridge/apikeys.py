@@ -1,0 +1,113 @@
+"""API keys: create, find, change and delete, with who-may-do-what in one place."""
+
+from datetime import UTC
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from .auth import credential_hash, new_api_key
+from .bodies import check_body
+from .errors import AccessDenied, InvalidInput, NotFound
+from .models import ApiKey
+
+MASK = "********"
+
+_FIELDS = {
+    "id": {"type": "string"},
+    "uid": {"type": "string"},
+    "user": {"type": ["string", "null"]},
+    "key_hash": {"type": ["string", "null"]},
+    "metadata": {"type": ["object", "null"]},
+    "enabled": {"type": "boolean"},
+    "expires_at": {"type": ["string", "null"]},
+    "created_at": {"type": ["string", "null"]},
+    "last_used_at": {"type": ["string", "null"]},
+}
+CREATE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        k: v for k, v in _FIELDS.items() if k not in ("uid", "created_at", "last_used_at")
+    },
+    "additionalProperties": False,
+}
+UPDATE_SCHEMA = {"type": "object", "properties": _FIELDS, "additionalProperties": False}
+
+
+def visible_keys(caller):
+    keys = ApiKey.objects.select_related("user")
+    return keys if caller.is_admin else keys.filter(user=caller.user)
+
+
+def find_key(caller, id_or_key):
+    """By raw key first, then by id, as StackStorm looks keys up; others' keys are 'not found'."""
+    keys = visible_keys(caller)
+    found = (
+        keys.filter(key_hash=credential_hash(id_or_key)).first()
+        or keys.filter(pk=id_or_key).first()
+    )
+    if found is None:
+        raise NotFound(f"ApiKey matching {id_or_key} for reference and id not found.")
+    return found
+
+
+def create_key(caller, body):
+    """Return (ApiKey, raw key); the raw key is None when an existing hash is imported."""
+    check_body(body, CREATE_SCHEMA)
+    owner = _owner(caller, body.get("user"))
+    if body.get("key_hash"):
+        if not caller.is_admin:
+            raise AccessDenied("Only administrators may import an existing key_hash.")
+        raw, key_hash = None, body["key_hash"]
+    else:
+        raw, key_hash = new_api_key()
+    fields = {"id": body["id"]} if body.get("id") else {}
+    api_key = ApiKey.objects.create(
+        user=owner,
+        key_hash=key_hash,
+        metadata=body.get("metadata") or {},
+        enabled=body.get("enabled", True),
+        expires_at=_expiry(body.get("expires_at")),
+        **fields,
+    )
+    return api_key, raw
+
+
+def update_key(caller, api_key, body):
+    check_body(body, UPDATE_SCHEMA)
+    if body.get("key_hash") not in (None, "", MASK, api_key.key_hash):
+        raise InvalidInput("Update of key_hash is not allowed.")
+    if body.get("user") not in (None, api_key.user.username):
+        api_key.user = _owner(caller, body["user"])
+    if "metadata" in body:
+        api_key.metadata = body["metadata"] or {}
+    if "enabled" in body:
+        api_key.enabled = body["enabled"]
+    if "expires_at" in body:
+        api_key.expires_at = _expiry(body["expires_at"], api_key.expires_at)
+    api_key.save(update_fields=["user", "metadata", "enabled", "expires_at"])
+    return api_key
+
+
+def _owner(caller, username):
+    if not username or username == caller.username:
+        return caller.user
+    if not caller.is_admin:
+        raise AccessDenied("user: only administrators may manage API keys of other users.")
+    owner = get_user_model().objects.filter(username=username).first()
+    if owner is None:
+        raise InvalidInput(f'user: user "{username}" does not exist.')
+    return owner
+
+
+def _expiry(value, unchanged=None):
+    if value is None or value == "":
+        return None
+    moment = parse_datetime(value)
+    if moment is None:
+        raise InvalidInput(f"expires_at: {value!r} is not an ISO-8601 date and time.")
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, UTC)
+    if moment != unchanged and moment <= timezone.now():
+        raise InvalidInput("expires_at: must be in the future.")
+    return moment

@@ -1,0 +1,116 @@
+"""What the embedded StackStorm-compatible API stores.
+
+Ids are 24 lowercase hex characters, like StackStorm's MongoDB ObjectIds, because clients
+(the st2 CLI among them) put them in URLs and measure them as strings.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+def new_id():
+    return secrets.token_hex(12)
+
+
+class IdModel(models.Model):
+    id = models.CharField(primary_key=True, max_length=24, default=new_id, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class Token(IdModel):
+    """An auth token; only its keyed hash is kept, the raw value is returned once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    token_hash = models.CharField(max_length=64, unique=True)
+    expiry = models.DateTimeField(db_index=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ApiKey(IdModel):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key_hash = models.CharField(max_length=128, unique=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class LoginFailure(models.Model):
+    """One failed POST /auth/v1/tokens, kept for the throttling window."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    address = models.CharField(max_length=64, db_index=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+
+class RunnerType(IdModel):
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True, default="")
+    enabled = models.BooleanField(default=True)
+    runner_package = models.CharField(max_length=200, blank=True, default="")
+    runner_module = models.CharField(max_length=200, blank=True, default="")
+    runner_parameters = models.JSONField(default=dict, blank=True)
+    output_key = models.CharField(max_length=100, blank=True, default="")
+    output_schema = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+
+class Pack(IdModel):
+    ref = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    path = models.CharField(max_length=1000, blank=True, default="")
+    # Everything pack.yaml declares (description, version, author, keywords, ...), as given.
+    metadata = models.JSONField(default=dict, blank=True)
+    files = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["ref"]
+
+
+class Action(IdModel):
+    ref = models.CharField(max_length=400, unique=True)
+    pack = models.CharField(max_length=100, db_index=True)
+    name = models.CharField(max_length=255, db_index=True)
+    description = models.TextField(blank=True, default="")
+    enabled = models.BooleanField(default=True)
+    runner_type = models.CharField(max_length=100)
+    entry_point = models.CharField(max_length=1000, blank=True, default="")
+    parameters = models.JSONField(default=dict, blank=True)
+    output_schema = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    notify = models.JSONField(default=dict, blank=True)
+    metadata_file = models.CharField(max_length=1000, blank=True, default="")
+
+    class Meta:
+        ordering = ["pack", "name"]
+
+
+class KeyValuePair(IdModel):
+    SYSTEM = "st2kv.system"
+    USER = "st2kv.user"
+
+    scope = models.CharField(max_length=20, choices=[(SYSTEM, SYSTEM), (USER, USER)])
+    owner = models.CharField(max_length=150, blank=True, default="")  # user scope only
+    name = models.CharField(max_length=500)
+    value = models.TextField()  # ciphertext when secret
+    secret = models.BooleanField(default=False)
+    description = models.TextField(blank=True, default="")
+    expire_timestamp = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["scope", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "owner", "name"], name="unique_kv_name")
+        ]

@@ -1,0 +1,71 @@
+"""Shared fixtures: named users (admin, alice, bob) and API clients that carry their tokens."""
+
+import base64
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def fast_hasher(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def make_user(username, **extra):
+    return get_user_model().objects.create_user(username, password=PASSWORD, **extra)
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def alice(db):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(db):
+    return make_user("bob")
+
+
+def basic(username, password=PASSWORD):
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def login(username, password=PASSWORD, **body):
+    """POST /auth/v1/tokens and return the response."""
+    return APIClient().post(
+        "/auth/v1/tokens", body, format="json", HTTP_AUTHORIZATION=basic(username, password)
+    )
+
+
+def client_for(user):
+    token = login(user.username).json()["token"]
+    client = APIClient()
+    client.credentials(HTTP_X_AUTH_TOKEN=token)
+    return client
+
+
+@pytest.fixture
+def admin_api(admin_user):
+    return client_for(admin_user)
+
+
+@pytest.fixture
+def alice_api(alice):
+    return client_for(alice)
+
+
+@pytest.fixture
+def bob_api(bob):
+    return client_for(bob)
+
+
+@pytest.fixture
+def anon_api():
+    return APIClient()
