@@ -1,0 +1,155 @@
+"""Parameter schemas of actions: the ONE module that merges runner and action parameters,
+orders them, and checks them. The API validates with it and the portal builds forms from it.
+
+StackStorm parameters are JSON-schema draft 4 per parameter plus its own keys (`required` as a
+boolean, `secret`, `immutable`, `position`); notes §3.4.
+"""
+
+import copy
+
+import jsonschema
+
+from .bodies import describe
+from .errors import InvalidInput
+
+TYPES = ["string", "integer", "number", "boolean", "object", "array", "null"]
+OVERRIDABLE = {"default", "description", "enum", "immutable", "required"}
+MASK = "********"
+
+_ANY = {}
+PARAMETER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "type": {"anyOf": [{"type": "string", "enum": TYPES}]},
+        "description": {"type": "string"},
+        "title": {"type": "string"},
+        "default": _ANY,
+        "required": {"type": "boolean"},
+        "secret": {"type": "boolean"},
+        "immutable": {"type": "boolean"},
+        "position": {"type": "integer", "minimum": 0},
+        "enum": {"type": "array"},
+        "items": {"type": ["object", "array"]},
+        "properties": {"type": "object"},
+        "patternProperties": {"type": "object"},
+        "additionalProperties": {"type": ["boolean", "object"]},
+        "additionalItems": {"type": ["boolean", "object"]},
+        "minItems": {"type": "integer", "minimum": 0},
+        "maxItems": {"type": "integer", "minimum": 0},
+        "uniqueItems": {"type": "boolean"},
+        "minLength": {"type": "integer", "minimum": 0},
+        "maxLength": {"type": "integer", "minimum": 0},
+        "pattern": {"type": "string"},
+        "minimum": {"type": "number"},
+        "maximum": {"type": "number"},
+        "exclusiveMinimum": {"type": "boolean"},
+        "exclusiveMaximum": {"type": "boolean"},
+        "multipleOf": {"type": "number"},
+        "minProperties": {"type": "integer", "minimum": 0},
+        "maxProperties": {"type": "integer", "minimum": 0},
+        "dependencies": {"type": "object"},
+        "definitions": {"type": "object"},
+        "allOf": {"type": "array"},
+        "anyOf": {"type": "array"},
+        "oneOf": {"type": "array"},
+        "not": {"type": "object"},
+        "id": {"type": "string"},
+        "$schema": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+PARAMETERS_SCHEMA = {
+    "type": "object",
+    "patternProperties": {r"^\w+$": PARAMETER_SCHEMA},
+    "additionalProperties": False,
+}
+
+
+def merge_parameters(runner_parameters, action_parameters):
+    """Runner and action parameters merged as StackStorm merges them: every name of either;
+    each attribute from the action when it sets it, else from the runner; immutable if
+    either says so."""
+    merged = copy.deepcopy(runner_parameters or {})
+    for name, spec in (action_parameters or {}).items():
+        base = merged.get(name, {})
+        combined = {**base, **copy.deepcopy(spec)}
+        if base.get("immutable") or spec.get("immutable"):
+            combined["immutable"] = True
+        merged[name] = combined
+    return merged
+
+
+def ordered_parameters(merged):
+    """(name, spec) pairs in StackStorm's display order: by position, then required, then name."""
+
+    def sort_key(item):
+        name, spec = item
+        position = spec.get("position")
+        if isinstance(position, int):
+            return (0, position, name)
+        return (1 if spec.get("required") else 2, 0, name)
+
+    return sorted(merged.items(), key=sort_key)
+
+
+def check_action_parameters(action_ref, runner_parameters, action_parameters):
+    """Raise InvalidInput when an action's parameter metadata is not valid (notes §3.2, §3.4)."""
+    action_parameters = action_parameters or {}
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft4Validator(PARAMETERS_SCHEMA).iter_errors(action_parameters)
+    )
+    if error is not None:
+        raise InvalidInput(f"parameters.{describe(error)}" if error.path else describe(error))
+    _check_runner_overrides(action_ref, runner_parameters or {}, action_parameters)
+    merged = merge_parameters(runner_parameters, action_parameters)
+    _check_positions(merged)
+    for name, spec in merged.items():
+        if spec.get("immutable") and "default" not in spec:
+            raise InvalidInput(f"Immutable param {name} requires a default value.")
+
+
+def _check_runner_overrides(action_ref, runner_parameters, action_parameters):
+    for name, spec in action_parameters.items():
+        runner_spec = runner_parameters.get(name)
+        if runner_spec is None:
+            continue
+        for attribute, value in spec.items():
+            # Restating the runner's own value is allowed (core.local restates cmd's type).
+            if attribute not in OVERRIDABLE and runner_spec.get(attribute) != value:
+                raise InvalidInput(
+                    f'The attribute "{attribute}" for the runner parameter "{name}" in action '
+                    f'"{action_ref}" cannot be overridden.'
+                )
+        if (
+            runner_spec.get("immutable")
+            and "default" in spec
+            and spec["default"] != runner_spec.get("default")
+        ):
+            raise InvalidInput(
+                f"Param {name} is declared immutable in runner. Cannot override in action."
+            )
+
+
+def _check_positions(merged):
+    seen = {}
+    for name, spec in sorted(merged.items()):
+        position = spec.get("position")
+        if position is None:
+            continue
+        if position in seen:
+            raise InvalidInput(
+                f"Parameters {seen[position]} and {name} have same position {position}. "
+                "Position values have to be unique."
+            )
+        seen[position] = name
+    positions = sorted(seen)
+    if positions and positions != list(range(positions[0], positions[0] + len(positions))):
+        raise InvalidInput(f"Positions supplied {positions} for parameters are not contiguous.")
+
+
+def mask_secrets(values, merged):
+    """A copy of parameter values with every secret one shown as ********."""
+    return {
+        name: MASK if (merged.get(name) or {}).get("secret") else value
+        for name, value in (values or {}).items()
+    }

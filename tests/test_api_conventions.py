@@ -1,0 +1,92 @@
+"""Conventions on every API response: 404s, trailing slashes, CORS, OPTIONS, request ids,
+body size and body parsing (notes §1)."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_unknown_route_is_json_404_before_auth(anon_api):
+    for path in ("/api/v1/nothing-here", "/api/v2/user", "/auth/v1/nope", "/stream/v1/x"):
+        response = anon_api.get(path)
+        assert response.status_code == 404, path
+        assert response.json() == {"faultstring": "The resource could not be found."}
+
+
+def test_unsupported_method_on_known_path_is_404(anon_api, alice_api):
+    assert anon_api.patch("/api/v1/user").status_code == 404
+    assert alice_api.delete("/api/v1/user").status_code == 404
+
+
+def test_trailing_slash_optional_without_redirect(alice_api):
+    assert alice_api.get("/api/v1/user/").status_code == 200
+    assert alice_api.get("/api/v1/apikeys/").status_code == 200
+
+
+def test_request_id_echoed_or_generated(anon_api):
+    echoed = anon_api.get("/api/v1/user", HTTP_X_REQUEST_ID="abc-123")
+    assert echoed["X-Request-ID"] == "abc-123"
+    generated = anon_api.get("/api/v1/user")
+    assert len(generated["X-Request-ID"]) == 36
+    hostile = anon_api.get("/api/v1/user", HTTP_X_REQUEST_ID="<script>")
+    assert hostile["X-Request-ID"] != "<script>"
+
+
+def test_options_answered_without_auth(anon_api):
+    response = anon_api.options("/api/v1/actions")
+    assert response.status_code == 200
+
+
+def test_cors_allows_only_listed_origins(anon_api, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://portal.example.com"]
+    preflight = anon_api.options(
+        "/api/v1/user",
+        HTTP_ORIGIN="https://portal.example.com",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="x-auth-token",
+    )
+    assert preflight.status_code == 200
+    assert preflight["Access-Control-Allow-Origin"] == "https://portal.example.com"
+    assert preflight["Access-Control-Allow-Credentials"] == "true"
+    assert "x-auth-token" in preflight["Access-Control-Allow-Headers"]
+    listed = anon_api.get("/api/v1/user", HTTP_ORIGIN="https://portal.example.com")
+    assert listed["Access-Control-Allow-Origin"] == "https://portal.example.com"
+    assert "X-Total-Count" in listed["Access-Control-Expose-Headers"]
+    for origin in ("https://evil.example.com", "null", "https://portal.example.com.evil.io"):
+        response = anon_api.get("/api/v1/user", HTTP_ORIGIN=origin)
+        assert "Access-Control-Allow-Origin" not in response, origin
+
+
+def test_oversized_body_is_413(alice_api, settings):
+    settings.ST2_MAX_BODY_BYTES = 1024
+    response = alice_api.post(
+        "/api/v1/apikeys", data="{" + " " * 2000 + "}", content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert "faultstring" in response.json()
+
+
+def test_body_parsing_errors(alice_api):
+    bad_json = alice_api.post("/api/v1/apikeys", data="{nope", content_type="application/json")
+    assert bad_json.status_code == 400
+    assert bad_json.json()["faultstring"].startswith("Failed to parse request body")
+    odd_type = alice_api.post("/api/v1/apikeys", data="x", content_type="foo/invalid")
+    assert odd_type.json()["faultstring"] == (
+        'Failed to parse request body: Unsupported Content-Type: "foo/invalid"'
+    )
+    array = alice_api.post("/api/v1/apikeys", data="[]", content_type="application/json")
+    assert array.json()["faultstring"] == "Input body needs to be an object, got: array"
+
+
+def test_bad_boolean_query_parameter(alice_api):
+    response = alice_api.get("/api/v1/apikeys?show_secrets=maybe")
+    assert response.status_code == 400
+    assert response.json()["faultstring"] == 'Parameter "show_secrets" is not of type boolean'
+
+
+def test_settings_use_sqlite_wal_and_immediate_transactions(settings):
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        assert options["transaction_mode"] == "IMMEDIATE"
+        assert "journal_mode=WAL" in options["init_command"]
+        assert options["timeout"] >= 5
