@@ -23,8 +23,8 @@ run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py register_packs
 	$(PY) manage.py ensure_admin
-	exec $(VENV)/bin/gunicorn portal.wsgi --bind 127.0.0.1:$(PORT) \
-		--workers $(WEB_CONCURRENCY) --access-logfile - --graceful-timeout 10
+	PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) \
+		exec $(VENV)/bin/gunicorn portal.wsgi --config portal/gunicorn_conf.py
 
 test: $(VENV)/.installed $(ST2CLIENT_VENV)/.installed
 	$(PY) manage.py check

@@ -1,0 +1,11 @@
+"""gunicorn settings for `make run`. The access log leaves out query strings, because
+StackStorm clients may put credentials there (?x-auth-token=, ?st2-api-key=)."""
+
+import os
+
+bind = f"127.0.0.1:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+accesslog = "-"
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms "%({x-request-id}o)s"'
+graceful_timeout = 10
+timeout = 60
