@@ -90,3 +90,9 @@ def test_settings_use_sqlite_wal_and_immediate_transactions(settings):
         assert options["transaction_mode"] == "IMMEDIATE"
         assert "journal_mode=WAL" in options["init_command"]
         assert options["timeout"] >= 5
+
+
+def test_json_whatever_the_accept_header(alice_api):
+    response = alice_api.get("/api/v1/user", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.urls import re_path
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -20,8 +21,20 @@ TRUE_WORDS = {"true", "1", "yes", "y"}
 FALSE_WORDS = {"false", "0", "no", "n"}
 
 
+class AlwaysJson(BaseContentNegotiation):
+    """StackStorm answers JSON whatever the Accept header says; so do we (no 406)."""
+
+    def select_parser(self, request, parsers):
+        return None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class ApiView(APIView):
     """An API operation. Unknown methods are 404 before authentication, as StackStorm routes."""
+
+    content_negotiation_class = AlwaysJson
 
     def initial(self, request, *args, **kwargs):
         if not hasattr(self, request.method.lower()):
