@@ -1,3 +1,77 @@
-"""Placeholder: routes are added here as the resource is built."""
+"""/api/v1/keys: the key-value datastore (notes §7)."""
 
-urlpatterns = []
+from rest_framework.response import Response
+
+from st2bridge import datastore
+
+from .base import ApiView, isotime, json_body, paginate, query_bool, route, without_nulls
+
+
+def pair_to_api(item, decrypt=False):
+    value, encrypted = datastore.shown_value(item, decrypt)
+    user_scoped = item.scope == datastore.USER
+    path = f"{item.owner}:{item.name}" if user_scoped else item.name
+    return without_nulls(
+        {
+            "id": item.id,
+            "uid": f"key_value_pair:{item.scope}:{path}",
+            "name": item.name,
+            "value": value,
+            "secret": item.secret,
+            "encrypted": encrypted,
+            "scope": item.scope,
+            "user": item.owner if user_scoped else None,
+            "description": item.description or None,
+            "expire_timestamp": isotime(item.expire_timestamp),
+        }
+    )
+
+
+def _query(request, name):
+    return request.query_params.get(name) or None
+
+
+class KeyList(ApiView):
+    def get(self, request):
+        decrypt = query_bool(request, "decrypt")
+        items = datastore.list_items(
+            self.caller,
+            scope=_query(request, "scope"),
+            user=_query(request, "user"),
+            prefix=_query(request, "prefix"),
+            name=_query(request, "name"),
+            decrypt=decrypt,
+        )
+        page, headers = paginate(request, items, self.caller, default_limit=100)
+        return Response([pair_to_api(item, decrypt) for item in page], headers=headers)
+
+
+class KeyDetail(ApiView):
+    def get(self, request, name):
+        decrypt = query_bool(request, "decrypt")
+        item = datastore.find_item(
+            self.caller,
+            name,
+            scope=_query(request, "scope"),
+            user=_query(request, "user"),
+            decrypt=decrypt,
+        )
+        return Response(pair_to_api(item, decrypt))
+
+    def put(self, request, name):
+        item = datastore.set_item(
+            self.caller, name, json_body(request), scope=_query(request, "scope")
+        )
+        return Response(pair_to_api(item))
+
+    def delete(self, request, name):
+        datastore.delete_item(
+            self.caller, name, scope=_query(request, "scope"), user=_query(request, "user")
+        )
+        return Response(status=204)
+
+
+urlpatterns = [
+    route(r"api/v1/keys", KeyList),
+    route(r"api/v1/keys/(?P<name>[^/]+)", KeyDetail),
+]
