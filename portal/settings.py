@@ -188,6 +188,13 @@ ST2_API_KEY_LAST_USED_INTERVAL = envint("ST2_API_KEY_LAST_USED_INTERVAL", 60)
 ST2_MAX_PAGE_SIZE = envint("ST2_MAX_PAGE_SIZE", 100)
 ST2_PACKS_DIRS = [BASE_DIR / "packs"] + [Path(p) for p in envlist("ST2_PACKS_EXTRA_DIRS")]
 ST2_RUNNER_TYPES_FILE = BASE_DIR / "st2bridge" / "runner_types.yaml"
+ST2_ALLOW_SUDO = envbool("ST2_ALLOW_SUDO", False)
+ST2_MAX_OUTPUT_BYTES = envint("ST2_MAX_OUTPUT_BYTES", 1024 * 1024)  # per stream, per execution
+ST2_ACTION_TIMEOUT = envint("ST2_ACTION_TIMEOUT", 600)  # when the action sets none
+ST2_WORKER_CONCURRENCY = envint("ST2_WORKER_CONCURRENCY", 4)
+ST2_WORKER_GRACE = envint("ST2_WORKER_GRACE", 20)  # seconds running work may finish on SIGTERM
+ST2_HEARTBEAT_INTERVAL = envint("ST2_HEARTBEAT_INTERVAL", 10)
+ST2_HEARTBEAT_STALE_AFTER = envint("ST2_HEARTBEAT_STALE_AFTER", 30)  # then `abandoned`
 ST2_DATASTORE_KEY = secret_from_env_or_file(
     "ST2_DATASTORE_KEY",
     DATA_DIR / "datastore.key",

@@ -114,3 +114,65 @@ class KeyValuePair(IdModel):
         constraints = [
             models.UniqueConstraint(fields=["scope", "owner", "name"], name="unique_kv_name")
         ]
+
+
+class Execution(IdModel):
+    """One run of an action. `action` and `runner` are snapshots taken at launch, so later
+    edits of the catalog never change what an execution was."""
+
+    REQUESTED, SCHEDULED, RUNNING = "requested", "scheduled", "running"
+    SUCCEEDED, FAILED, TIMEOUT = "succeeded", "failed", "timeout"
+    ABANDONED, CANCELING, CANCELED = "abandoned", "canceling", "canceled"
+    COMPLETED = (SUCCEEDED, FAILED, TIMEOUT, ABANDONED, CANCELED)
+    CANCELABLE = (REQUESTED, SCHEDULED, RUNNING)
+
+    action_ref = models.CharField(max_length=400, db_index=True)
+    action = models.JSONField(default=dict)
+    runner = models.JSONField(default=dict)
+    # What the caller passed (+ rendered template defaults); secret values are replaced by the
+    # mask here and kept only in `secret_parameters`, encrypted with the datastore key.
+    parameters = models.JSONField(default=dict)
+    secret_parameters = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=20, db_index=True, default=REQUESTED)
+    user = models.CharField(max_length=150, db_index=True)
+    context = models.JSONField(default=dict)
+    result = models.JSONField(null=True, blank=True)
+    log = models.JSONField(default=list)
+    start_timestamp = models.DateTimeField(db_index=True)
+    end_timestamp = models.DateTimeField(null=True, blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    worker = models.CharField(max_length=200, blank=True, default="")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Filled by rules (issue 4): which rule and trigger instance started this execution.
+    rule_ref = models.CharField(max_length=400, blank=True, default="", db_index=True)
+    trigger_instance_id = models.CharField(max_length=24, blank=True, default="", db_index=True)
+
+    class Meta:
+        ordering = ["-start_timestamp", "id"]
+        indexes = [models.Index(fields=["status", "start_timestamp"])]
+
+
+class ExecutionOutput(models.Model):
+    """A chunk of stdout/stderr, stored as it arrives so partial output can be read."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="output")
+    output_type = models.CharField(max_length=10)
+    data = models.TextField()
+    timestamp = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class StreamEvent(models.Model):
+    """Events for /stream/v1/stream, in one table so every web process can serve them."""
+
+    name = models.CharField(max_length=100, db_index=True)
+    execution_id = models.CharField(max_length=24, blank=True, default="", db_index=True)
+    data = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]

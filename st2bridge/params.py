@@ -6,6 +6,7 @@ boolean, `secret`, `immutable`, `position`); notes §3.4.
 """
 
 import copy
+import json
 
 import jsonschema
 
@@ -153,3 +154,119 @@ def mask_secrets(values, merged):
         name: MASK if (merged.get(name) or {}).get("secret") else value
         for name, value in (values or {}).items()
     }
+
+
+# --- values --------------------------------------------------------------------------------
+
+_ST2_KEYWORDS = ("required", "secret", "immutable", "position")
+_BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def to_json_schema(spec):
+    """A parameter definition as standard JSON schema: StackStorm's boolean `required` on a
+    property becomes the parent's `required` list, its own keywords are dropped."""
+    if not isinstance(spec, dict):
+        return spec
+    schema = {key: value for key, value in spec.items() if key not in _ST2_KEYWORDS}
+    if isinstance(spec.get("required"), list):
+        schema["required"] = spec["required"]
+    if isinstance(spec.get("properties"), dict):
+        schema["properties"] = {k: to_json_schema(v) for k, v in spec["properties"].items()}
+        required = [
+            k
+            for k, v in spec["properties"].items()
+            if isinstance(v, dict) and v.get("required") is True
+        ]
+        if required:
+            schema["required"] = sorted(set(schema.get("required", [])) | set(required))
+    if isinstance(spec.get("items"), dict):
+        schema["items"] = to_json_schema(spec["items"])
+    return schema
+
+
+def values_schema(merged):
+    """The schema that execution parameters must fit: no parameter outside `merged`."""
+    return to_json_schema({"type": "object", "properties": merged, "additionalProperties": False})
+
+
+def cast_value(name, spec, value):
+    """Lenient casting as StackStorm does: "5" -> 5, "true" -> True, JSON text -> list/dict."""
+    kind = spec.get("type")
+    if value is None or not isinstance(value, str):
+        if kind == "string" and value is not None:
+            got = type(value).__name__
+            raise InvalidInput(
+                f'{name}: Value "{value}" must either be a string or None. Got "{got}".'
+            )
+        return value
+    try:
+        if kind == "integer":
+            return int(value.strip())
+        if kind == "number":
+            number = float(value.strip())
+            return int(number) if number.is_integer() and "." not in value else number
+        if kind == "boolean":
+            return _BOOLEAN_WORDS[value.strip().lower()]
+        if kind in ("array", "object"):
+            return _json_or_list(kind, value)
+    except (ValueError, KeyError):
+        raise InvalidInput(f"{name}: {value!r} is not of type '{kind}'") from None
+    return value
+
+
+def _json_or_list(kind, text):
+    try:
+        return json.loads(text)
+    except ValueError:
+        if kind == "array":  # st2 also accepts "a,b,c" for arrays
+            return [item.strip() for item in text.split(",") if item.strip()]
+        raise
+
+
+def check_overrides(merged, given):
+    unknown = sorted(set(given) - set(merged))
+    if unknown:
+        listed = ", ".join(repr(name) for name in unknown)
+        verb = "was" if len(unknown) == 1 else "were"
+        raise InvalidInput(f"Additional properties are not allowed ({listed} {verb} unexpected)")
+    immutable = sorted(name for name in given if merged[name].get("immutable"))
+    if immutable:
+        raise InvalidInput(f"Override of immutable parameter(s) {immutable} is unsupported.")
+
+
+def check_values(merged, values):
+    """Validate final values (defaults applied) against the merged schema, naming the field."""
+    validator = jsonschema.Draft4Validator(values_schema(merged))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(values))
+    if error is not None:
+        raise InvalidInput(describe(error))
+
+
+def with_defaults(merged, values):
+    """Values plus the default of every parameter not given (None defaults left out)."""
+    complete = {
+        name: copy.deepcopy(spec["default"])
+        for name, spec in merged.items()
+        if spec.get("default") is not None
+    }
+    complete.update(values)
+    return complete
+
+
+def prepare_values(merged, given, render_context):
+    """Check, cast and render what a caller passed. Returns (shown, final): `shown` is what
+    StackStorm records (given values plus defaults that were templates, rendered), `final`
+    adds every plain default and is what the runner receives."""
+    from .templating import is_template, render
+
+    given = given or {}
+    check_overrides(merged, given)
+    shown = {name: cast_value(name, merged[name], value) for name, value in given.items()}
+    context = {**render_context, **with_defaults(merged, shown)}
+    for name, spec in merged.items():
+        template = shown.get(name, spec.get("default") if name not in shown else None)
+        if is_template(template):
+            shown[name] = cast_value(name, spec, render(template, context, name))
+    final = with_defaults(merged, shown)
+    check_values(merged, final)
+    return shown, final

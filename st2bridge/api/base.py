@@ -3,7 +3,6 @@ attribute selection and timestamps, all as StackStorm does them (notes §1)."""
 
 import json
 import re
-from datetime import UTC
 from urllib.parse import parse_qs
 
 from django.conf import settings
@@ -13,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from st2bridge.errors import AccessDenied, InvalidInput, NotFound
+from st2bridge.formats import isotime  # noqa: F401 - re-exported for the API modules
 
 NOT_FOUND = "The resource could not be found."
 MAX_OFFSET = 2**31
@@ -49,13 +49,6 @@ class ApiView(APIView):
 def route(pattern, view):
     """A route under the site root; a trailing slash is optional, as in StackStorm."""
     return re_path(rf"^{pattern}/?$", view.as_view())
-
-
-def isotime(moment):
-    """StackStorm's timestamp format: UTC, microseconds, 'Z'."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def without_nulls(data):

@@ -3,7 +3,7 @@ Anything unknown under the API prefixes is a JSON 404, as StackStorm's router an
 
 from django.urls import re_path
 
-from . import actions, apikeys, keys, packs, runnertypes, tokens, user
+from . import actions, apikeys, executions, keys, packs, runnertypes, tokens, user
 from .errors import api_not_found
 
 urlpatterns = [
@@ -14,5 +14,6 @@ urlpatterns = [
     *actions.urlpatterns,
     *runnertypes.urlpatterns,
     *keys.urlpatterns,
+    *executions.urlpatterns,
     re_path(r"^(api|auth|stream)(/.*)?$", api_not_found),
 ]

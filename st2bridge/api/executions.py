@@ -1,0 +1,118 @@
+"""/api/v1/executions (notes §4): launch, list, get, output, cancel, re-run."""
+
+import json
+
+from django.http import HttpResponse
+from rest_framework.response import Response
+
+from st2bridge import executions
+from st2bridge.errors import InvalidInput
+from st2bridge.executions import to_api
+
+from .base import (
+    ApiView,
+    attribute_selector,
+    json_body,
+    paginate,
+    query_filters,
+    route,
+    show_secrets,
+)
+
+FIELDS = {
+    "id", "action", "runner", "liveaction", "status", "start_timestamp", "end_timestamp",
+    "elapsed_seconds", "parameters", "context", "result", "result_size", "log", "web_url",
+    "parent", "children", "rule", "trigger_instance", "trigger", "trigger_type",
+}  # fmt: skip
+FILTERS = {
+    "action": "action_ref",
+    "status": "status",
+    "user": "user",
+    "rule": "rule_ref",
+    "trigger_instance": "trigger_instance_id",
+    "timestamp_gt": "start_timestamp__gt",
+    "timestamp_lt": "start_timestamp__lt",
+}
+OUTPUT_TYPES = ("stdout", "stderr", "all")
+
+
+def header_context(request):
+    raw = request.headers.get("St2-Context")
+    if not raw:
+        return None
+    try:
+        context = json.loads(raw)
+    except ValueError:
+        context = raw
+    if not isinstance(context, dict):
+        kind = type(context).__name__
+        raise InvalidInput(
+            f"Unable to convert st2-context from the headers into JSON (was {kind})."
+        )
+    return context
+
+
+def filtered(request, queryset):
+    queryset = queryset.filter(**query_filters(request, FILTERS))
+    parent = request.query_params.get("parent")
+    if parent == "null":
+        queryset = queryset.filter(parent__isnull=True)
+    elif parent:
+        queryset = queryset.filter(parent_id=parent)
+    ids = request.query_params.get("id")
+    if ids:
+        queryset = queryset.filter(pk__in=ids.split(",")[:100])
+    oldest_first = "sort_asc" in request.query_params or "timestamp_gt" in request.query_params
+    return queryset.order_by("start_timestamp" if oldest_first else "-start_timestamp", "id")
+
+
+class ExecutionList(ApiView):
+    def get(self, request):
+        queryset = filtered(request, executions.visible_executions(self.caller))
+        unmasked = show_secrets(request, self.caller)
+        select = attribute_selector(request, FIELDS)
+        page, headers = paginate(request, queryset.select_related(None), self.caller, 100)
+        return Response([select(to_api(item, unmasked)) for item in page], headers=headers)
+
+    def post(self, request):
+        execution = executions.launch(self.caller, json_body(request), header_context(request))
+        return Response(to_api(execution), status=201)
+
+
+class ExecutionDetail(ApiView):
+    def get(self, request, execution_id):
+        execution = executions.find_execution(self.caller, execution_id)
+        select = attribute_selector(request, FIELDS)
+        return Response(select(to_api(execution, show_secrets(request, self.caller))))
+
+    def delete(self, request, execution_id):
+        execution = executions.find_execution(self.caller, execution_id)
+        if not executions.cancel(self.caller, execution):
+            state = execution.status
+            return Response({"faultstring": f"Action cannot be canceled. State = {state}."})
+        return Response(to_api(execution))
+
+
+class ExecutionOutput(ApiView):
+    def get(self, request, execution_id):
+        execution = executions.find_execution(self.caller, execution_id)
+        output_type = request.query_params.get("output_type") or "all"
+        if output_type not in OUTPUT_TYPES:
+            raise InvalidInput(f"output_type: must be one of {', '.join(OUTPUT_TYPES)}")
+        text = executions.output_text(execution, output_type)
+        return HttpResponse(text, content_type="text/plain; charset=utf-8")
+
+
+class ExecutionReRun(ApiView):
+    def post(self, request, execution_id):
+        execution = executions.find_execution(self.caller, execution_id)
+        new = executions.re_run(self.caller, execution, json_body(request))
+        return Response(to_api(new), status=201)
+
+
+urlpatterns = [
+    route(r"api/v1/executions", ExecutionList),
+    route(r"api/v1/executions/(?P<execution_id>[^/]+)", ExecutionDetail),
+    route(r"api/v1/executions/(?P<execution_id>[^/]+)/output", ExecutionOutput),
+    route(r"api/v1/executions/(?P<execution_id>[^/]+)/re_run", ExecutionReRun),
+]

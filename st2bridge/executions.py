@@ -1,0 +1,285 @@
+"""Executions: launch (validate, cast, render, record), read, cancel, re-run, and the
+status transitions the worker records. Who may see what is decided here."""
+
+import json
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import datastore, params
+from .bodies import check_body
+from .errors import AccessDenied, InvalidInput, NotFound
+from .formats import isotime
+from .models import Action, Execution, ExecutionOutput, RunnerType, StreamEvent
+from .templating import datastore_context
+
+log = logging.getLogger(__name__)
+
+LAUNCH_SCHEMA = {
+    "type": "object",
+    "required": ["action"],
+    "properties": {
+        "action": {"type": "string", "minLength": 1},
+        "parameters": {"type": ["object", "null"]},
+        "context": {"type": ["object", "null"]},
+        "notify": {"type": ["object", "null"]},
+        "user": {"type": ["string", "null"]},
+        "delay": {"type": ["integer", "null"], "minimum": 0},
+    },
+    "additionalProperties": False,
+}
+RERUN_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "parameters": {"type": ["object", "null"]},
+        "tasks": {"type": "array", "maxItems": 0},
+        "reset": {"type": "array", "maxItems": 0},
+        "delay": {"type": ["integer", "null"], "minimum": 0},
+    },
+    "additionalProperties": False,
+}
+
+
+# --- snapshots -----------------------------------------------------------------------------
+
+
+def action_snapshot(action):
+    return {
+        "id": action.id,
+        "uid": f"action:{action.pack}:{action.name}",
+        "ref": action.ref,
+        "name": action.name,
+        "pack": action.pack,
+        "description": action.description,
+        "enabled": action.enabled,
+        "entry_point": action.entry_point,
+        "runner_type": action.runner_type,
+        "parameters": action.parameters,
+        "output_schema": action.output_schema,
+        "tags": action.tags,
+        "notify": action.notify,
+        "metadata_file": action.metadata_file,
+    }
+
+
+def runner_snapshot(runner):
+    return {
+        "id": runner.id,
+        "uid": f"runner_type:{runner.name}",
+        "name": runner.name,
+        "description": runner.description,
+        "enabled": runner.enabled,
+        "runner_package": runner.runner_package,
+        "runner_module": runner.runner_module,
+        "runner_parameters": runner.runner_parameters,
+        "output_key": runner.output_key,
+        "output_schema": runner.output_schema,
+    }
+
+
+def merged_parameters(execution):
+    return params.merge_parameters(
+        execution.runner.get("runner_parameters"), execution.action.get("parameters")
+    )
+
+
+# --- launching -----------------------------------------------------------------------------
+
+
+def launch(caller, body, header_context=None):
+    """POST /executions: returns the new, `requested` execution."""
+    check_body(body, LAUNCH_SCHEMA)
+    context = {**(body.get("context") or {}), **(header_context or {})}
+    parent = context.get("parent") if isinstance(context.get("parent"), dict) else {}
+    # A parent execution's user wins, as in StackStorm; naming someone else is admin-only.
+    user = parent.get("user") or body.get("user") or caller.username
+    if user != caller.username and not caller.is_admin:
+        raise AccessDenied("user: only administrators may run actions as another user.")
+    return request_execution(
+        body["action"], body.get("parameters") or {}, user=user, context=context
+    )
+
+
+def request_execution(action_ref, given, *, user, context=None, parent=None, **fields):
+    """Validate and record an execution in `requested` state; the worker picks it up."""
+    action = Action.objects.filter(ref=action_ref).first()
+    if action is None:
+        raise InvalidInput(f'Action "{action_ref}" cannot be found.')
+    if not action.enabled:
+        raise InvalidInput(f'Unable to execute. Action "{action_ref}" is disabled.')
+    runner = RunnerType.objects.filter(name=action.runner_type).first()
+    if runner is None or not runner.enabled:
+        raise InvalidInput(
+            f'Runner "{action.runner_type}" of action "{action_ref}" is not available.'
+        )
+    merged = params.merge_parameters(runner.runner_parameters, action.parameters)
+    shown, _final = params.prepare_values(merged, given, datastore_context(user))
+    public, secret = _split_secrets(merged, shown)
+    now = timezone.now()
+    with transaction.atomic():
+        execution = Execution.objects.create(
+            action_ref=action.ref,
+            action=action_snapshot(action),
+            runner=runner_snapshot(runner),
+            parameters=public,
+            secret_parameters=datastore.encrypt(json.dumps(secret)) if secret else "",
+            user=user,
+            context={**(context or {}), "user": user, "pack": action.pack},
+            start_timestamp=now,
+            log=[{"status": Execution.REQUESTED, "timestamp": isotime(now)}],
+            parent=parent,
+            **fields,
+        )
+        emit("st2.execution__create", execution)
+    return execution
+
+
+def _split_secrets(merged, values):
+    public, secret = {}, {}
+    for name, value in values.items():
+        if merged.get(name, {}).get("secret"):
+            public[name], secret[name] = params.MASK, value
+        else:
+            public[name] = value
+    return public, secret
+
+
+def stored_parameters(execution):
+    """The recorded parameters with secret values restored (for the worker and re-runs)."""
+    values = dict(execution.parameters)
+    if execution.secret_parameters:
+        values.update(json.loads(datastore.decrypt(execution.secret_parameters)))
+    return values
+
+
+def runner_values(execution):
+    """Everything the runner receives: recorded values plus every plain default."""
+    return params.with_defaults(merged_parameters(execution), stored_parameters(execution))
+
+
+def re_run(caller, execution, body):
+    """A new execution of the same action with the original parameters, overrides on top.
+    Secrets are reused on the server only; they never travel back through the client."""
+    check_body(body, RERUN_SCHEMA)
+    merged = merged_parameters(execution)
+    original = {
+        name: value
+        for name, value in stored_parameters(execution).items()
+        if not merged.get(name, {}).get("immutable")
+    }
+    overrides = {
+        name: value
+        for name, value in (body.get("parameters") or {}).items()
+        if not (merged.get(name, {}).get("secret") and value in ("", params.MASK))
+    }
+    context = {"re-run": {"ref": execution.id}}
+    return request_execution(
+        execution.action_ref, {**original, **overrides}, user=caller.username, context=context
+    )
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def visible_executions(caller):
+    executions = Execution.objects.all()
+    return executions if caller.is_admin else executions.filter(user=caller.username)
+
+
+def find_execution(caller, execution_id):
+    executions = visible_executions(caller)
+    found = (
+        executions.order_by("-start_timestamp").first()
+        if execution_id == "last"
+        else executions.filter(pk=execution_id).first()
+    )
+    if found is None:
+        raise NotFound(f'Unable to identify resource with id "{execution_id}".')
+    return found
+
+
+def output_text(execution, output_type=None):
+    chunks = ExecutionOutput.objects.filter(execution=execution)
+    if output_type and output_type != "all":
+        chunks = chunks.filter(output_type=output_type)
+    return "".join(chunks.values_list("data", flat=True))
+
+
+# --- changing ------------------------------------------------------------------------------
+
+
+def cancel(caller, execution):
+    """DELETE /executions/{id}. A requested execution is canceled at once; a running one is
+    marked `canceling` and its worker kills the process tree and records `canceled`."""
+    if execution.status not in Execution.CANCELABLE:
+        return False
+    result = {"message": "Action canceled by user.", "user": caller.username}
+    if transition(execution, Execution.CANCELED, only_from=(Execution.REQUESTED,), result=result):
+        return True
+    transition(execution, Execution.CANCELING, only_from=(Execution.SCHEDULED, Execution.RUNNING))
+    return True
+
+
+def transition(execution, status, *, only_from, **fields):
+    """Move to `status` if the row is still in one of `only_from` (a conditional UPDATE, so
+    two processes never both win), append to the log, emit the update. True if it moved."""
+    now = timezone.now()
+    changes = {"status": status, **fields}
+    if status in Execution.COMPLETED:
+        changes["end_timestamp"] = now
+    with transaction.atomic():
+        moved = Execution.objects.filter(pk=execution.pk, status__in=only_from).update(**changes)
+        if not moved:
+            execution.refresh_from_db()
+            return False
+        execution.refresh_from_db()
+        execution.log = [*execution.log, {"status": status, "timestamp": isotime(now)}]
+        execution.save(update_fields=["log"])
+        emit("st2.execution__update", execution)
+    return True
+
+
+def emit(name, execution):
+    """Record a stream event carrying the execution as the API shows it (secrets masked)."""
+    StreamEvent.objects.create(name=name, execution_id=execution.id, data=to_api(execution))
+
+
+# --- the API shape -------------------------------------------------------------------------
+
+
+def to_api(execution, unmasked=False):
+    """StackStorm's execution object; like StackStorm, falsy values are left out."""
+    parameters = stored_parameters(execution) if unmasked else execution.parameters
+    ended = execution.end_timestamp
+    data = {
+        "id": execution.id,
+        "action": execution.action,
+        "runner": execution.runner,
+        "liveaction": {
+            "id": execution.id,
+            "action": execution.action_ref,
+            "action_is_workflow": False,
+            "parameters": parameters,
+            "callback": {},
+            "runner_info": {"worker": execution.worker} if execution.worker else {},
+        },
+        "status": execution.status,
+        "start_timestamp": isotime(execution.start_timestamp),
+        "end_timestamp": isotime(ended),
+        "elapsed_seconds": round((ended - execution.start_timestamp).total_seconds(), 3)
+        if ended
+        else None,
+        "parameters": parameters,
+        "context": execution.context,
+        "result": execution.result,
+        "result_size": len(json.dumps(execution.result)) if execution.result else 0,
+        "log": execution.log,
+        "web_url": f"/executions/{execution.id}",
+        "parent": execution.parent_id,
+        "rule": {"ref": execution.rule_ref} if execution.rule_ref else None,
+        "trigger_instance": {"id": execution.trigger_instance_id}
+        if execution.trigger_instance_id
+        else None,
+    }
+    return {key: value for key, value in data.items() if value or key == "status"}

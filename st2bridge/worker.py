@@ -1,0 +1,241 @@
+"""The worker: claims requested executions, runs them with their runner, records output and
+transitions, keeps a heartbeat, and marks work of dead workers `abandoned`.
+
+Workers coordinate only through the database: a claim is a conditional UPDATE that exactly
+one worker wins (on PostgreSQL the candidates are also locked with SKIP LOCKED).
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from . import datastore, executions
+from .models import Execution, ExecutionOutput, Pack, StreamEvent
+from .runners import RunRequest, get_runner
+
+log = logging.getLogger(__name__)
+LIVE = (Execution.SCHEDULED, Execution.RUNNING, Execution.CANCELING)
+
+
+def claim(worker_name, limit):
+    """Move up to `limit` requested executions to `scheduled` for this worker."""
+    with transaction.atomic():
+        candidates = Execution.objects.filter(status=Execution.REQUESTED).order_by(
+            "start_timestamp"
+        )
+        if connection.vendor == "postgresql":
+            candidates = candidates.select_for_update(skip_locked=True)
+        claimed = []
+        for execution in candidates[:limit]:
+            if executions.transition(
+                execution,
+                Execution.SCHEDULED,
+                only_from=(Execution.REQUESTED,),
+                worker=worker_name,
+                heartbeat_at=timezone.now(),
+            ):
+                claimed.append(execution)
+        return claimed
+
+
+def mark_abandoned(stale_after):
+    """Executions whose worker stopped beating are `abandoned`, never left `running`."""
+    cutoff = timezone.now() - timedelta(seconds=stale_after)
+    stale = Execution.objects.filter(status__in=LIVE, heartbeat_at__lt=cutoff)
+    for execution in stale:
+        reason = {"error": f"Worker {execution.worker} stopped responding; execution abandoned."}
+        if executions.transition(execution, Execution.ABANDONED, only_from=LIVE, result=reason):
+            log.warning("Execution %s abandoned (worker %s lost)", execution.id, execution.worker)
+
+
+class Job:
+    """One execution running in a thread of this worker."""
+
+    def __init__(self, execution):
+        self.execution = execution
+        self.cancel = threading.Event()
+        self.shutdown = False
+        self.thread = threading.Thread(target=self.run, name=f"execution-{execution.id}")
+
+    def run(self):
+        try:
+            self._run()
+        except Exception:  # a bug must not leave the execution running forever
+            log.exception("Execution %s crashed the worker thread", self.execution.id)
+            self._finish(Execution.FAILED, {"error": "Internal error while running the action."})
+        finally:
+            close_old_connections()
+            connection.close()
+
+    def _run(self):
+        execution = self.execution
+        if not executions.transition(
+            execution, Execution.RUNNING, only_from=(Execution.SCHEDULED,)
+        ):
+            return  # canceled before it started
+        runner = get_runner(execution.runner["name"])
+        outcome = runner.run(self._request())
+        status, result = outcome.status, outcome.result
+        if self.shutdown and status == Execution.CANCELED:
+            status, result = (
+                Execution.FAILED,
+                {"error": "Worker shut down before the action finished."},
+            )
+        self._finish(status, result)
+
+    def _request(self):
+        execution = self.execution
+        values = executions.runner_values(execution)
+        return RunRequest(
+            execution_id=execution.id,
+            action=execution.action,
+            pack_path=Pack.objects.filter(ref=execution.action["pack"])
+            .values_list("path", flat=True)
+            .first(),
+            parameters=values,
+            timeout=_timeout(values),
+            on_output=self._record_output,
+            cancel=self.cancel,
+            datastore=ActionDatastore(execution.user, execution.action["pack"]),
+            max_output_bytes=settings.ST2_MAX_OUTPUT_BYTES,
+        )
+
+    def _record_output(self, output_type, data):
+        chunk = ExecutionOutput.objects.create(
+            execution_id=self.execution.id, output_type=output_type, data=data
+        )
+        StreamEvent.objects.create(
+            name="st2.execution.output__create",
+            execution_id=self.execution.id,
+            data={
+                "id": str(chunk.id),
+                "execution_id": self.execution.id,
+                "action_ref": self.execution.action_ref,
+                "runner_ref": self.execution.runner["name"],
+                "timestamp": executions.isotime(chunk.timestamp),
+                "output_type": output_type,
+                "data": data,
+            },
+        )
+
+    def _finish(self, status, result):
+        if status == Execution.CANCELED and not isinstance(result, dict):
+            result = {"message": "Action canceled by user."}
+        executions.transition(
+            self.execution,
+            status,
+            only_from=(Execution.RUNNING, Execution.CANCELING),
+            result=result,
+        )
+
+
+def _timeout(values):
+    timeout = values.get("timeout")
+    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0:
+        return timeout
+    return settings.ST2_ACTION_TIMEOUT
+
+
+class ActionDatastore:
+    """What a Python action's action_service reaches: the datastore, as the execution's user."""
+
+    def __init__(self, username, pack):
+        self.username, self.pack = username, pack
+
+    def _key(self, name, local):
+        return f"{self.pack}.{name}" if local else name  # local keys are namespaced by pack
+
+    def _scope_owner(self, scope):
+        full = datastore.full_scope(scope)
+        return full, self.username if full == datastore.USER else None
+
+    def get_value(self, name, local=True, scope="system", decrypt=False):
+        full, owner = self._scope_owner(scope)
+        return datastore.get_value(full, self._key(name, local), owner, decrypt=decrypt)
+
+    def set_value(self, name, value, ttl=None, local=True, scope="system", encrypt=False):
+        full, owner = self._scope_owner(scope)
+        datastore.put_value(
+            full, self._key(name, local), str(value), owner, ttl=ttl, secret=encrypt
+        )
+        return True
+
+    def delete_value(self, name, local=True, scope="system"):
+        full, owner = self._scope_owner(scope)
+        return datastore.delete_value(full, self._key(name, local), owner)
+
+
+class Worker:
+    def __init__(self, concurrency, poll_interval=0.5, grace=None, name=None):
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self.grace = settings.ST2_WORKER_GRACE if grace is None else grace
+        self.jobs = {}
+        self.stopping = threading.Event()
+        self._last_beat = 0.0
+
+    def stop(self, *_signal_args):
+        self.stopping.set()
+
+    def run(self):
+        log.info("Worker %s started (concurrency %s)", self.name, self.concurrency)
+        while not self.stopping.is_set():
+            self.tick()
+            self.stopping.wait(self.poll_interval)
+        self.drain()
+        log.info("Worker %s stopped", self.name)
+
+    def tick(self):
+        self._reap()
+        if time.monotonic() - self._last_beat >= settings.ST2_HEARTBEAT_INTERVAL:
+            self._beat()
+        self._forward_cancels()
+        free = self.concurrency - len(self.jobs)
+        if free > 0:
+            for execution in claim(self.name, free):
+                job = self.jobs[execution.id] = Job(execution)
+                job.thread.start()
+
+    def _reap(self):
+        for execution_id in [i for i, job in self.jobs.items() if not job.thread.is_alive()]:
+            del self.jobs[execution_id]
+
+    def _beat(self):
+        self._last_beat = time.monotonic()
+        if self.jobs:
+            Execution.objects.filter(pk__in=list(self.jobs)).update(heartbeat_at=timezone.now())
+        mark_abandoned(settings.ST2_HEARTBEAT_STALE_AFTER)
+
+    def _forward_cancels(self):
+        if not self.jobs:
+            return
+        canceling = Execution.objects.filter(pk__in=list(self.jobs), status=Execution.CANCELING)
+        for execution_id in canceling.values_list("id", flat=True):
+            self.jobs[execution_id].cancel.set()
+
+    def drain(self):
+        """SIGTERM: no new work; running work may finish within the grace period, then it is
+        stopped and recorded as failed."""
+        deadline = time.monotonic() + self.grace
+        while self.jobs and time.monotonic() < deadline:
+            self._reap()
+            self._beat_if_due()
+            time.sleep(0.2)
+        for job in self.jobs.values():
+            job.shutdown = True
+            job.cancel.set()
+        for job in self.jobs.values():
+            job.thread.join(timeout=30)
+
+    def _beat_if_due(self):
+        if time.monotonic() - self._last_beat >= settings.ST2_HEARTBEAT_INTERVAL:
+            self._beat()
