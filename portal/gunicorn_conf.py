@@ -5,6 +5,9 @@ import os
 
 bind = f"127.0.0.1:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads, so that open event streams (/stream/v1) do not hold a whole process each.
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "16"))
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms "%({x-request-id}o)s"'
 graceful_timeout = 10

@@ -242,7 +242,9 @@ def transition(execution, status, *, only_from, **fields):
 
 def emit(name, execution):
     """Record a stream event carrying the execution as the API shows it (secrets masked)."""
-    StreamEvent.objects.create(name=name, execution_id=execution.id, data=to_api(execution))
+    StreamEvent.objects.create(
+        name=name, execution_id=execution.id, user=execution.user, data=to_api(execution)
+    )
 
 
 # --- the API shape -------------------------------------------------------------------------
@@ -283,3 +285,16 @@ def to_api(execution, unmasked=False):
         else None,
     }
     return {key: value for key, value in data.items() if value or key == "status"}
+
+
+def output_to_api(execution, chunk):
+    """The st2.execution.output__create event body for one output chunk."""
+    return {
+        "id": str(chunk.id),
+        "execution_id": execution.id,
+        "action_ref": execution.action_ref,
+        "runner_ref": execution.runner.get("name"),
+        "timestamp": isotime(chunk.timestamp),
+        "output_type": chunk.output_type,
+        "data": chunk.data,
+    }

@@ -171,6 +171,7 @@ class StreamEvent(models.Model):
 
     name = models.CharField(max_length=100, db_index=True)
     execution_id = models.CharField(max_length=24, blank=True, default="", db_index=True)
+    user = models.CharField(max_length=150, blank=True, default="")  # whose event it is
     data = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -115,15 +115,8 @@ class Job:
         StreamEvent.objects.create(
             name="st2.execution.output__create",
             execution_id=self.execution.id,
-            data={
-                "id": str(chunk.id),
-                "execution_id": self.execution.id,
-                "action_ref": self.execution.action_ref,
-                "runner_ref": self.execution.runner["name"],
-                "timestamp": executions.isotime(chunk.timestamp),
-                "output_type": output_type,
-                "data": data,
-            },
+            user=self.execution.user,
+            data=executions.output_to_api(self.execution, chunk),
         )
 
     def _finish(self, status, result):

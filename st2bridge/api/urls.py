@@ -3,7 +3,7 @@ Anything unknown under the API prefixes is a JSON 404, as StackStorm's router an
 
 from django.urls import re_path
 
-from . import actions, apikeys, executions, keys, packs, runnertypes, tokens, user
+from . import actions, apikeys, executions, keys, packs, runnertypes, stream, tokens, user
 from .errors import api_not_found
 
 urlpatterns = [
@@ -15,5 +15,6 @@ urlpatterns = [
     *runnertypes.urlpatterns,
     *keys.urlpatterns,
     *executions.urlpatterns,
+    *stream.urlpatterns,
     re_path(r"^(api|auth|stream)(/.*)?$", api_not_found),
 ]
