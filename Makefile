@@ -23,8 +23,7 @@ run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py register_packs
 	$(PY) manage.py ensure_admin
-	PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) \
-		exec $(VENV)/bin/gunicorn portal.wsgi --config portal/gunicorn_conf.py
+	PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) exec $(PY) manage.py serve
 
 test: $(VENV)/.installed $(ST2CLIENT_VENV)/.installed
 	$(PY) manage.py check
