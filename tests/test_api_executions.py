@@ -6,7 +6,7 @@ import pytest
 from st2bridge import datastore
 from st2bridge.models import Execution, KeyValuePair
 
-from .catalog_support import add_action, add_runner_types
+from .catalog_support import change_action, register_bundled_packs
 
 pytestmark = pytest.mark.django_db
 MASK = "********"
@@ -14,10 +14,7 @@ MASK = "********"
 
 @pytest.fixture(autouse=True)
 def catalog(db):
-    add_runner_types()
-    add_action("core", "local")
-    add_action("demo", "deploy")
-    add_action("core", "noop")
+    register_bundled_packs()
 
 
 def launch(api, action, **parameters):
@@ -76,7 +73,7 @@ def test_unknown_or_disabled_action(alice_api):
     assert launch(alice_api, "mock.foobar").json()["faultstring"] == (
         'Action "mock.foobar" cannot be found.'
     )
-    add_action("core", "noop", enabled=False)
+    change_action("core.noop", enabled=False)
     response = launch(alice_api, "core.noop")
     assert response.json()["faultstring"] == 'Unable to execute. Action "core.noop" is disabled.'
 
@@ -104,9 +101,8 @@ def test_lenient_casting(alice_api):
 
 
 def test_template_defaults_rendered_from_datastore(alice_api, admin_api):
-    add_action(
-        "core",
-        "noop",
+    change_action(
+        "core.noop",
         parameters={
             "count": {"type": "integer", "default": "{{ st2kv.system.count | int }}"},
             "who": {"type": "string", "default": "{{ st2kv.user.nickname }}"},

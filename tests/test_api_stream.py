@@ -2,7 +2,7 @@
 
 import pytest
 
-from .catalog_support import add_action, add_runner_types
+from .catalog_support import register_bundled_packs
 
 pytestmark = pytest.mark.django_db
 
@@ -11,9 +11,7 @@ pytestmark = pytest.mark.django_db
 def setup(db, settings):
     settings.ST2_STREAM_POLL_INTERVAL = 0.01
     settings.ST2_STREAM_MAX_SECONDS = 1
-    add_runner_types()
-    add_action("core", "local")
-    add_action("demo", "deploy")
+    register_bundled_packs()
 
 
 def launch(api, action, **parameters):
