@@ -69,3 +69,16 @@ def bob_api(bob):
 @pytest.fixture
 def anon_api():
     return APIClient()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory):
+    """Keep the SQLite test database in a file, so that real worker processes started by
+    tests (manage.py run_worker) share it with the test and the live server."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        database.setdefault("TEST", {})["NAME"] = str(
+            tmp_path_factory.mktemp("db") / "test.sqlite3"
+        )

@@ -6,7 +6,6 @@ import json
 import time
 
 from django.conf import settings
-from django.db import close_old_connections
 from django.http import StreamingHttpResponse
 
 from st2bridge import executions
@@ -68,7 +67,6 @@ def event_stream(request, caller):
                 and event.data.get("status") in Execution.COMPLETED
             ):
                 return
-        close_old_connections()
         if time.monotonic() >= deadline:
             return  # the client reconnects; pending events were delivered first
         if time.monotonic() - quiet_since >= settings.ST2_STREAM_HEARTBEAT:
@@ -92,7 +90,6 @@ def output_stream(execution, output_type):
         if execution.status in Execution.COMPLETED:
             yield "event: EOF\ndata: ''\n\n"
             return
-        close_old_connections()
         time.sleep(settings.ST2_STREAM_POLL_INTERVAL)
 
 
