@@ -1,0 +1,291 @@
+"""The catalog: packs, actions and runner types. Lookups, the checks an action must pass
+before it is saved, and who may change what (notes §3)."""
+
+import re
+
+from django.db import IntegrityError, transaction
+
+from . import params
+from .bodies import check_body
+from .errors import AccessDenied, Conflict, InvalidInput, NotFound
+from .models import Action, Pack, RunnerType
+
+DEFAULT_PACK = "default"
+SYSTEM_PACKS = {"core", "packs", "linux", "chatops"}
+OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
+MAX_IDS = 100
+
+_NOTIFY_ENTRY = {
+    "type": "object",
+    "properties": {
+        "message": {"type": "string"},
+        "data": {"type": "object"},
+        "routes": {"type": "array", "items": {"type": ["string", "null"]}},
+        "channels": {"type": "array", "items": {"type": ["string", "null"]}},
+    },
+    "additionalProperties": False,
+}
+# StackStorm's ActionAPI: one schema for POST and PUT. id, ref and uid are accepted (clients
+# send back what GET returned) and ignored.
+ACTION_SCHEMA = {
+    "type": "object",
+    "required": ["name", "runner_type"],
+    "properties": {
+        "id": {"type": "string"},
+        "ref": {"type": "string"},
+        "uid": {"type": "string"},
+        "name": {"type": "string"},
+        "pack": {"type": "string"},
+        "description": {"type": "string"},
+        "enabled": {"type": "boolean"},
+        "runner_type": {"type": "string"},
+        "entry_point": {"type": "string"},
+        "parameters": {"type": "object"},
+        "output_schema": {"type": "object"},
+        "tags": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": {"type": "string"}, "value": {"type": "string"}},
+                "additionalProperties": False,
+            },
+        },
+        "notify": {
+            "type": "object",
+            "properties": {
+                "on-complete": _NOTIFY_ENTRY,
+                "on-success": _NOTIFY_ENTRY,
+                "on-failure": _NOTIFY_ENTRY,
+            },
+            "additionalProperties": False,
+        },
+        "metadata_file": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+DELETE_SCHEMA = {
+    "type": "object",
+    "properties": {"remove_files": {"type": "boolean"}},
+    "additionalProperties": False,
+}
+RUNNER_TYPE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "uid": {"type": "string"},
+        "name": {"type": "string"},
+        "description": {"type": "string"},
+        "enabled": {"type": "boolean"},
+        "runner_package": {"type": "string"},
+        "runner_module": {"type": "string"},
+        "query_module": {"type": "string"},
+        "runner_parameters": {"type": "object"},
+        "output_key": {"type": "string"},
+        "output_schema": {"type": "object"},
+    },
+    "additionalProperties": False,
+}
+
+
+# --- lookups -------------------------------------------------------------------------------
+
+
+def find_pack(ref_or_id):
+    pack = Pack.objects.filter(pk=ref_or_id).first() or Pack.objects.filter(ref=ref_or_id).first()
+    if pack is None:
+        raise NotFound(f'Resource with a ref or id "{ref_or_id}" not found')
+    return pack
+
+
+def find_action(ref_or_id, message=None):
+    """A ref iff it contains a dot (split on the first one: names may contain dots)."""
+    if "." in ref_or_id:
+        pack, name = ref_or_id.split(".", 1)
+        action = Action.objects.filter(pack=pack, name=name).first()
+    else:
+        action = Action.objects.filter(pk=ref_or_id).first()
+    if action is None:
+        raise NotFound(message or f'Resource with a reference or id "{ref_or_id}" not found')
+    return action
+
+
+def find_action_for_view(ref_or_id):
+    """As find_action, with the message of StackStorm's /actions/views/parameters."""
+    return find_action(
+        ref_or_id,
+        f'Database lookup for ref="{ref_or_id}" resulted in exception. '
+        f'Referenced action "{ref_or_id}" doesnt exist',
+    )
+
+
+def find_runner_type(name_or_id):
+    runner = (
+        RunnerType.objects.filter(pk=name_or_id).first()
+        or RunnerType.objects.filter(name=name_or_id).first()
+    )
+    if runner is None:
+        raise NotFound(f'Resource with a name or id "{name_or_id}" not found')
+    return runner
+
+
+def with_ids(queryset, raw):
+    """?id=a,b,c (up to 100 ids); a malformed id is a 400, as with StackStorm's ObjectIds."""
+    if not raw:
+        return queryset
+    ids = [part.strip() for part in raw.split(",") if part.strip()][:MAX_IDS]
+    for value in ids:
+        if not OBJECT_ID.match(value):
+            raise InvalidInput(
+                f"'{value}' is not a valid ObjectId, it must be a 12-byte input or a "
+                "24-character hex string"
+            )
+    return queryset.filter(pk__in=ids)
+
+
+def with_tag(queryset, tag_name):
+    """Actions carrying a tag of that name (JSON containment is not portable to SQLite)."""
+    if not tag_name:
+        return queryset
+    ids = [
+        action_id
+        for action_id, tags in queryset.values_list("id", "tags")
+        if any(isinstance(tag, dict) and tag.get("name") == tag_name for tag in tags or [])
+    ]
+    return queryset.filter(pk__in=ids)
+
+
+def merged_parameters(action):
+    runner = RunnerType.objects.filter(name=action.runner_type).first()
+    return params.merge_parameters(runner.runner_parameters if runner else {}, action.parameters)
+
+
+def merged_parameters_for(actions):
+    """{action id: merged parameters}, loading every runner type needed in one query."""
+    names = {action.runner_type for action in actions}
+    runners = dict(
+        RunnerType.objects.filter(name__in=names).values_list("name", "runner_parameters")
+    )
+    return {
+        action.id: params.merge_parameters(runners.get(action.runner_type), action.parameters)
+        for action in actions
+    }
+
+
+# --- actions -------------------------------------------------------------------------------
+
+
+def create_action(caller, body):
+    _require_admin(caller, "action_create")
+    fields = _checked_action_fields(body, pack=body.get("pack") or DEFAULT_PACK)
+    return _save(Action(**fields))
+
+
+def update_action(caller, action, body):
+    """A full replacement, as StackStorm's PUT: omitted fields take their defaults, except
+    `pack`, which stays the action's own when the body leaves it out."""
+    _require_admin(caller, "action_modify")
+    _refuse_system_pack(action.pack)
+    fields = _checked_action_fields(body, pack=body.get("pack") or action.pack)
+    for name, value in fields.items():
+        setattr(action, name, value)
+    return _save(action)
+
+
+def delete_action(caller, action, body):
+    _require_admin(caller, "action_delete")
+    check_body(body, DELETE_SCHEMA)
+    if body.get("remove_files"):
+        raise InvalidInput(
+            "remove_files: files are not deleted through the API; remove them from the pack "
+            "and register it again."
+        )
+    _refuse_system_pack(action.pack)
+    action.delete()
+
+
+def _checked_action_fields(body, pack):
+    if "data_files" in body:
+        raise InvalidInput(
+            "data_files: files are not written through the API; add them to the pack and "
+            "register it."
+        )
+    check_body(body, ACTION_SCHEMA)
+    name = body["name"]
+    if not name:
+        raise InvalidInput("name: must not be empty.")
+    if "/" in name:
+        raise InvalidInput('name: must not contain "/".')
+    _refuse_system_pack(pack)
+    runner = RunnerType.objects.filter(name=body["runner_type"]).first()
+    if runner is None:
+        raise InvalidInput(f"RunnerType {body['runner_type']} is not found.")
+    # StackStorm wants the pack's directory on disk; a registered pack is enough here.
+    if not Pack.objects.filter(ref=pack).exists():
+        raise InvalidInput(f'Content pack "{pack}" is not found.')
+    ref = f"{pack}.{name}"
+    parameters = body.get("parameters") or {}
+    params.check_action_parameters(ref, runner.runner_parameters, parameters)
+    return {
+        "ref": ref,
+        "pack": pack,
+        "name": name,
+        "description": body.get("description", ""),
+        "enabled": body.get("enabled", True),
+        "runner_type": runner.name,
+        "entry_point": body.get("entry_point", ""),
+        "parameters": parameters,
+        "output_schema": body.get("output_schema") or {},
+        "tags": body.get("tags") or [],
+        "notify": body.get("notify") or {},
+        "metadata_file": body.get("metadata_file", ""),
+    }
+
+
+def _save(action):
+    """Save, answering 409 with the id of the action that already has this ref; the unique
+    index settles a race between two concurrent writers."""
+    _refuse_duplicate(action)
+    try:
+        with transaction.atomic():
+            action.save()
+    except IntegrityError:
+        _refuse_duplicate(action)
+        raise
+    return action
+
+
+def _refuse_duplicate(action):
+    existing = Action.objects.filter(ref=action.ref).exclude(pk=action.pk).first()
+    if existing is not None:
+        raise Conflict(
+            f'Tried to save duplicate unique keys (ref): an action with ref "{action.ref}" '
+            "already exists.",
+            conflict_id=existing.id,
+        )
+
+
+def _refuse_system_pack(pack):
+    if pack in SYSTEM_PACKS:
+        raise InvalidInput("Resources belonging to system level packs can't be manipulated")
+
+
+def _require_admin(caller, permission):
+    """Catalog changes are for administrators (our choice; StackStorm leaves it to RBAC)."""
+    if not caller.is_admin:
+        raise AccessDenied(
+            f'User "{caller.username}" doesn\'t have required permission "{permission}"'
+        )
+
+
+# --- runner types --------------------------------------------------------------------------
+
+
+def set_runner_enabled(caller, runner, body):
+    """PUT /runnertypes: only `enabled` is applied; other fields (even `name`) are ignored."""
+    _require_admin(caller, "runner_modify")
+    check_body(body, RUNNER_TYPE_SCHEMA)
+    if "enabled" in body and body["enabled"] != runner.enabled:
+        runner.enabled = body["enabled"]
+        runner.save(update_fields=["enabled"])
+    return runner
