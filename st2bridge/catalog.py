@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from . import params
 from .bodies import check_body
 from .errors import AccessDenied, Conflict, InvalidInput, NotFound
+from .formats import without_nulls
 from .models import Action, Pack, RunnerType
 
 DEFAULT_PACK = "default"
@@ -289,3 +290,43 @@ def set_runner_enabled(caller, runner, body):
         runner.enabled = body["enabled"]
         runner.save(update_fields=["enabled"])
     return runner
+
+
+# --- API shapes (also the snapshots executions keep) --------------------------------------
+
+
+def action_to_api(action, parameters=None):
+    """StackStorm's action object; `parameters` replaces the action's own (overview)."""
+    return without_nulls(
+        {
+            "id": action.id,
+            "uid": f"action:{action.pack}:{action.name}",
+            "ref": action.ref,
+            "pack": action.pack,
+            "name": action.name,
+            "description": action.description,
+            "enabled": action.enabled,
+            "entry_point": action.entry_point,
+            "runner_type": action.runner_type,
+            "parameters": action.parameters if parameters is None else parameters,
+            "output_schema": action.output_schema,
+            "tags": action.tags,
+            "notify": action.notify or {},
+            "metadata_file": action.metadata_file or None,
+        }
+    )
+
+
+def runner_type_to_api(runner):
+    return {
+        "id": runner.id,
+        "uid": f"runner_type:{runner.name}",
+        "name": runner.name,
+        "description": runner.description,
+        "enabled": runner.enabled,
+        "runner_package": runner.runner_package,
+        "runner_module": runner.runner_module,
+        "runner_parameters": runner.runner_parameters,
+        "output_key": runner.output_key,
+        "output_schema": runner.output_schema,
+    }

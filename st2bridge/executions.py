@@ -7,7 +7,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from . import datastore, params
+from . import catalog, datastore, params
 from .bodies import check_body
 from .errors import AccessDenied, InvalidInput, NotFound
 from .formats import isotime
@@ -42,40 +42,6 @@ RERUN_SCHEMA = {
 
 
 # --- snapshots -----------------------------------------------------------------------------
-
-
-def action_snapshot(action):
-    return {
-        "id": action.id,
-        "uid": f"action:{action.pack}:{action.name}",
-        "ref": action.ref,
-        "name": action.name,
-        "pack": action.pack,
-        "description": action.description,
-        "enabled": action.enabled,
-        "entry_point": action.entry_point,
-        "runner_type": action.runner_type,
-        "parameters": action.parameters,
-        "output_schema": action.output_schema,
-        "tags": action.tags,
-        "notify": action.notify,
-        "metadata_file": action.metadata_file,
-    }
-
-
-def runner_snapshot(runner):
-    return {
-        "id": runner.id,
-        "uid": f"runner_type:{runner.name}",
-        "name": runner.name,
-        "description": runner.description,
-        "enabled": runner.enabled,
-        "runner_package": runner.runner_package,
-        "runner_module": runner.runner_module,
-        "runner_parameters": runner.runner_parameters,
-        "output_key": runner.output_key,
-        "output_schema": runner.output_schema,
-    }
 
 
 def merged_parameters(execution):
@@ -120,8 +86,8 @@ def request_execution(action_ref, given, *, user, context=None, parent=None, **f
     with transaction.atomic():
         execution = Execution.objects.create(
             action_ref=action.ref,
-            action=action_snapshot(action),
-            runner=runner_snapshot(runner),
+            action=catalog.action_to_api(action),
+            runner=catalog.runner_type_to_api(runner),
             parameters=public,
             secret_parameters=datastore.encrypt(json.dumps(secret)) if secret else "",
             user=user,

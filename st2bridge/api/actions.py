@@ -14,7 +14,6 @@ from .base import (
     paginate,
     query_filters,
     route,
-    without_nulls,
 )
 
 FIELDS = {
@@ -24,28 +23,6 @@ FIELDS = {
 MANDATORY = ("id", "ref")
 EXCLUDABLE = {"parameters", "notify"}  # StackStorm refuses excluding anything else
 FILTERS = {"name": "name", "pack": "pack"}
-
-
-def action_to_api(action, parameters=None):
-    """StackStorm's action object; `parameters` replaces the action's own (overview)."""
-    return without_nulls(
-        {
-            "id": action.id,
-            "uid": f"action:{action.pack}:{action.name}",
-            "ref": action.ref,
-            "pack": action.pack,
-            "name": action.name,
-            "description": action.description,
-            "enabled": action.enabled,
-            "entry_point": action.entry_point,
-            "runner_type": action.runner_type,
-            "parameters": action.parameters if parameters is None else parameters,
-            "output_schema": action.output_schema,
-            "tags": action.tags,
-            "notify": action.notify or {},
-            "metadata_file": action.metadata_file or None,
-        }
-    )
 
 
 def selector(request):
@@ -67,21 +44,21 @@ class ActionList(ApiView):
     def get(self, request):
         select = selector(request)
         page, headers = paginate(request, filtered(request), self.caller)
-        return Response([select(action_to_api(action)) for action in page], headers=headers)
+        return Response([select(catalog.action_to_api(action)) for action in page], headers=headers)
 
     def post(self, request):
         action = catalog.create_action(self.caller, json_body(request))
-        return Response(action_to_api(action), status=201)
+        return Response(catalog.action_to_api(action), status=201)
 
 
 class ActionDetail(ApiView):
     def get(self, request, ref_or_id):
-        return Response(selector(request)(action_to_api(catalog.find_action(ref_or_id))))
+        return Response(selector(request)(catalog.action_to_api(catalog.find_action(ref_or_id))))
 
     def put(self, request, ref_or_id):
         action = catalog.find_action(ref_or_id)
         action = catalog.update_action(self.caller, action, json_body(request))
-        return Response(action_to_api(action))
+        return Response(catalog.action_to_api(action))
 
     def delete(self, request, ref_or_id):
         action = catalog.find_action(ref_or_id)
@@ -94,7 +71,7 @@ class OverviewList(ApiView):
         select = selector(request)
         page, headers = paginate(request, filtered(request), self.caller)
         merged = catalog.merged_parameters_for(page)
-        data = [select(action_to_api(action, merged[action.id])) for action in page]
+        data = [select(catalog.action_to_api(action, merged[action.id])) for action in page]
         return Response(data, headers=headers)
 
 
@@ -102,7 +79,7 @@ class OverviewDetail(ApiView):
     def get(self, request, ref_or_id):
         action = catalog.find_action(ref_or_id)
         merged = catalog.merged_parameters(action)
-        return Response(selector(request)(action_to_api(action, merged)))
+        return Response(selector(request)(catalog.action_to_api(action, merged)))
 
 
 class ParametersView(ApiView):

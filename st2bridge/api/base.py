@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from st2bridge.errors import AccessDenied, InvalidInput, NotFound
-from st2bridge.formats import isotime  # noqa: F401 - re-exported for the API modules
+from st2bridge.formats import isotime, without_nulls  # noqa: F401 - re-exported for API modules
 
 NOT_FOUND = "The resource could not be found."
 MAX_OFFSET = 2**31
@@ -49,10 +49,6 @@ class ApiView(APIView):
 def route(pattern, view):
     """A route under the site root; a trailing slash is optional, as in StackStorm."""
     return re_path(rf"^{pattern}/?$", view.as_view())
-
-
-def without_nulls(data):
-    return {key: value for key, value in data.items() if value is not None}
 
 
 # --- request bodies -----------------------------------------------------------------------

@@ -14,39 +14,24 @@ FIELDS = {
 FILTERS = {"name": "name"}
 
 
-def runner_type_to_api(runner):
-    return {
-        "id": runner.id,
-        "uid": f"runner_type:{runner.name}",
-        "name": runner.name,
-        "description": runner.description,
-        "enabled": runner.enabled,
-        "runner_package": runner.runner_package,
-        "runner_module": runner.runner_module,
-        "runner_parameters": runner.runner_parameters,
-        "output_key": runner.output_key,
-        "output_schema": runner.output_schema,
-    }
-
-
 class RunnerTypeList(ApiView):
     def get(self, request):
         runners = RunnerType.objects.filter(**query_filters(request, FILTERS))
         runners = catalog.with_ids(runners, request.query_params.get("id"))
         return list_response(
-            request, runners, self.caller, runner_type_to_api, FIELDS, default_limit=100
+            request, runners, self.caller, catalog.runner_type_to_api, FIELDS, default_limit=100
         )
 
 
 class RunnerTypeDetail(ApiView):
     def get(self, request, name_or_id):
         select = attribute_selector(request, FIELDS)
-        return Response(select(runner_type_to_api(catalog.find_runner_type(name_or_id))))
+        return Response(select(catalog.runner_type_to_api(catalog.find_runner_type(name_or_id))))
 
     def put(self, request, name_or_id):
         runner = catalog.find_runner_type(name_or_id)
         runner = catalog.set_runner_enabled(self.caller, runner, json_body(request))
-        return Response(runner_type_to_api(runner))
+        return Response(catalog.runner_type_to_api(runner))
 
 
 urlpatterns = [
