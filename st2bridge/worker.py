@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from . import datastore, executions
 from .models import Execution, ExecutionOutput, Pack, StreamEvent
-from .runners import RunRequest, get_runner
+from .runners import RunnerUnavailable, RunRequest, get_runner
 
 log = logging.getLogger(__name__)
 LIVE = (Execution.SCHEDULED, Execution.RUNNING, Execution.CANCELING)
@@ -81,7 +81,11 @@ class Job:
             execution, Execution.RUNNING, only_from=(Execution.SCHEDULED,)
         ):
             return  # canceled before it started
-        runner = get_runner(execution.runner["name"])
+        try:
+            runner = get_runner(execution.runner["name"])
+        except RunnerUnavailable as error:
+            self._finish(Execution.FAILED, {"error": str(error)})
+            return
         outcome = runner.run(self._request())
         status, result = outcome.status, outcome.result
         if self.shutdown and status == Execution.CANCELED:
@@ -104,7 +108,7 @@ class Job:
             timeout=_timeout(values),
             on_output=self._record_output,
             cancel=self.cancel,
-            datastore=ActionDatastore(execution.user, execution.action["pack"]),
+            datastore=ActionDatastore(execution.user),
             max_output_bytes=settings.ST2_MAX_OUTPUT_BYTES,
         )
 
@@ -138,13 +142,11 @@ def _timeout(values):
 
 
 class ActionDatastore:
-    """What a Python action's action_service reaches: the datastore, as the execution's user."""
+    """What a Python action's action_service reaches: the datastore, as the execution's user.
+    The action host already turned `local` names into StackStorm's full key names."""
 
-    def __init__(self, username, pack):
-        self.username, self.pack = username, pack
-
-    def _key(self, name, local):
-        return f"{self.pack}.{name}" if local else name  # local keys are namespaced by pack
+    def __init__(self, username):
+        self.username = username
 
     def _scope_owner(self, scope):
         full = datastore.full_scope(scope)
@@ -152,18 +154,16 @@ class ActionDatastore:
 
     def get_value(self, name, local=True, scope="system", decrypt=False):
         full, owner = self._scope_owner(scope)
-        return datastore.get_value(full, self._key(name, local), owner, decrypt=decrypt)
+        return datastore.get_value(full, name, owner, decrypt=decrypt)
 
     def set_value(self, name, value, ttl=None, local=True, scope="system", encrypt=False):
         full, owner = self._scope_owner(scope)
-        datastore.put_value(
-            full, self._key(name, local), str(value), owner, ttl=ttl, secret=encrypt
-        )
+        datastore.put_value(full, name, str(value), owner, ttl=ttl, secret=encrypt)
         return True
 
     def delete_value(self, name, local=True, scope="system"):
         full, owner = self._scope_owner(scope)
-        return datastore.delete_value(full, self._key(name, local), owner)
+        return datastore.delete_value(full, name, owner)
 
 
 class Worker:

@@ -1,0 +1,171 @@
+"""python-script: a pack's Python action (a subclass of st2common.runners.base_action.Action)
+runs unchanged in a subprocess of its own, hosted by python_action_host.py.
+
+Result as StackStorm's python runner: {"result": <run()'s return value>, "exit_code",
+"stdout", "stderr"}, plus "error" (and "traceback" when run() raised) when it did not succeed.
+Status: failed when run() raised, returned (False, ...) or the process exited non-zero.
+"""
+
+import json
+import logging
+import queue
+import socket
+import sys
+import threading
+from pathlib import Path
+
+from .base import (
+    CANCELED,
+    FAILED,
+    SUCCEEDED,
+    TIMEOUT,
+    Runner,
+    RunRefused,
+    RunResult,
+    entry_point_path,
+)
+from .process import TIMEOUT_RETURN_CODE, action_env, run_process
+
+log = logging.getLogger(__name__)
+
+HOST = Path(__file__).resolve().parent / "python_action_host.py"
+CHANNEL_JOIN_SECONDS = 2.0
+PYTHON_ENV = {
+    "PYTHONUNBUFFERED": "1",  # print() output reaches on_output while the action runs
+    "PYTHONDONTWRITEBYTECODE": "1",  # no __pycache__ written into pack directories
+}
+# What an action may ask of request.datastore, and with which arguments.
+DATASTORE_CALLS = {
+    "get_value": {"name", "local", "scope", "decrypt"},
+    "set_value": {"name", "value", "ttl", "local", "scope", "encrypt"},
+    "delete_value": {"name", "local", "scope"},
+}
+
+
+class PythonScriptRunner(Runner):
+    name = "python-script"
+    runner_parameters = frozenset({"content_version", "debug", "env", "log_level", "timeout"})
+
+    def run(self, request):
+        try:
+            entry_point = entry_point_path(request)
+            env = action_env(request, request.parameters.get("env"))
+        except RunRefused as refusal:
+            return RunResult(FAILED, _output(None, -1, "", "", error=str(refusal)))
+        job = {
+            "entry_point": str(entry_point),
+            "pack": request.pack,
+            "config": request.config or {},
+            "parameters": self.action_parameters(request),
+            "log_level": request.parameters.get("log_level") or "DEBUG",
+        }
+        channel = ActionChannel(job, request.datastore)
+        try:
+            argv = [sys.executable, str(HOST), str(channel.child_fd)]
+            outcome = run_process(
+                argv,
+                request,
+                env={**env, **PYTHON_ENV},
+                pass_fds=(channel.child_fd,),
+                on_poll=channel.serve,
+            )
+        except RunRefused as refusal:
+            return RunResult(FAILED, _output(None, -1, "", "", error=str(refusal)))
+        finally:
+            channel.close()
+        return python_result(outcome, channel.final, request.timeout)
+
+
+def python_result(outcome, final, timeout):
+    output = _output(None, outcome.return_code, outcome.stdout, outcome.stderr)
+    if outcome.timed_out:
+        output["exit_code"] = TIMEOUT_RETURN_CODE
+        output["error"] = f"Action failed to complete in {timeout:g} seconds"
+        return RunResult(TIMEOUT, output)
+    if outcome.canceled:
+        output["error"] = "Action was canceled."
+        return RunResult(CANCELED, output)
+    final = final or {}
+    if final.get("type") == "error":
+        output["error"], output["traceback"] = final["error"], final["traceback"]
+        return RunResult(FAILED, output)
+    output["result"] = final.get("result")
+    succeeded = outcome.return_code == 0 and final.get("status") is not False
+    if outcome.return_code != 0:
+        output["error"] = f"The action's process exited with code {outcome.return_code}."
+    return RunResult(SUCCEEDED if succeeded else FAILED, output)
+
+
+def _output(result, exit_code, stdout, stderr, error=None):
+    output = {"result": result, "exit_code": exit_code, "stdout": stdout, "stderr": stderr}
+    if error:
+        output["error"] = error
+    return output
+
+
+class ActionChannel:
+    """The runner's end of the socket shared with the action host. A reader thread sends the
+    job and queues what the action sends back; datastore calls are answered by serve(), on the
+    runner's own thread, because that is where the worker's database connection lives."""
+
+    def __init__(self, job, datastore):
+        self.ours, self.theirs = socket.socketpair()
+        self.child_fd = self.theirs.fileno()
+        self.datastore = datastore
+        self.inbox = queue.Queue()
+        self.final = None  # the action's last message: its result or its error
+        self.reader = threading.Thread(target=self._read, args=(job,), daemon=True)
+        self.reader.start()
+
+    def _read(self, job):
+        try:
+            self.ours.sendall(_line(job))
+            with self.ours.makefile("rb") as lines:
+                for line in lines:
+                    self.inbox.put(json.loads(line))
+        except OSError as error:  # the host died early; its exit code and stderr tell why
+            log.info("Python action channel closed: %s", error)
+
+    def serve(self):
+        while True:
+            try:
+                message = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            if message.get("type") == "datastore":
+                self._answer(message)
+            else:
+                self.final = message
+
+    def _answer(self, message):
+        answer = datastore_answer(self.datastore, message)
+        try:
+            self.ours.sendall(_line(answer))
+        except OSError:
+            log.info("The Python action exited before its datastore answer")
+
+    def close(self):
+        # Our copy of the host's end goes first, so that the reader sees the end of the stream.
+        self.theirs.close()
+        self.reader.join(CHANNEL_JOIN_SECONDS)
+        self.serve()  # what arrived after the last poll, typically the final message
+        self.ours.close()
+
+
+def datastore_answer(datastore, message):
+    method = message.get("method")
+    if datastore is None:
+        return {"error": "No datastore is available to this action run."}
+    if method not in DATASTORE_CALLS:
+        return {"error": f"Unknown datastore call {method!r}."}
+    given = message.get("arguments") or {}
+    arguments = {name: value for name, value in given.items() if name in DATASTORE_CALLS[method]}
+    try:
+        return {"value": getattr(datastore, method)(**arguments)}
+    except Exception as error:  # raised again inside the action, where its code can handle it
+        log.info("Datastore %s failed for a Python action: %s", method, error)
+        return {"error": f"{type(error).__name__}: {error}"}
+
+
+def _line(message):
+    return json.dumps(message, default=str).encode("utf-8") + b"\n"
