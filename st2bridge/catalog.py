@@ -35,12 +35,12 @@ ACTION_SCHEMA = {
         "id": {"type": "string"},
         "ref": {"type": "string"},
         "uid": {"type": "string"},
-        "name": {"type": "string"},
+        "name": {"type": "string", "minLength": 1, "maxLength": 255},
         "pack": {"type": "string"},
         "description": {"type": "string"},
         "enabled": {"type": "boolean"},
-        "runner_type": {"type": "string"},
-        "entry_point": {"type": "string"},
+        "runner_type": {"type": "string", "minLength": 1, "maxLength": 100},
+        "entry_point": {"type": "string", "maxLength": 1000},
         "parameters": {"type": "object"},
         "output_schema": {"type": "object"},
         "tags": {
@@ -213,8 +213,6 @@ def _checked_action_fields(body, pack):
         )
     check_body(body, ACTION_SCHEMA)
     name = body["name"]
-    if not name:
-        raise InvalidInput("name: must not be empty.")
     if "/" in name:
         raise InvalidInput('name: must not contain "/".')
     _refuse_system_pack(pack)

@@ -30,6 +30,7 @@ import jsonschema
 import yaml
 from django.db import transaction
 
+from . import catalog
 from .bodies import describe
 from .errors import InvalidInput
 from .models import Action, Pack, RunnerType
@@ -54,28 +55,6 @@ RUNNER_SCHEMA = {
     },
 }
 
-# StackStorm's ActionAPI schema (additionalProperties false), with our columns' lengths.
-ACTION_SCHEMA = {
-    "type": "object",
-    "required": ["name", "runner_type"],
-    "properties": {
-        "id": {"type": "string"},
-        "ref": {"type": "string"},
-        "uid": {"type": "string"},
-        "name": {"type": "string", "minLength": 1, "maxLength": 255},
-        "pack": {"type": "string"},
-        "description": {"type": "string"},
-        "enabled": {"type": "boolean"},
-        "runner_type": {"type": "string", "minLength": 1, "maxLength": 100},
-        "entry_point": {"type": "string", "maxLength": 1000},
-        "parameters": {"type": "object"},
-        "output_schema": {"type": "object"},
-        "tags": {"type": "array", "items": {"type": "object"}},
-        "notify": {"type": "object"},
-        "metadata_file": {"type": "string"},
-    },
-    "additionalProperties": False,
-}
 
 
 class RegistrationError(Exception):
@@ -372,7 +351,7 @@ def read_action(pack, path, root, runners):
     """One action metadata file as Action fields; `runners` maps runner names to their
     parameters. Raises RegistrationError naming the file."""
     meta = load_mapping(_confined(path, root))
-    _check_schema(path, meta, ACTION_SCHEMA)
+    _check_schema(path, meta, catalog.ACTION_SCHEMA)
     declared_pack = meta.get("pack") or pack
     if declared_pack != pack:
         raise RegistrationError(
