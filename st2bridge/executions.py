@@ -102,12 +102,18 @@ def request_execution(action_ref, given, *, user, context=None, parent=None, **f
 
 
 def _split_secrets(merged, values):
-    public, secret = {}, {}
+    """(public, secret): secret parameters, and any value a secret was rendered into, are
+    masked in `public` and kept with their real value in `secret` (stored encrypted)."""
+    secret = {n: v for n, v in values.items() if merged.get(n, {}).get("secret")}
+    texts = sorted({str(v) for v in secret.values() if v not in (None, "")}, key=len, reverse=True)
+    public = {}
     for name, value in values.items():
-        if merged.get(name, {}).get("secret"):
-            public[name], secret[name] = params.MASK, value
-        else:
-            public[name] = value
+        if name in secret:
+            public[name] = params.MASK
+            continue
+        public[name] = scrub(value, texts)
+        if public[name] != value:
+            secret[name] = value
     return public, secret
 
 
@@ -117,6 +123,31 @@ def stored_parameters(execution):
     if execution.secret_parameters:
         values.update(json.loads(datastore.decrypt(execution.secret_parameters)))
     return values
+
+
+def secret_values(execution):
+    """The plaintext secret parameter values, longest first, to scrub from output."""
+    if not execution.secret_parameters:
+        return []
+    values = json.loads(datastore.decrypt(execution.secret_parameters)).values()
+    texts = {str(value) for value in values if value not in (None, "")}
+    return sorted(texts, key=len, reverse=True)
+
+
+def scrub(value, secrets):
+    """`value` with every secret text replaced by the mask, inside strings, lists and dicts:
+    an action that prints its password must not publish it in output or results."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, params.MASK)
+        return value
+    if isinstance(value, list):
+        return [scrub(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {key: scrub(item, secrets) for key, item in value.items()}
+    return value
 
 
 def runner_values(execution):

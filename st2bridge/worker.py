@@ -61,6 +61,7 @@ class Job:
 
     def __init__(self, execution):
         self.execution = execution
+        self.secrets = executions.secret_values(execution)
         self.cancel = threading.Event()
         self.shutdown = False
         self.thread = threading.Thread(target=self.run, name=f"execution-{execution.id}")
@@ -113,6 +114,7 @@ class Job:
         )
 
     def _record_output(self, output_type, data):
+        data = executions.scrub(data, self.secrets)
         chunk = ExecutionOutput.objects.create(
             execution_id=self.execution.id, output_type=output_type, data=data
         )
@@ -130,7 +132,7 @@ class Job:
             self.execution,
             status,
             only_from=(Execution.RUNNING, Execution.CANCELING),
-            result=result,
+            result=executions.scrub(result, self.secrets),
         )
 
 

@@ -1,13 +1,14 @@
 """The worker runs executions for real: status transitions, results, output while running,
 timeouts, cancel, exactly-once claims across processes, abandoned work and SIGTERM."""
 
+import json
 import os
 import signal
 import time
 
 import pytest
 
-from st2bridge.models import Execution
+from st2bridge.models import Execution, StreamEvent
 from st2bridge.worker import mark_abandoned
 
 from .catalog_support import register_bundled_packs
@@ -168,3 +169,22 @@ def test_sigterm_finishes_running_work_then_fails_what_overruns(alice_api):
     assert slow_done.status == "failed"
     assert "shut down" in slow_done.result["error"]
     assert status_of(late) == "requested"  # no new work after SIGTERM
+
+
+def test_secret_printed_by_an_action_is_masked_everywhere(alice_api):
+    canary = "canary-printed-9001"
+    execution_id = launch(
+        alice_api,
+        "core.local",
+        sudo_password=canary,  # a secret runner parameter, rendered into the command
+        cmd="echo token is {{ sudo_password }}; echo {{ sudo_password }} >&2",
+    )
+    done = run_to_completion(execution_id)
+    assert done.status == "succeeded", done.result
+    assert done.result["stdout"] == "token is ********"
+    shown = alice_api.get(f"/api/v1/executions/{execution_id}").content.decode()
+    output = alice_api.get(f"/api/v1/executions/{execution_id}/output").content.decode()
+    events = StreamEvent.objects.filter(execution_id=execution_id).values_list("data", flat=True)
+    for text in (shown, output, json.dumps(list(events)), json.dumps(done.parameters)):
+        assert canary not in text
+    assert "********" in output
