@@ -195,6 +195,7 @@ ST2_WORKER_CONCURRENCY = envint("ST2_WORKER_CONCURRENCY", 4)
 ST2_WORKER_GRACE = envint("ST2_WORKER_GRACE", 20)  # seconds running work may finish on SIGTERM
 ST2_HEARTBEAT_INTERVAL = envint("ST2_HEARTBEAT_INTERVAL", 10)
 ST2_HEARTBEAT_STALE_AFTER = envint("ST2_HEARTBEAT_STALE_AFTER", 30)  # then `abandoned`
+ST2_RULE_CHAIN_LIMIT = envint("ST2_RULE_CHAIN_LIMIT", 10)  # rules started by rules, at most
 ST2_STREAM_POLL_INTERVAL = float(os.environ.get("ST2_STREAM_POLL_INTERVAL", "0.5"))
 ST2_STREAM_HEARTBEAT = envint("ST2_STREAM_HEARTBEAT", 25)  # seconds of silence before a "\n"
 ST2_STREAM_MAX_SECONDS = envint("ST2_STREAM_MAX_SECONDS", 3600)  # then the client reconnects

@@ -220,19 +220,39 @@ def cancel(caller, execution):
 
 def transition(execution, status, *, only_from, **fields):
     """Move to `status` if the row is still in one of `only_from` (a conditional UPDATE, so
-    two processes never both win), append to the log, emit the update. True if it moved."""
+    two processes never both win), append to the log, emit the update. True if it moved;
+    either way `execution` then holds the row as it is.
+
+    One UPDATE writes the status, the fields and the log built from the copy in hand. It is
+    conditional on the status that copy shows: every log entry comes with a status change, so
+    an unchanged status means an unchanged log. If the status moved meanwhile, re-read the
+    row and try again while it is still in `only_from` (statuses only move forward, so this
+    ends)."""
+    while True:
+        if execution.status in only_from and _move(execution, status, fields):
+            return True
+        execution.refresh_from_db()
+        if execution.status not in only_from:
+            return False
+
+
+def _move(execution, status, fields):
+    """The compare-and-set UPDATE of transition(), and its stream event."""
     now = timezone.now()
-    changes = {"status": status, **fields}
+    changes = {
+        "status": status,
+        "log": [*execution.log, {"status": status, "timestamp": isotime(now)}],
+        **fields,
+    }
     if status in Execution.COMPLETED:
         changes["end_timestamp"] = now
-    with transaction.atomic():
-        moved = Execution.objects.filter(pk=execution.pk, status__in=only_from).update(**changes)
-        if not moved:
-            execution.refresh_from_db()
+    # No savepoint when nested (a worker's claim): any error here aborts the whole claim.
+    with transaction.atomic(savepoint=False):
+        unchanged = Execution.objects.filter(pk=execution.pk, status=execution.status)
+        if not unchanged.update(**changes):
             return False
-        execution.refresh_from_db()
-        execution.log = [*execution.log, {"status": status, "timestamp": isotime(now)}]
-        execution.save(update_fields=["log"])
+        for name, value in changes.items():
+            setattr(execution, name, value)
         emit("st2.execution__update", execution)
     return True
 

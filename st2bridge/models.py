@@ -177,3 +177,107 @@ class StreamEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class TriggerType(IdModel):
+    ref = models.CharField(max_length=400, unique=True)
+    pack = models.CharField(max_length=100, db_index=True)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    payload_schema = models.JSONField(default=dict, blank=True)
+    parameters_schema = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    metadata_file = models.CharField(max_length=1000, blank=True, default="")
+
+    class Meta:
+        ordering = ["ref"]
+
+
+class Trigger(IdModel):
+    """A trigger type with concrete parameters, shared by the rules that use them
+    (reference-counted); parameter-less types have a 'shadow' trigger of the same ref."""
+
+    ref = models.CharField(max_length=400, unique=True)
+    pack = models.CharField(max_length=100)
+    name = models.CharField(max_length=255)
+    type = models.CharField(max_length=400, db_index=True)  # the trigger type's ref
+    parameters = models.JSONField(default=dict, blank=True)
+    parameters_hash = models.CharField(max_length=32, db_index=True)
+    description = models.TextField(blank=True, default="")
+    ref_count = models.IntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)  # interval timers count from here
+
+    class Meta:
+        ordering = ["ref"]
+
+
+class Rule(IdModel):
+    ref = models.CharField(max_length=400, unique=True)
+    pack = models.CharField(max_length=100, db_index=True)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    enabled = models.BooleanField(default=False, db_index=True)
+    trigger_ref = models.CharField(max_length=400, db_index=True)  # what matching looks up
+    trigger_type = models.CharField(max_length=400)
+    trigger_parameters = models.JSONField(default=dict, blank=True)
+    criteria = models.JSONField(default=dict, blank=True)
+    action_ref = models.CharField(max_length=400, db_index=True)
+    action_parameters = models.JSONField(default=dict, blank=True)
+    type = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    metadata_file = models.CharField(max_length=1000, blank=True, default="")
+    created_by = models.CharField(max_length=150, blank=True, default="")
+
+    class Meta:
+        ordering = ["pack", "name"]
+        indexes = [models.Index(fields=["trigger_ref", "enabled"])]
+
+
+class TriggerInstance(IdModel):
+    PENDING, PROCESSING, PROCESSED, FAILED = (
+        "pending",
+        "processing",
+        "processed",
+        "processing_failed",
+    )
+
+    trigger = models.CharField(max_length=400, db_index=True)  # trigger ref
+    trigger_type = models.CharField(max_length=400, db_index=True)
+    payload = models.JSONField(default=dict, blank=True)
+    occurrence_time = models.DateTimeField(db_index=True)
+    status = models.CharField(max_length=20, default=PENDING)
+    context = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-occurrence_time", "id"]
+
+
+class RuleEnforcement(IdModel):
+    SUCCEEDED, FAILED = "succeeded", "failed"
+
+    rule_id = models.CharField(max_length=24, db_index=True)
+    rule_ref = models.CharField(max_length=400, db_index=True)
+    rule_uid = models.CharField(max_length=500, blank=True, default="")
+    trigger_instance_id = models.CharField(max_length=24, db_index=True)
+    execution_id = models.CharField(max_length=24, blank=True, default="", db_index=True)
+    failure_reason = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=20, default=SUCCEEDED)
+    enforced_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-enforced_at", "id"]
+
+
+class TimerFiring(models.Model):
+    """One tick of one timer trigger; the unique constraint makes each tick fire once even
+    when several workers see it due at the same moment."""
+
+    trigger_ref = models.CharField(max_length=400)
+    due_at = models.DateTimeField()
+    fired_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["trigger_ref", "due_at"], name="one_firing_per_tick")
+        ]

@@ -30,9 +30,9 @@ import jsonschema
 import yaml
 from django.db import transaction
 
-from . import catalog
+from . import catalog, rulebook, triggers
 from .bodies import describe
-from .errors import InvalidInput
+from .errors import InvalidInput, St2Error
 from .models import Action, Pack, RunnerType
 from .params import check_action_parameters
 
@@ -56,7 +56,6 @@ RUNNER_SCHEMA = {
 }
 
 
-
 class RegistrationError(Exception):
     """A file that cannot be registered; the message names it."""
 
@@ -65,20 +64,23 @@ class RegistrationError(Exception):
 class PackResult:
     ref: str
     actions: int = 0
+    rules: int = 0
     errors: list = field(default_factory=list)
 
 
 @dataclass
 class RegistrationReport:
     runner_types: int = 0
+    trigger_types: int = 0
     packs: int = 0
     actions: int = 0
+    rules: int = 0
     errors: list = field(default_factory=list)
 
     def summary(self):
         return (
-            f"Registered {self.runner_types} runner types, {self.packs} packs, "
-            f"{self.actions} actions"
+            f"Registered {self.runner_types} runner types, {self.trigger_types} trigger types, "
+            f"{self.packs} packs, {self.actions} actions, {self.rules} rules"
         )
 
 
@@ -200,6 +202,7 @@ def register_packs(dirs, runner_type_files=()):
     each is a directory of packs or a single pack directory. Never raises RegistrationError;
     problems are collected in the report and the other packs still load."""
     report = RegistrationReport()
+    report.trigger_types = triggers.register_builtin_trigger_types()
     for path in runner_type_files:
         try:
             report.runner_types += register_runner_types(path)
@@ -225,6 +228,7 @@ def _register_into(report, pack_dir, registered):
         return
     report.packs += 1
     report.actions += result.actions
+    report.rules += result.rules
     report.errors.extend(result.errors)
 
 
@@ -259,7 +263,44 @@ def register_pack(pack_dir, registered=None):
     with transaction.atomic():
         _save_pack(ref, metadata, root)
         _save_actions(ref, actions, failed_files)
-    return PackResult(ref=ref, actions=len(actions), errors=errors)
+        _register_trigger_types(ref, pack_dir, root, errors)
+        rules = _register_rules(ref, pack_dir, root, errors)
+    return PackResult(ref=ref, actions=len(actions), rules=rules, errors=errors)
+
+
+def _metadata_files(pack_dir, root, folder):
+    directory = pack_dir / folder
+    if not directory.is_dir():
+        return []
+    found = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    return [path for path in found if path.is_file() and _inside(path, root)]
+
+
+def _register_trigger_types(pack, pack_dir, root, errors):
+    """Trigger types a pack declares, as StackStorm reads them: `trigger_types` of
+    sensors/*.yaml."""
+    for path in _metadata_files(pack_dir, root, "sensors"):
+        try:
+            for spec in load_mapping(path).get("trigger_types") or []:
+                triggers.save_trigger_type(pack, spec, str(path.relative_to(pack_dir)))
+        except (RegistrationError, KeyError, TypeError) as error:
+            errors.append(f"{path}: {error}")
+
+
+def _register_rules(pack, pack_dir, root, errors):
+    """rules/*.yaml; a bad rule file is reported and the others still register."""
+    count = 0
+    for path in _metadata_files(pack_dir, root, "rules"):
+        try:
+            body = load_mapping(path)
+            with transaction.atomic():
+                rulebook.save_rule_from_disk(pack, body, str(path.relative_to(pack_dir)))
+            count += 1
+        except RegistrationError as error:
+            errors.append(str(error))
+        except St2Error as error:
+            errors.append(f"{path}: {error.message}")
+    return count
 
 
 def pack_ref(path, metadata):

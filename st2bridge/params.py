@@ -270,3 +270,33 @@ def prepare_values(merged, given, render_context):
     final = with_defaults(merged, shown)
     check_values(merged, final)
     return shown, final
+
+
+def _has_template(value):
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, dict):
+        return any(_has_template(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_template(item) for item in value)
+    return False
+
+
+def check_rule_values(merged, given):
+    """Action parameters stored in a rule: known names, no immutable override, required ones
+    present, and every literal value valid; a value holding Jinja is checked when it renders."""
+    given = given or {}
+    check_overrides(merged, given)
+    for name, spec in merged.items():
+        if spec.get("required") and name not in given and spec.get("default") is None:
+            raise InvalidInput(f"'{name}' is a required property")
+    for name, value in given.items():
+        if _has_template(value):
+            continue
+        value = cast_value(name, merged[name], value)
+        error = jsonschema.exceptions.best_match(
+            jsonschema.Draft4Validator(to_json_schema(merged[name])).iter_errors(value)
+        )
+        if error is not None:
+            where = ".".join([name, *(str(part) for part in error.absolute_path)])
+            raise InvalidInput(f"{where}: {error.message}")

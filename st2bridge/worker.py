@@ -22,11 +22,18 @@ from .models import Execution, ExecutionOutput, Pack, StreamEvent
 from .runners import RunnerUnavailable, RunRequest, get_runner
 
 log = logging.getLogger(__name__)
+# Seconds an idle worker waits between looks for requested work. An idle look is one indexed
+# read, so a short interval is cheap, and it is most of the latency of a quick action.
+POLL_INTERVAL = 0.01
 LIVE = (Execution.SCHEDULED, Execution.RUNNING, Execution.CANCELING)
 
 
 def claim(worker_name, limit):
     """Move up to `limit` requested executions to `scheduled` for this worker."""
+    # Workers poll often; an idle poll is one indexed read, without the write lock that
+    # opening the transaction below takes on SQLite (BEGIN IMMEDIATE).
+    if not Execution.objects.filter(status=Execution.REQUESTED).exists():
+        return []
     with transaction.atomic():
         candidates = Execution.objects.filter(status=Execution.REQUESTED).order_by(
             "start_timestamp"
@@ -57,24 +64,40 @@ def mark_abandoned(stale_after):
 
 
 class Job:
-    """One execution running in a thread of this worker."""
+    """One execution, run in a thread of this worker, or in the worker's own loop when its
+    runner is `inline` (returns at once): that spares a thread and a database connection."""
 
     def __init__(self, execution):
         self.execution = execution
         self.secrets = executions.secret_values(execution)
         self.cancel = threading.Event()
         self.shutdown = False
-        self.thread = threading.Thread(target=self.run, name=f"execution-{execution.id}")
+        try:
+            self.runner, self.unavailable = get_runner(execution.runner["name"]), None
+        except RunnerUnavailable as error:
+            self.runner, self.unavailable = None, error
+        self.inline = self.runner is not None and self.runner.inline
+        self.thread = threading.Thread(target=self._run_in_thread, name=f"execution-{execution.id}")
+        self.reader_connections = {}  # runner threads that recorded output -> their connection
+
+    def _run_in_thread(self):
+        try:
+            self.run()
+        finally:
+            close_old_connections()
+            connection.close()  # each thread has a connection of its own
+            # A dead thread's connection would stay open until garbage collection: on
+            # PostgreSQL, a server session per output stream of every execution.
+            for reader, reader_connection in list(self.reader_connections.items()):
+                if not reader.is_alive():
+                    reader_connection.close()
 
     def run(self):
         try:
             self._run()
         except Exception:  # a bug must not leave the execution running forever
-            log.exception("Execution %s crashed the worker thread", self.execution.id)
+            log.exception("Execution %s crashed while running", self.execution.id)
             self._finish(Execution.FAILED, {"error": "Internal error while running the action."})
-        finally:
-            close_old_connections()
-            connection.close()
 
     def _run(self):
         execution = self.execution
@@ -82,12 +105,10 @@ class Job:
             execution, Execution.RUNNING, only_from=(Execution.SCHEDULED,)
         ):
             return  # canceled before it started
-        try:
-            runner = get_runner(execution.runner["name"])
-        except RunnerUnavailable as error:
-            self._finish(Execution.FAILED, {"error": str(error)})
+        if self.unavailable is not None:
+            self._finish(Execution.FAILED, {"error": str(self.unavailable)})
             return
-        outcome = runner.run(self._request())
+        outcome = self.runner.run(self._request())
         status, result = outcome.status, outcome.result
         if self.shutdown and status == Execution.CANCELED:
             status, result = (
@@ -124,6 +145,8 @@ class Job:
             user=self.execution.user,
             data=executions.output_to_api(self.execution, chunk),
         )
+        if threading.current_thread() is not self.thread:  # a runner's output reader
+            self.reader_connections[threading.current_thread()] = connection.connection
 
     def _finish(self, status, result):
         if status == Execution.CANCELED and not isinstance(result, dict):
@@ -169,7 +192,7 @@ class ActionDatastore:
 
 
 class Worker:
-    def __init__(self, concurrency, poll_interval=0.5, grace=None, name=None):
+    def __init__(self, concurrency, poll_interval=POLL_INTERVAL, grace=None, name=None):
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.concurrency = concurrency
         self.poll_interval = poll_interval
@@ -184,21 +207,32 @@ class Worker:
     def run(self):
         log.info("Worker %s started (concurrency %s)", self.name, self.concurrency)
         while not self.stopping.is_set():
-            self.tick()
-            self.stopping.wait(self.poll_interval)
+            if not self.tick():
+                self.stopping.wait(self.poll_interval)
         self.drain()
         log.info("Worker %s stopped", self.name)
 
     def tick(self):
+        """One round of the loop. True if it filled every free slot: more work may be
+        waiting, so the next round should not wait for the poll interval."""
         self._reap()
         if time.monotonic() - self._last_beat >= settings.ST2_HEARTBEAT_INTERVAL:
             self._beat()
         self._forward_cancels()
         free = self.concurrency - len(self.jobs)
-        if free > 0:
-            for execution in claim(self.name, free):
-                job = self.jobs[execution.id] = Job(execution)
-                job.thread.start()
+        if free <= 0:
+            return False
+        claimed = claim(self.name, free)
+        for execution in claimed:
+            self._start(Job(execution))
+        return len(claimed) == free
+
+    def _start(self, job):
+        if job.inline:
+            job.run()  # done before the next claim: it never holds a slot
+            return
+        self.jobs[job.execution.id] = job
+        job.thread.start()
 
     def _reap(self):
         for execution_id in [i for i, job in self.jobs.items() if not job.thread.is_alive()]:

@@ -7,6 +7,7 @@ environment built from scratch: no ST2_* variable of the developer's shell leaks
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -46,14 +47,24 @@ class St2:
             "TERM": "dumb",  # no ANSI colours
         }
 
-    def __call__(self, *args, env_extra=None):
+    def __call__(self, *args, env_extra=None, timeout=TIMEOUT):
         return subprocess.run(
             [str(self.binary), *args],
             env={**self.base_env, **(env_extra or {})},
             capture_output=True,
             text=True,
-            timeout=TIMEOUT,
+            timeout=timeout,
             check=False,
+        )
+
+    def start(self, *args):
+        """`st2 ARGS...` in the background; finish it with finish()."""
+        return subprocess.Popen(
+            [str(self.binary), *args],
+            env=self.base_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
     @property
@@ -66,10 +77,10 @@ def output(result):
     return f"exit {result.returncode}\n--- stdout\n{result.stdout}--- stderr\n{result.stderr}"
 
 
-def parsed(result):
-    """The JSON a successful `st2 ... -j` printed; [] for an empty list, which the CLI shows
-    as "No matching items found" even with -j."""
-    assert result.returncode == 0, output(result)
+def parsed(result, returncode=0):
+    """The JSON a `st2 ... -j` that exited with `returncode` printed; [] for an empty list,
+    which the CLI shows as "No matching items found" even with -j."""
+    assert result.returncode == returncode, output(result)
     if result.stdout.strip() == "No matching items found":
         return []
     try:
@@ -81,3 +92,26 @@ def parsed(result):
 def refused(result):
     """True when the CLI shows the server's 401 and exits 1."""
     return result.returncode == 1 and "401 Client Error: Unauthorized" in result.stdout
+
+
+def finish(process, timeout=TIMEOUT):
+    """Wait for a process of St2.start(); the CompletedProcess it amounts to. A process still
+    running after `timeout` is killed, and the test fails showing what it printed so far."""
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+        pytest.fail(
+            f"st2 still running after {timeout}s:\n--- stdout\n{stdout}--- stderr\n{stderr}",
+            pytrace=False,
+        )
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def async_execution_id(result):
+    """The id `st2 run ... -a` printed in its hint `st2 execution get <id>`."""
+    assert result.returncode == 0, output(result)
+    found = re.search(r"st2 execution get (\S+)", result.stdout)
+    assert found, output(result)
+    return found.group(1)

@@ -349,7 +349,8 @@ def test_command_defaults_to_settings_and_prints_a_summary(db):
     stdout, stderr = run_command()
 
     assert stdout.strip() == (
-        f"Registered {runner_count} runner types, 3 packs, {action_count} actions"
+        f"Registered {runner_count} runner types, 14 trigger types, 3 packs, "
+        f"{action_count} actions, 0 rules"
     )
     assert stderr == ""
 
@@ -382,6 +383,6 @@ def test_command_takes_runner_files_and_a_single_pack_dir(db, reference):
         str(BUNDLED_PACKS / "demo"),
     )
 
-    assert "Registered 3 runner types, 1 packs" in stdout
+    assert "Registered 3 runner types, 14 trigger types, 1 packs" in stdout
     assert "RunnerType python-script is not found." in stderr  # demo.greet needs it
     assert not RunnerType.objects.filter(name="http-request").exists()

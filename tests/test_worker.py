@@ -7,6 +7,7 @@ import signal
 import time
 
 import pytest
+from django.db import connection
 
 from st2bridge.models import Execution, StreamEvent
 from st2bridge.worker import mark_abandoned
@@ -84,6 +85,23 @@ def test_partial_output_readable_while_running(alice_api):
     finally:
         worker.drain()
     assert alice_api.get(url).content.decode() == "first\nsecond\n"
+
+
+def other_database_sessions():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_output_recording_threads_leave_no_database_session_open(alice_api):
+    if connection.vendor != "postgresql":
+        pytest.skip("counts PostgreSQL server sessions")
+    done = run_to_completion(launch(alice_api, "core.local", cmd="echo out; echo err >&2"))
+    assert (done.result["stdout"], done.result["stderr"]) == ("out", "err")
+    run_until(lambda: other_database_sessions() == 0, timeout=5)
 
 
 def test_cancel_kills_the_running_process_tree(alice_api, tmp_path):

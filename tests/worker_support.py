@@ -1,5 +1,6 @@
 """Helpers for tests that run executions for real: an in-process worker driven tick by
-tick, and worker subprocesses (manage.py run_worker) sharing the test database file."""
+tick, and worker subprocesses (manage.py run_worker) sharing the test database (the SQLite
+file, or the PostgreSQL test database)."""
 
 import os
 import signal
@@ -7,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.db import connection
@@ -42,15 +44,24 @@ def run_to_completion(execution_id, timeout=30):
     return Execution.objects.get(pk=execution_id)
 
 
+def subprocess_database_env():
+    """The environment that points a subprocess at the test database: pytest-django has
+    renamed it (connection.settings_dict["NAME"]), the environment still names the real one."""
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        return {"SQLITE_PATH": str(name)}
+    url = urlsplit(os.environ["DATABASE_URL"])
+    return {"DATABASE_URL": url._replace(path="/" + quote(name)).geturl()}
+
+
 def start_worker_process(**env):
     """A real worker process on the test database."""
-    database = connection.settings_dict["NAME"]
     return subprocess.Popen(
         [sys.executable, "manage.py", "run_worker", "--poll-interval", "0.1"],
         cwd=ROOT,
         env={
             **os.environ,
-            "SQLITE_PATH": str(database),
+            **subprocess_database_env(),
             "PORTAL_DATA_DIR": str(settings.DATA_DIR),
             "ST2_HEARTBEAT_INTERVAL": "1",
             **{key: str(value) for key, value in env.items()},

@@ -3,7 +3,20 @@ Anything unknown under the API prefixes is a JSON 404, as StackStorm's router an
 
 from django.urls import re_path
 
-from . import actions, apikeys, executions, keys, packs, runnertypes, stream, tokens, user
+from . import (
+    actions,
+    apikeys,
+    executions,
+    keys,
+    packs,
+    rules,
+    runnertypes,
+    stream,
+    tokens,
+    triggers,
+    user,
+    webhooks,
+)
 from .errors import api_not_found
 
 urlpatterns = [
@@ -16,5 +29,8 @@ urlpatterns = [
     *keys.urlpatterns,
     *executions.urlpatterns,
     *stream.urlpatterns,
+    *rules.urlpatterns,
+    *triggers.urlpatterns,
+    *webhooks.urlpatterns,
     re_path(r"^(api|auth|stream)(/.*)?$", api_not_found),
 ]

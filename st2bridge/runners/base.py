@@ -1,6 +1,7 @@
 """What every runner takes and gives back. Runners are plain Python with no database access:
-the worker builds a RunRequest, calls Runner.run() in a thread of its own and records the
-RunResult. Output chunks, cancellation and datastore calls go through the request."""
+the worker builds a RunRequest, calls Runner.run() in a thread of its own (in its own loop
+for `inline` runners) and records the RunResult. Output chunks, cancellation and datastore
+calls go through the request."""
 
 import threading
 from collections.abc import Callable
@@ -63,6 +64,9 @@ class Runner:
     # Names of the runner's own parameters (as in runner_types.yaml). They configure the run
     # and are never handed to the action itself: not as script arguments, not to run().
     runner_parameters = frozenset()
+    # True for a runner whose run() returns at once without I/O: the worker then calls it in
+    # its own loop instead of a thread of its own.
+    inline = False
 
     def run(self, request: RunRequest) -> RunResult:
         raise NotImplementedError

@@ -5,7 +5,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from st2bridge.worker import Worker
+from st2bridge.worker import POLL_INTERVAL, Worker
 
 
 class Command(BaseCommand):
@@ -13,7 +13,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--concurrency", type=int, default=settings.ST2_WORKER_CONCURRENCY)
-        parser.add_argument("--poll-interval", type=float, default=0.5)
+        parser.add_argument("--poll-interval", type=float, default=POLL_INTERVAL)
 
     def handle(self, *args, concurrency, poll_interval, **options):
         worker = Worker(concurrency=concurrency, poll_interval=poll_interval)

@@ -1,0 +1,63 @@
+"""/api/v1/rules (notes §5.1-5.2)."""
+
+from rest_framework.response import Response
+
+from st2bridge import rulebook
+from st2bridge.models import Rule
+
+from .base import (
+    ApiView,
+    attribute_selector,
+    json_body,
+    paginate,
+    query_bool,
+    query_filters,
+    route,
+    show_secrets,
+)
+
+FIELDS = {
+    "id", "uid", "ref", "name", "pack", "description", "enabled", "type", "trigger",
+    "criteria", "action", "tags", "context", "metadata_file",
+}  # fmt: skip
+FILTERS = {"name": "name", "pack": "pack", "action": "action_ref", "trigger": "trigger_ref"}
+
+
+def shown(request, caller, rules):
+    """API dicts of `rules`, trimmed and with secret action parameters masked."""
+    select = attribute_selector(request, FIELDS, mandatory=("id", "ref"))
+    unmasked = show_secrets(request, caller)
+    merged = rulebook.merged_parameters_by_action(rules)
+    return [select(rulebook.to_api(rule, unmasked, merged.get(rule.action_ref))) for rule in rules]
+
+
+class RuleList(ApiView):
+    def get(self, request):
+        rules = Rule.objects.filter(**query_filters(request, FILTERS))
+        if request.query_params.get("enabled") not in (None, ""):
+            rules = rules.filter(enabled=query_bool(request, "enabled"))
+        page, headers = paginate(request, rules, self.caller)
+        return Response(shown(request, self.caller, page), headers=headers)
+
+    def post(self, request):
+        rule = rulebook.create_rule(self.caller, json_body(request))
+        return Response(shown(request, self.caller, [rule])[0], status=201)
+
+
+class RuleDetail(ApiView):
+    def get(self, request, ref_or_id):
+        return Response(shown(request, self.caller, [rulebook.find_rule(ref_or_id)])[0])
+
+    def put(self, request, ref_or_id):
+        rule = rulebook.update_rule(self.caller, rulebook.find_rule(ref_or_id), json_body(request))
+        return Response(shown(request, self.caller, [rule])[0])
+
+    def delete(self, request, ref_or_id):
+        rulebook.delete_rule(self.caller, rulebook.find_rule(ref_or_id))
+        return Response(status=204)
+
+
+urlpatterns = [
+    route(r"api/v1/rules", RuleList),
+    route(r"api/v1/rules/(?P<ref_or_id>[^/]+)", RuleDetail),
+]

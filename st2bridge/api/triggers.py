@@ -1,0 +1,193 @@
+"""/api/v1/triggertypes, /triggers, /triggerinstances and /ruleenforcements (notes §5.5, §6)."""
+
+from rest_framework.response import Response
+
+from st2bridge import dispatch
+from st2bridge.errors import NotFound
+from st2bridge.formats import isotime, without_nulls
+from st2bridge.models import RuleEnforcement, Trigger, TriggerInstance, TriggerType
+
+from .base import ApiView, list_response, query_filters, route
+
+
+def trigger_type_to_api(trigger_type):
+    return without_nulls(
+        {
+            "id": trigger_type.id,
+            "ref": trigger_type.ref,
+            "uid": f"trigger_type:{trigger_type.pack}:{trigger_type.name}",
+            "name": trigger_type.name,
+            "pack": trigger_type.pack,
+            "description": trigger_type.description,
+            "payload_schema": trigger_type.payload_schema,
+            "parameters_schema": trigger_type.parameters_schema,
+            "tags": trigger_type.tags,
+            "metadata_file": trigger_type.metadata_file or None,
+        }
+    )
+
+
+def trigger_to_api(trigger):
+    return without_nulls(
+        {
+            "id": trigger.id,
+            "ref": trigger.ref,
+            "uid": f"trigger:{trigger.pack}:{trigger.name}:{trigger.parameters_hash}",
+            "name": trigger.name,
+            "pack": trigger.pack,
+            "type": trigger.type,
+            "parameters": trigger.parameters,
+            "description": trigger.description or None,
+        }
+    )
+
+
+def instance_to_api(instance):
+    return {
+        "id": instance.id,
+        "trigger": instance.trigger,
+        "payload": instance.payload,
+        "occurrence_time": isotime(instance.occurrence_time),
+        "status": instance.status,
+    }
+
+
+def enforcement_to_api(enforcement):
+    return without_nulls(
+        {
+            "id": enforcement.id,
+            "rule": {
+                "ref": enforcement.rule_ref,
+                "id": enforcement.rule_id,
+                "uid": enforcement.rule_uid,
+            },
+            "trigger_instance_id": enforcement.trigger_instance_id,
+            "execution_id": enforcement.execution_id or None,
+            "failure_reason": enforcement.failure_reason or None,
+            "enforced_at": isotime(enforcement.enforced_at),
+            "status": enforcement.status,
+        }
+    )
+
+
+def _by_ref_or_id(queryset, ref_or_id):
+    lookup = {"ref": ref_or_id} if "." in ref_or_id else {"pk": ref_or_id}
+    found = queryset.filter(**lookup).first()
+    if found is None:
+        raise NotFound(f'Resource with a reference or id "{ref_or_id}" not found')
+    return found
+
+
+TYPE_FIELDS = {
+    "id", "ref", "uid", "name", "pack", "description", "payload_schema", "parameters_schema",
+    "tags", "metadata_file",
+}  # fmt: skip
+
+
+class TriggerTypeList(ApiView):
+    def get(self, request):
+        types = TriggerType.objects.filter(
+            **query_filters(request, {"name": "name", "pack": "pack"})
+        )
+        return list_response(
+            request, types, self.caller, trigger_type_to_api, TYPE_FIELDS, 100, ("id", "ref")
+        )
+
+
+class TriggerTypeDetail(ApiView):
+    def get(self, request, ref_or_id):
+        return Response(trigger_type_to_api(_by_ref_or_id(TriggerType.objects, ref_or_id)))
+
+
+TRIGGER_FIELDS = {"id", "ref", "uid", "name", "pack", "type", "parameters", "description"}
+
+
+class TriggerList(ApiView):
+    def get(self, request):
+        triggers = Trigger.objects.filter(
+            **query_filters(request, {"type": "type", "name": "name"})
+        )
+        return list_response(request, triggers, self.caller, trigger_to_api, TRIGGER_FIELDS, 100)
+
+
+class TriggerDetail(ApiView):
+    def get(self, request, ref_or_id):
+        return Response(trigger_to_api(_by_ref_or_id(Trigger.objects, ref_or_id)))
+
+
+INSTANCE_FILTERS = {
+    "trigger": "trigger",
+    "trigger_type": "trigger_type",
+    "status": "status",
+    "timestamp_gt": "occurrence_time__gt",
+    "timestamp_lt": "occurrence_time__lt",
+}
+
+
+class TriggerInstanceList(ApiView):
+    def get(self, request):
+        instances = TriggerInstance.objects.filter(**query_filters(request, INSTANCE_FILTERS))
+        fields = {"id", "trigger", "payload", "occurrence_time", "status"}
+        return list_response(request, instances, self.caller, instance_to_api, fields, 100)
+
+
+class TriggerInstanceDetail(ApiView):
+    def get(self, request, instance_id):
+        instance = TriggerInstance.objects.filter(pk=instance_id).first()
+        if instance is None:
+            raise NotFound(f'Trigger instance with id "{instance_id}" not found')
+        return Response(instance_to_api(instance))
+
+
+class TriggerInstanceReEmit(ApiView):
+    def post(self, request, instance_id):
+        original = TriggerInstance.objects.filter(pk=instance_id).first()
+        trigger = original and Trigger.objects.filter(ref=original.trigger).first()
+        if trigger is None:
+            raise NotFound(f'Trigger instance with id "{instance_id}" not found')
+        payload = {**original.payload, "__context": {"original_id": original.id}}
+        dispatch.dispatch(trigger, payload, {"re_emitted_by": self.caller.username})
+        message = f"Trigger instance {original.id} succesfully re-sent."
+        return Response({"message": message, "payload": payload})
+
+
+ENFORCEMENT_FILTERS = {
+    "rule_ref": "rule_ref",
+    "rule_id": "rule_id",
+    "execution": "execution_id",
+    "trigger_instance": "trigger_instance_id",
+    "enforced_at_gt": "enforced_at__gt",
+    "enforced_at_lt": "enforced_at__lt",
+}
+ENFORCEMENT_FIELDS = {
+    "id", "rule", "trigger_instance_id", "execution_id", "failure_reason", "enforced_at", "status",
+}  # fmt: skip
+
+
+class RuleEnforcementList(ApiView):
+    def get(self, request):
+        enforcements = RuleEnforcement.objects.filter(**query_filters(request, ENFORCEMENT_FILTERS))
+        return list_response(
+            request, enforcements, self.caller, enforcement_to_api, ENFORCEMENT_FIELDS, 50
+        )
+
+
+class RuleEnforcementDetail(ApiView):
+    def get(self, request, enforcement_id):
+        enforcement = RuleEnforcement.objects.filter(pk=enforcement_id).first()
+        if enforcement is None:
+            raise NotFound(f'Rule enforcement with id "{enforcement_id}" not found')
+        return Response(enforcement_to_api(enforcement))
+
+
+urlpatterns = [
+    route(r"api/v1/triggertypes", TriggerTypeList),
+    route(r"api/v1/triggertypes/(?P<ref_or_id>[^/]+)", TriggerTypeDetail),
+    route(r"api/v1/triggers", TriggerList),
+    route(r"api/v1/triggers/(?P<ref_or_id>[^/]+)", TriggerDetail),
+    route(r"api/v1/triggerinstances", TriggerInstanceList),
+    route(r"api/v1/triggerinstances/(?P<instance_id>[^/]+)", TriggerInstanceDetail),
+    route(r"api/v1/triggerinstances/(?P<instance_id>[^/]+)/re_emit", TriggerInstanceReEmit),
+    route(r"api/v1/ruleenforcements", RuleEnforcementList),
+    route(r"api/v1/ruleenforcements/(?P<enforcement_id>[^/]+)", RuleEnforcementDetail),
+]

@@ -1,0 +1,106 @@
+"""/api/v1/webhooks (notes §6.3): custom hooks fire the rules whose webhook trigger has that
+url; /webhooks/st2 fires any trigger with a validated payload. Both need credentials."""
+
+import json
+from urllib.parse import parse_qs
+
+import jsonschema
+from rest_framework.response import Response
+
+from st2bridge import dispatch, triggers
+from st2bridge.bodies import describe
+from st2bridge.errors import InvalidInput, NotFound
+from st2bridge.models import Trigger, TriggerType
+
+from .base import ApiView, json_type, route
+from .triggers import trigger_to_api
+
+CREDENTIAL_HEADERS = {"x-auth-token", "st2-api-key", "cookie", "authorization"}
+
+
+def parsed_body(request):
+    """The body as StackStorm reads webhook bodies: JSON (any type) or form fields."""
+    raw = request.body
+    media_type = (request.content_type or "").split(";")[0].strip().lower()
+    if not raw.strip():
+        return {}
+    if media_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return parse_qs(raw.decode("utf-8", "replace"))
+    if media_type not in ("", "application/json", "text/plain") and not media_type.endswith(
+        "+json"
+    ):
+        raise InvalidInput(
+            f'Failed to parse request body: Unsupported Content-Type: "{media_type}"'
+        )
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidInput(f"Failed to parse request body: {error}") from None
+
+
+def webhook_triggers(url):
+    return Trigger.objects.filter(type=triggers.WEBHOOK, parameters__url=url.strip("/"))
+
+
+class WebhookList(ApiView):
+    def get(self, request):
+        return Response([trigger_to_api(t) for t in Trigger.objects.filter(type=triggers.WEBHOOK)])
+
+
+class Webhook(ApiView):
+    def get(self, request, url):
+        trigger = webhook_triggers(url).first()
+        if trigger is None:
+            raise NotFound(f"Webhook {url} not registered with st2")
+        return Response(trigger_to_api(trigger))
+
+    def post(self, request, url):
+        body = parsed_body(request)
+        if url.strip("/") == "st2":
+            self._fire_any(body)
+        else:
+            self._fire_custom(request, url, body)
+        return Response(body, status=202)
+
+    def _fire_custom(self, request, url, body):
+        hooks = list(webhook_triggers(url))
+        if not hooks:
+            raise NotFound(f"Webhook {url.strip('/')} not registered with st2")
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in CREDENTIAL_HEADERS}
+        payload = {
+            "headers": headers,
+            "headers_lower": {key.lower(): value for key, value in headers.items()},
+            "body": body,
+        }
+        for trigger in hooks:
+            dispatch.dispatch(trigger, payload, {"user": self.caller.username})
+
+    def _fire_any(self, body):
+        if not isinstance(body, dict):
+            raise InvalidInput(f"Webhook body needs to be an object, got: {json_type(body)}")
+        ref = body.get("trigger")
+        if not ref:
+            raise InvalidInput("Trigger not specified.")
+        payload = body.get("payload", {})
+        trigger = Trigger.objects.filter(ref=ref).first()
+        trigger_type = TriggerType.objects.filter(ref=trigger.type if trigger else ref).first()
+        if trigger is None or trigger_type is None:
+            raise InvalidInput(
+                "Trigger payload validation failed and validation is enabled, not dispatching a "
+                f'trigger "{ref}": Trigger type with reference "{ref}" doesn\'t exist in the '
+                "database"
+            )
+        validator = jsonschema.Draft4Validator(trigger_type.payload_schema or {})
+        error = jsonschema.exceptions.best_match(validator.iter_errors(payload))
+        if error is not None:
+            raise InvalidInput(
+                f"Trigger payload validation failed and validation is enabled, not dispatching "
+                f'a trigger "{ref}" ({json.dumps(payload)[:200]}): {describe(error)}'
+            )
+        dispatch.dispatch(trigger, payload, {"user": self.caller.username})
+
+
+urlpatterns = [
+    route(r"api/v1/webhooks", WebhookList),
+    route(r"api/v1/webhooks/(?P<url>.+?)", Webhook),
+]

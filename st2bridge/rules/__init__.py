@@ -1,0 +1,1 @@
+"""The rules engine: criteria operators and matching, pure functions with no database access."""
