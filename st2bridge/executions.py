@@ -254,6 +254,10 @@ def _move(execution, status, fields):
         for name, value in changes.items():
             setattr(execution, name, value)
         emit("st2.execution__update", execution)
+    if status in Execution.COMPLETED:
+        from .dispatch import emit_action_trigger  # dispatch requests executions itself
+
+        emit_action_trigger(execution)
     return True
 
 

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from . import datastore, executions
+from . import datastore, executions, timers
 from .models import Execution, ExecutionOutput, Pack, StreamEvent
 from .runners import RunnerUnavailable, RunRequest, get_runner
 
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 # Seconds an idle worker waits between looks for requested work. An idle look is one indexed
 # read, so a short interval is cheap, and it is most of the latency of a quick action.
 POLL_INTERVAL = 0.01
+TIMER_CHECK_INTERVAL = 1.0  # seconds; timer ticks are whole seconds
 LIVE = (Execution.SCHEDULED, Execution.RUNNING, Execution.CANCELING)
 
 
@@ -104,7 +105,12 @@ class Job:
         if not executions.transition(
             execution, Execution.RUNNING, only_from=(Execution.SCHEDULED,)
         ):
-            return  # canceled before it started
+            # Canceled before it started: finish the cancel, never leave it `canceling`.
+            result = {"message": "Action canceled by user."}
+            executions.transition(
+                execution, Execution.CANCELED, only_from=(Execution.CANCELING,), result=result
+            )
+            return
         if self.unavailable is not None:
             self._finish(Execution.FAILED, {"error": str(self.unavailable)})
             return
@@ -200,6 +206,7 @@ class Worker:
         self.jobs = {}
         self.stopping = threading.Event()
         self._last_beat = 0.0
+        self._last_timers = 0.0
 
     def stop(self, *_signal_args):
         self.stopping.set()
@@ -219,6 +226,9 @@ class Worker:
         if time.monotonic() - self._last_beat >= settings.ST2_HEARTBEAT_INTERVAL:
             self._beat()
         self._forward_cancels()
+        if time.monotonic() - self._last_timers >= TIMER_CHECK_INTERVAL:
+            self._last_timers = time.monotonic()
+            timers.fire_due_timers()
         free = self.concurrency - len(self.jobs)
         if free <= 0:
             return False
