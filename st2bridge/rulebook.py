@@ -155,6 +155,7 @@ def _require_owner(caller, rule):
 
 def _update(rule, body, strict=True):
     fields = checked_fields(body, strict)
+    _keep_masked_secrets(rule, fields)
     old_trigger = rule.trigger_ref
     with transaction.atomic():
         if (fields["trigger_type"], fields["trigger_parameters"]) != (
@@ -169,6 +170,18 @@ def _update(rule, body, strict=True):
             setattr(rule, name, value)
         _save(rule)
     return rule
+
+
+def _keep_masked_secrets(rule, fields):
+    """A body read back from GET (`st2 rule enable`) holds ******** for secret action
+    parameters: keep the stored value instead of saving the mask."""
+    if fields["action_ref"] != rule.action_ref:
+        return
+    merged = merged_parameters_by_action([rule]).get(rule.action_ref, {})
+    given, stored = fields["action_parameters"], rule.action_parameters or {}
+    for name, value in given.items():
+        if value == params.MASK and name in stored and merged.get(name, {}).get("secret"):
+            given[name] = stored[name]
 
 
 def _save_new(rule):

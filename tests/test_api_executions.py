@@ -115,9 +115,9 @@ def test_template_defaults_rendered_from_datastore(alice_api, admin_api):
     assert response.json()["parameters"] == {"count": 7, "who": "al"}
     explicit = launch(alice_api, "core.noop", count=3)
     assert explicit.json()["parameters"]["count"] == 3
-    missing = launch(admin_api, "core.noop")
-    assert missing.status_code == 400
-    assert 'Referenced datastore item "st2kv.user.nickname"' in missing.json()["faultstring"]
+    missing = launch(admin_api, "core.noop")  # a missing item renders empty (notes §4.6)
+    assert missing.status_code == 201
+    assert missing.json()["parameters"]["who"] == ""
 
 
 def test_undefined_variable_in_parameter(alice_api):
@@ -245,3 +245,12 @@ def test_parent_context_cannot_impersonate(alice_api):
         HTTP_ST2_CONTEXT='{"parent": {"user": "bob"}}',
     )
     assert response.status_code == 403
+
+
+def test_time_filters_must_be_utc_timestamps(alice_api):
+    launch(alice_api, "core.local", cmd="true")
+    bad = alice_api.get("/api/v1/executions?timestamp_gt=yesterday")
+    assert bad.status_code == 400
+    assert "timestamp_gt" in bad.json()["faultstring"]
+    assert len(alice_api.get("/api/v1/executions?timestamp_gt=2000-01-01T00:00:00Z").json()) == 1
+    assert alice_api.get("/api/v1/executions?timestamp_lt=2000-01-01 00:00:00%2B00").json() == []

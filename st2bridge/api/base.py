@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.urls import re_path
+from django.utils.dateparse import parse_datetime
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +18,9 @@ from st2bridge.formats import isotime, without_nulls  # noqa: F401 - re-exported
 NOT_FOUND = "The resource could not be found."
 MAX_OFFSET = 2**31
 INTEGER = re.compile(r"^-?[0-9]+$")
+TIMESTAMP = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(\s|T)\d{2}:\d{2}:\d{2}(\.\d{3,6})?(Z|\+00|\+0000|\+00:00)$"
+)
 TRUE_WORDS = {"true", "1", "yes", "y"}
 FALSE_WORDS = {"false", "0", "no", "n"}
 
@@ -110,12 +114,18 @@ def query_int(request, name):
 
 
 def query_filters(request, allowed):
-    """Allow-listed filters {param: orm lookup}; unknown parameters and empty values are ignored."""
+    """Allow-listed filters {param: orm lookup}; unknown parameters and empty values are
+    ignored; time bounds (lookups ending in __gt/__lt) must be UTC timestamps (notes §1.5)."""
     lookups = {}
     for param, field in allowed.items():
         value = request.query_params.get(param)
-        if value not in (None, ""):
-            lookups[field] = value
+        if value in (None, ""):
+            continue
+        if field.endswith(("__gt", "__lt")):
+            if not TIMESTAMP.match(value):
+                raise InvalidInput(f'Parameter "{param}" is not a valid UTC ISO 8601 timestamp')
+            value = parse_datetime(value.replace(" ", "T"))
+        lookups[field] = value
     return lookups
 
 

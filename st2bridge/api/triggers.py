@@ -107,7 +107,8 @@ class TriggerList(ApiView):
         triggers = Trigger.objects.filter(
             **query_filters(request, {"type": "type", "name": "name"})
         )
-        return list_response(request, triggers, self.caller, trigger_to_api, TRIGGER_FIELDS, 100)
+        # No pagination here (notes §6.2).
+        return list_response(request, triggers, self.caller, trigger_to_api, TRIGGER_FIELDS)
 
 
 class TriggerDetail(ApiView):
@@ -142,9 +143,12 @@ class TriggerInstanceDetail(ApiView):
 class TriggerInstanceReEmit(ApiView):
     def post(self, request, instance_id):
         original = TriggerInstance.objects.filter(pk=instance_id).first()
-        trigger = original and Trigger.objects.filter(ref=original.trigger).first()
-        if trigger is None:
+        if original is None:
             raise NotFound(f'Trigger instance with id "{instance_id}" not found')
+        # As in StackStorm, re-emit by ref even when no trigger (and so no rule) uses it now.
+        trigger = Trigger.objects.filter(ref=original.trigger).first() or Trigger(
+            ref=original.trigger, type=original.trigger_type
+        )
         payload = {**original.payload, "__context": {"original_id": original.id}}
         dispatch.dispatch(trigger, payload, {"re_emitted_by": self.caller.username})
         message = f"Trigger instance {original.id} succesfully re-sent."

@@ -39,7 +39,10 @@ def parsed_body(request):
 
 
 def webhook_triggers(url):
-    return Trigger.objects.filter(type=triggers.WEBHOOK, parameters__url=url.strip("/"))
+    """Webhook triggers for `url`, leading and trailing slashes ignored on both sides."""
+    url = url.strip("/")
+    spellings = [url, f"/{url}", f"{url}/", f"/{url}/"]
+    return Trigger.objects.filter(type=triggers.WEBHOOK, parameters__url__in=spellings)
 
 
 class WebhookList(ApiView):
