@@ -1,0 +1,347 @@
+"""Webhooks with 1,000 enabled rules: rate, and the time from a webhook to its executions.
+
+    .venv/bin/python bench/rules.py            # SQLite in a throwaway directory
+    DATABASE_URL=postgres://... .venv/bin/python bench/rules.py
+
+It builds its own site as bench/executions.py does (temporary data dir, migrate, register
+packs, a `bench` user, gunicorn on a free 127.0.0.1 port and one worker), then creates
+--urls webhook urls with --rules-per-url enabled core.noop rules each, owned by `bench`, through
+the same code the API uses (rulebook.create_rule, in one manage.py shell). Rule i of a url
+(i = 0..9) has the criteria `trigger.body.n greaterthan i`, so a POST with {"n": m} matches
+exactly m of the url's rules and is checked against all of them. Over real HTTP it measures:
+
+  baseline   authenticated GET /api/v1/user: sequential latency, then --requests requests
+             from --threads client threads (rate)
+  latency    sequential webhook POSTs (urls in turn) matching m = 0, 1, 2, 5, 10 rules: the
+             round trip, and the time from sending the POST until the last of its m
+             executions is `requested` (its start_timestamp; the rules are enforced before
+             the POST is answered, so that is within the round trip)
+  rate       --requests webhook POSTs matching one rule each, from --threads client threads;
+             then the API must show exactly that many new executions
+
+Per matching rule cost: the least-squares slope of the p50 round trip over m. Targets (issue):
+the webhook rate is at least half the baseline rate; enforcement adds under 5 ms per matching
+rule. Each phase is bounded in count and time; Ctrl-C stops everything. The figures are
+appended to bench/RESULTS.md (--no-results: not).
+"""
+
+import argparse
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import executions as base  # bench/executions.py: the site, the client loops, the report bits
+import requests
+from executions import Site, concurrently, manage, percentile, sequential
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+MATCH_LEVELS = (0, 1, 2, 5, 10)
+TARGET_RATE_RATIO = 0.5
+TARGET_MS_PER_RULE = 5.0
+
+CREATE_RULES = """
+import os, time
+from types import SimpleNamespace
+from st2bridge import rulebook
+urls, per_url = int(os.environ["BENCH_URLS"]), int(os.environ["BENCH_RULES_PER_URL"])
+caller = SimpleNamespace(username="bench", is_admin=False)
+started = time.perf_counter()
+for u in range(urls):
+    for i in range(per_url):
+        rulebook.create_rule(caller, {
+            "name": f"hook{u:03d}_rule{i:02d}",
+            "pack": "bench",
+            "enabled": True,
+            "trigger": {"type": "core.st2.webhook", "parameters": {"url": f"bench/hook{u:03d}"}},
+            "criteria": {"trigger.body.n": {"type": "greaterthan", "pattern": i}},
+            "action": {"ref": "core.noop"},
+        })
+print(f"{urls * per_url} rules in {time.perf_counter() - started:.1f} s")
+"""
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--urls", type=int, default=100, help="webhook urls")
+    parser.add_argument("--rules-per-url", type=int, default=10, help="enabled rules per url")
+    parser.add_argument("--latency-runs", type=int, default=100, help="sequential POSTs per m")
+    parser.add_argument("--requests", type=int, default=1000, help="requests for the rates")
+    parser.add_argument("--threads", type=int, default=8, help="client threads for the rates")
+    parser.add_argument("--phase-seconds", type=float, default=50, help="cap of each phase")
+    parser.add_argument(
+        "--no-results", action="store_true", help="do not append to bench/RESULTS.md"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the data dir and logs")
+    args = parser.parse_args()
+    if args.rules_per_url < max(MATCH_LEVELS):
+        parser.error(f"--rules-per-url must be at least {max(MATCH_LEVELS)}")
+    return args
+
+
+class Client(base.Client):
+    def webhook(self, url, matching):
+        response = self.session.post(
+            f"{self.base_url}/api/v1/webhooks/{url}", json={"n": matching}, timeout=30
+        )
+        response.raise_for_status()
+
+    def newest_execution(self):
+        response = self.session.get(
+            f"{self.base_url}/api/v1/executions",
+            params={"limit": 1, "include_attributes": "id,start_timestamp,rule,status"},
+            timeout=30,
+        )
+        response.raise_for_status()
+        found = response.json()
+        return found[0] if found else None
+
+    def total_executions(self):
+        response = self.session.get(
+            f"{self.base_url}/api/v1/executions", params={"limit": 1}, timeout=30
+        )
+        response.raise_for_status()
+        return int(response.headers["X-Total-Count"])
+
+
+def parse_time(text):
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+
+
+class Urls:
+    """The webhook urls in turn, shared by client threads."""
+
+    def __init__(self, count):
+        self.count = count
+        self.next = 0
+
+    def __call__(self):
+        self.next = (self.next + 1) % self.count  # a race only changes which url is next
+        return f"bench/hook{self.next:03d}"
+
+
+def webhook_latencies(client, urls, matching, runs, seconds):
+    """(round trips ms, send-to-requested ms) of sequential POSTs matching `matching` rules."""
+    round_trips, to_requested = [], []
+    deadline = time.monotonic() + seconds
+    while len(round_trips) < runs and time.monotonic() < deadline:
+        before = client.newest_execution() if matching else None
+        sent = time.time()
+        started = time.perf_counter()
+        client.webhook(urls(), matching)
+        round_trips.append((time.perf_counter() - started) * 1000)
+        if matching:
+            newest = client.newest_execution()
+            if newest is None or (before is not None and newest["id"] == before["id"]):
+                raise RuntimeError(f"a webhook matching {matching} rules requested nothing")
+            to_requested.append((parse_time(newest["start_timestamp"]) - sent) * 1000)
+    return round_trips, to_requested
+
+
+def slope(points):
+    """Least-squares slope of [(x, y), ...]."""
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    num = sum((x - mean_x) * (y - mean_y) for x, y in points)
+    return num / sum((x - mean_x) ** 2 for x, _ in points)
+
+
+def measure(args, base_url, token, site):
+    client = Client(base_url, token)
+    urls = Urls(args.urls)
+    cap = args.phase_seconds
+    figures = {"web": site.env["WEB_CONCURRENCY"], "latency": {}}
+    print("warming up...", flush=True)
+    sequential(lambda _deadline: client.get_user(), 20, 10)
+    webhook_latencies(client, urls, 1, 20, 10)
+
+    print("baseline: GET /api/v1/user...", flush=True)
+    figures["baseline_latency"] = sequential(
+        lambda _deadline: client.get_user(), args.latency_runs, cap
+    )
+    figures["baseline_rate"] = concurrently(
+        lambda: Client(base_url, token).get_user, args.requests, args.threads, cap
+    )
+    site.check_alive()
+
+    for matching in MATCH_LEVELS:
+        print(f"latency: sequential webhooks matching {matching} rules...", flush=True)
+        figures["latency"][matching] = webhook_latencies(
+            client, urls, matching, args.latency_runs, cap
+        )
+        site.check_alive()
+
+    print(f"rate: {args.requests} webhooks matching one rule each...", flush=True)
+    time.sleep(0.5)
+    before = client.total_executions()
+
+    def poster():
+        own = Client(base_url, token)
+        return lambda: own.webhook(urls(), 1)
+
+    figures["webhook_rate"] = concurrently(poster, args.requests, args.threads, cap)
+    figures["rate_executions"] = client.total_executions() - before
+    site.check_alive()
+    return figures
+
+
+def table(args, figures):
+    base_lat = figures["baseline_latency"]
+    base_p50 = percentile(base_lat, 0.5)
+    base_done, base_seconds = figures["baseline_rate"]
+    base_rate = base_done / base_seconds
+    hook_done, hook_seconds = figures["webhook_rate"]
+    hook_rate = hook_done / hook_seconds
+    rows = [
+        ("what", "count", "p50 ms", "p99 ms", "per s", "vs baseline"),
+        ("GET /api/v1/user, sequential", len(base_lat), f"{base_p50:.1f}",
+         f"{percentile(base_lat, 0.99):.1f}", "", "1.0x (baseline)"),
+    ]  # fmt: skip
+    for matching, (round_trips, to_requested) in figures["latency"].items():
+        p50 = percentile(round_trips, 0.5)
+        rows.append(
+            (f"webhook, {matching:>2} of {args.rules_per_url} rules match, seq.",
+             len(round_trips), f"{p50:.1f}", f"{percentile(round_trips, 0.99):.1f}", "",
+             f"{p50 / base_p50:.1f}x the p50")
+        )  # fmt: skip
+        if to_requested:
+            rows.append(
+                ("  POST sent -> last execution requested", len(to_requested),
+                 f"{percentile(to_requested, 0.5):.1f}", f"{percentile(to_requested, 0.99):.1f}",
+                 "", "")
+            )  # fmt: skip
+    rows += [
+        (f"GET /api/v1/user, {args.threads} threads", base_done, "", "", f"{base_rate:.0f}",
+         "1.0x (baseline)"),
+        (f"webhook, 1 rule matches, {args.threads} threads", hook_done, "", "",
+         f"{hook_rate:.0f}", f"{hook_rate / base_rate:.2f}x the rate"),
+    ]  # fmt: skip
+    return rows
+
+
+def per_rule_ms(figures):
+    points = [(m, percentile(rt, 0.5)) for m, (rt, _) in figures["latency"].items()]
+    return slope(points)
+
+
+def verdict(args, figures):
+    base_rate = figures["baseline_rate"][0] / figures["baseline_rate"][1]
+    hook_done, hook_seconds = figures["webhook_rate"]
+    ratio = hook_done / hook_seconds / base_rate
+    complete = hook_done == args.requests and figures["rate_executions"] == hook_done
+    rate_ok = "met" if complete and ratio >= TARGET_RATE_RATIO else "NOT met"
+    cost = per_rule_ms(figures)
+    cost_ok = "met" if cost < TARGET_MS_PER_RULE else "NOT met"
+    lines = [
+        f"per matching rule: {cost:.2f} ms (slope of the p50 round trip over m = "
+        f"{', '.join(map(str, MATCH_LEVELS))})",
+        f"rate run: {hook_done} of {args.requests} webhooks, "
+        f"{figures['rate_executions']} executions requested",
+        f"targets:  webhook rate >= {TARGET_RATE_RATIO:g}x baseline {rate_ok} ({ratio:.2f}x); "
+        f"< {TARGET_MS_PER_RULE:g} ms per matching rule {cost_ok}",
+    ]
+    return "\n".join(lines)
+
+
+def header(args, figures):
+    return [
+        f"st2bridge rules benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"machine:  {base.os.cpu_count()} cores, {base.cpu_model()}, {base.platform.system()}",
+        f"software: Python {base.platform.python_version()}, {base.database_label()}",
+        f"site:     gunicorn {figures['web']} gthread processes, one worker (default settings);"
+        f" {args.urls * args.rules_per_url} enabled core.noop rules on {args.urls} webhook urls",
+    ]
+
+
+def formatted(rows):
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(
+            [str(row[0]).ljust(widths[0])]
+            + [str(c).rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        ).rstrip()
+        for row in rows
+    ]
+
+
+def report(args, figures):
+    lines = [*header(args, figures), "", *formatted(table(args, figures)), ""]
+    lines.append(verdict(args, figures))
+    print()
+    print("\n".join(lines))
+    if not args.no_results:
+        append_results(args, lines)
+
+
+def append_results(args, lines):
+    command = ".venv/bin/python bench/rules.py"
+    section = [
+        "",
+        f"## bench/rules.py — webhooks with {args.urls * args.rules_per_url} enabled rules "
+        f"({datetime.now(UTC):%Y-%m-%d})",
+        "",
+        f"Command: `{command}`. Defaults: {args.urls} urls x {args.rules_per_url} core.noop "
+        f"rules (criteria `trigger.body.n greaterthan i`), {args.latency_runs} sequential POSTs "
+        f"per matching count, {args.requests} requests from {args.threads} client threads for "
+        "the rates. Targets (issue): webhook rate at least half the baseline's; under 5 ms "
+        "per matching rule.",
+        "",
+        "```",
+        *lines,
+        "```",
+    ]
+    with RESULTS.open("a") as out:
+        out.write("\n".join(section) + "\n")
+    print(f"\nappended to {RESULTS}")
+
+
+def start_site(env, site, base_url, args):
+    password = secrets.token_urlsafe(16)
+    manage(env, "migrate", "--noinput")
+    manage(env, "register_packs")
+    manage(env, "shell", "-c", base.CREATE_USER, extra_env={"BENCH_PASSWORD": password})
+    print(f"creating {args.urls * args.rules_per_url} rules...", flush=True)
+    extra = {"BENCH_URLS": str(args.urls), "BENCH_RULES_PER_URL": str(args.rules_per_url)}
+    manage(env, "shell", "-c", CREATE_RULES, extra_env=extra)
+    gunicorn = [sys.executable, "-m", "gunicorn", "portal.wsgi"]
+    site.start("gunicorn", [*gunicorn, "--config", "portal/gunicorn_conf.py"])
+    site.start("worker", [sys.executable, "manage.py", "run_worker"])
+    base.wait_until_serving(site, base_url)
+    return base.login(base_url, password)
+
+
+def main():
+    args = parse_args()
+    signal.signal(signal.SIGTERM, base.interrupted)
+    data_dir = Path(tempfile.mkdtemp(prefix="st2bridge-bench-rules-"))
+    port = base.free_port()
+    env = base.site_environment(data_dir, port)
+    base_url = f"http://127.0.0.1:{port}"
+    site = Site(env, data_dir)
+    keep = args.keep
+    try:
+        print(f"setting up in {data_dir} ({base.database_label()})...", flush=True)
+        token = start_site(env, site, base_url, args)
+        report(args, measure(args, base_url, token, site))
+        return 0
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping gunicorn and the worker", file=sys.stderr)
+        return 130
+    except (Exception, requests.RequestException):
+        keep = True  # its logs tell what went wrong
+        raise
+    finally:
+        site.stop()
+        if keep:
+            print(f"data and logs kept in {data_dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
