@@ -2,9 +2,11 @@
 of that trigger (an indexed lookup, never a scan of all rules) are matched with the pure
 criteria functions, and each match renders its action parameters and requests an execution.
 
-Chaining guard: an execution started by a rule carries `rule_depth` in its context; the
-actiontrigger of an execution at depth ST2_RULE_CHAIN_LIMIT enforces no further rules, so a
-rule that triggers itself stops after that many rounds instead of running forever.
+Chaining guard: an execution started by a rule carries `rule_depth` in its context (1 for a
+rule fired by a webhook, timer or an execution nobody's rule started; parent depth + 1 when
+fired by an actiontrigger). A rule matching the actiontrigger of an execution at depth
+ST2_RULE_CHAIN_LIMIT records a failed enforcement saying so instead of starting another
+execution, so a rule that triggers itself stops after that many rounds.
 """
 
 import logging
@@ -17,41 +19,45 @@ from . import executions
 from .errors import St2Error
 from .models import Rule, RuleEnforcement, Trigger, TriggerInstance
 from .rules.criteria import criteria_match
-from .templating import datastore_context, is_template, render
+from .templating import datastore_context, is_template, render, render_keeping_type
 
 log = logging.getLogger(__name__)
 
 
 def dispatch(trigger, payload, context=None):
-    """Record a trigger instance for `trigger` and enforce the matching rules now."""
-    instance = TriggerInstance.objects.create(
-        trigger=trigger.ref,
-        trigger_type=trigger.type,
-        payload=payload,
-        occurrence_time=timezone.now(),
-        status=TriggerInstance.PROCESSING,
-        context=context or {},
-    )
-    enforce_rules(instance)
+    """Record a trigger instance for `trigger` and enforce the matching rules now, in one
+    transaction: one commit per trigger instead of one per row (SQLite writes are serial)."""
+    with transaction.atomic():
+        instance = TriggerInstance.objects.create(
+            trigger=trigger.ref,
+            trigger_type=trigger.type,
+            payload=payload,
+            occurrence_time=timezone.now(),
+            status=TriggerInstance.PROCESSING,
+            context=context or {},
+        )
+        enforce_rules(instance)
     return instance
 
 
+NO_MATCH, ENFORCED, FAILED = "no match", "enforced", "failed"
+
+
 def enforce_rules(instance):
-    failed = False
+    """Standard rules first; `backstop` rules only when no standard rule matched (§5.1)."""
     depth = instance.context.get("rule_depth", 0)
-    rules = Rule.objects.filter(trigger_ref=instance.trigger, enabled=True)
-    for rule in rules:
-        if depth >= settings.ST2_RULE_CHAIN_LIMIT:
-            _record(rule, instance, failure=f"Rule chain limit ({depth} rules deep) reached.")
-            failed = True
-            continue
-        failed |= not enforce(rule, instance, depth)
-    status = TriggerInstance.FAILED if failed else TriggerInstance.PROCESSED
+    rules = list(Rule.objects.filter(trigger_ref=instance.trigger, enabled=True))
+    backstop = [rule for rule in rules if (rule.type or {}).get("ref") == "backstop"]
+    outcomes = [enforce(rule, instance, depth) for rule in rules if rule not in backstop]
+    if all(outcome == NO_MATCH for outcome in outcomes):
+        outcomes += [enforce(rule, instance, depth) for rule in backstop]
+    status = TriggerInstance.FAILED if FAILED in outcomes else TriggerInstance.PROCESSED
     TriggerInstance.objects.filter(pk=instance.pk).update(status=status)
 
 
 def enforce(rule, instance, depth):
-    """Match one rule; on a match request its execution. True unless the enforcement failed."""
+    """Match one rule; on a match request its execution (unless the chain guard stops it).
+    Returns NO_MATCH, ENFORCED or FAILED; every match is recorded as an enforcement."""
     owner = rule.created_by or "stanley"
     context = {"trigger": instance.payload, **datastore_context(owner)}
     try:
@@ -59,7 +65,12 @@ def enforce(rule, instance, depth):
             rule.criteria, context, lambda pattern: _render_pattern(pattern, context)
         )
         if not matched:
-            return True
+            return NO_MATCH
+        if depth >= settings.ST2_RULE_CHAIN_LIMIT:
+            raise ValueError(
+                f"Rule chain limit reached: the trigger instance comes from an execution "
+                f"{depth} rules deep (ST2_RULE_CHAIN_LIMIT = {settings.ST2_RULE_CHAIN_LIMIT})."
+            )
         values = render_values(rule.action_parameters, context)
         execution = executions.request_execution(
             rule.action_ref,
@@ -77,13 +88,15 @@ def enforce(rule, instance, depth):
         reason = error.message if isinstance(error, St2Error) else str(error)
         log.info("Rule %s enforcement failed: %s", rule.ref, reason)
         _record(rule, instance, failure=reason)
-        return False
+        return FAILED
     _record(rule, instance, execution_id=execution.id)
-    return True
+    return ENFORCED
 
 
 def _render_pattern(pattern, context):
-    return render(pattern, context, "criteria pattern") if is_template(pattern) else pattern
+    if not is_template(pattern):
+        return pattern
+    return render_keeping_type(pattern, context, "criteria pattern")
 
 
 def render_values(values, context):

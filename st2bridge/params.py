@@ -235,7 +235,13 @@ def check_overrides(merged, given):
 
 
 def check_values(merged, values):
-    """Validate final values (defaults applied) against the merged schema, naming the field."""
+    """Validate final values (defaults applied) against the merged schema, naming the field.
+    An explicit null for an optional parameter is accepted, as StackStorm accepts it."""
+    values = {
+        name: value
+        for name, value in values.items()
+        if value is not None or (merged.get(name) or {}).get("required")
+    }
     validator = jsonschema.Draft4Validator(values_schema(merged))
     error = jsonschema.exceptions.best_match(validator.iter_errors(values))
     if error is not None:

@@ -5,7 +5,7 @@ import json
 import re
 
 import yaml
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
 from . import datastore
@@ -26,18 +26,18 @@ class KeyLookup:
 
     __getitem__ = __getattr__
 
-    def value(self, decrypt=False):
+    def value(self, decrypt=False, required=True):
         found = datastore.get_value(self._scope, self._name, self._owner, decrypt=decrypt)
-        if found in (None, ""):
+        if found in (None, "") and required:
             label = "st2kv.system" if self._scope == "system" else "st2kv.user"
             raise InvalidInput(
                 f'Referenced datastore item "{label}.{self._name}" doesn\'t exist or it contains '
                 "an empty string"
             )
-        return found
+        return found or ""
 
-    def __str__(self):
-        return self.value()
+    def __str__(self):  # a missing item prints as "" (notes §4.6); decrypt_kv insists
+        return self.value(required=False)
 
     def __int__(self):
         return int(self.value())
@@ -61,6 +61,10 @@ def _int(value, default=0):
         return default
 
 
+def _use_none(value):
+    return NONE_MAGIC if value is None else value
+
+
 def _regex_match(value, pattern):
     return re.match(pattern, str(_resolved(value))) is not None
 
@@ -80,13 +84,15 @@ def _environment():
             "json_escape": lambda v: json.dumps(str(_resolved(v)))[1:-1],
             "regex_match": _regex_match,
             "regex_replace": _regex_replace,
-            "use_none": lambda v: v,
+            "use_none": _use_none,
         }
     )
     return env
 
 
+NONE_MAGIC = "%*****__%NONE%__*****%"  # what use_none prints; a value rendering to it is None
 ENVIRONMENT = _environment()
+LONE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expression>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.S)
 
 
 def is_template(value):
@@ -96,7 +102,8 @@ def is_template(value):
 def render(template, context, label):
     """Render one template; errors become InvalidInput naming `label` and the problem."""
     try:
-        return ENVIRONMENT.from_string(template).render(context)
+        text = ENVIRONMENT.from_string(template).render(context)
+        return None if text == NONE_MAGIC else text
     except UndefinedError as error:
         variable = re.search(r"'([^']+)' is undefined", str(error))
         name = variable.group(1) if variable else str(error)
@@ -105,6 +112,24 @@ def render(template, context, label):
         raise InvalidInput(f'Failed to render parameter "{label}": {error.message}') from None
     except InvalidInput as error:
         raise InvalidInput(f'Failed to render parameter "{label}": {error.message}') from None
+    except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError, re.error) as error:
+        raise InvalidInput(f'Failed to render parameter "{label}": {error}') from None
+
+
+def render_keeping_type(template, context, label):
+    """A lone `{{ expr }}` evaluates to the expression's own value (criteria patterns keep
+    their type: `{{ trigger.limit }}` stays an int); anything else renders to text."""
+    lone = LONE_EXPRESSION.match(template)
+    if lone is None:
+        return render(template, context, label)
+    try:
+        expression = ENVIRONMENT.compile_expression(lone["expression"], undefined_to_none=False)
+        value = expression(**context)
+    except Exception:  # noqa: BLE001 - render() reports the problem the same way as elsewhere
+        return render(template, context, label)
+    if isinstance(value, KeyLookup):
+        return value.value(required=False)
+    return render(template, context, label) if isinstance(value, StrictUndefined) else value
 
 
 def datastore_context(username):

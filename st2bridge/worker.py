@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 # Seconds an idle worker waits between looks for requested work. An idle look is one indexed
 # read, so a short interval is cheap, and it is most of the latency of a quick action.
 POLL_INTERVAL = 0.01
-TIMER_CHECK_INTERVAL = 1.0  # seconds; timer ticks are whole seconds
+TIMER_CHECK_INTERVAL = 0.25  # seconds; well under a tick, so no tick is skipped
 LIVE = (Execution.SCHEDULED, Execution.RUNNING, Execution.CANCELING)
 
 

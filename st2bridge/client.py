@@ -1,0 +1,164 @@
+"""A small HTTP client for a StackStorm-compatible API: the ONLY way the portal reaches
+StackStorm. It speaks to the embedded API of this site or to a remote StackStorm alike,
+so it imports nothing from st2bridge's models or services.
+
+    client = St2Client.from_settings(token=request.session["st2_token"])
+    items, total = client.list_executions(action="core.local", limit=10)
+"""
+
+from urllib.parse import quote
+
+import requests
+
+DEFAULT_TIMEOUT = 30
+PAGE_SIZE = 100  # StackStorm's largest page for non-admins
+
+
+class St2Error(Exception):
+    """The API refused or failed a call: `status` (None when it could not be reached) and
+    StackStorm's `faultstring`; `retry_after` (seconds) when it throttles."""
+
+    def __init__(self, status, faultstring, retry_after=None):
+        super().__init__(f"{status}: {faultstring}" if status else faultstring)
+        self.status = status
+        self.faultstring = faultstring
+        self.retry_after = retry_after
+
+
+class Unauthorized(St2Error):
+    """401: bad credentials, or a token that expired or was revoked."""
+
+
+class Unavailable(St2Error):
+    """The API did not answer (connection refused, timeout)."""
+
+
+def _path(value):
+    return quote(str(value), safe="")
+
+
+class St2Client:
+    def __init__(
+        self, auth_url, api_url, stream_url, token=None, api_key=None, timeout=DEFAULT_TIMEOUT
+    ):
+        self.auth_url = auth_url.rstrip("/")
+        self.api_url = api_url.rstrip("/")
+        self.stream_url = stream_url.rstrip("/")
+        self.timeout = timeout
+        self.page_size = PAGE_SIZE
+        self.session = requests.Session()
+        self.session.headers["Accept"] = "application/json"
+        if token:
+            self.session.headers["X-Auth-Token"] = token
+        if api_key:
+            self.session.headers["St2-Api-Key"] = api_key
+
+    @classmethod
+    def from_settings(cls, token=None, api_key=None):
+        """A client for the configured StackStorm: ST2_AUTH_URL / ST2_API_URL / ST2_STREAM_URL,
+        each defaulting to the embedded API of this site (ST2_EMBEDDED_BASE_URL)."""
+        from django.conf import settings
+
+        base = settings.ST2_EMBEDDED_BASE_URL.rstrip("/")
+        return cls(
+            settings.ST2_AUTH_URL or f"{base}/auth/v1",
+            settings.ST2_API_URL or f"{base}/api/v1",
+            settings.ST2_STREAM_URL or f"{base}/stream/v1",
+            token=token,
+            api_key=api_key,
+            timeout=settings.ST2_CLIENT_TIMEOUT,
+        )
+
+    def close(self):
+        self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    # --- transport ------------------------------------------------------------------------
+
+    def _request(self, method, url, **kwargs):
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.RequestException as error:
+            raise Unavailable(None, f"StackStorm API unreachable: {error}") from error
+        if response.status_code >= 400:
+            raise _error_for(response)
+        return response
+
+    def _get(self, path, params=None):
+        return self._request("GET", f"{self.api_url}{path}", params=params)
+
+    def _get_all(self, path, params=None):
+        """Every item of a list endpoint, page by page (X-Total-Count tells when to stop)."""
+        items, offset = [], 0
+        while True:
+            query = {**(params or {}), "limit": self.page_size, "offset": offset}
+            response = self._get(path, query)
+            page = response.json()
+            items.extend(page)
+            offset += len(page)
+            total = int(response.headers.get("X-Total-Count", offset))
+            if not page or offset >= total:
+                return items
+
+    # --- auth -----------------------------------------------------------------------------
+
+    def login(self, username, password, ttl=None):
+        """POST /auth/v1/tokens: the token dict ({"token", "user", "expiry", ...})."""
+        body = {"ttl": ttl} if ttl is not None else {}
+        response = self._request(
+            "POST", f"{self.auth_url}/tokens", json=body, auth=(username, password)
+        )
+        return response.json()
+
+    def whoami(self):
+        return self._get("/user").json()
+
+    # --- catalog --------------------------------------------------------------------------
+
+    def list_packs(self):
+        return self._get_all("/packs")
+
+    def get_pack(self, ref):
+        return self._get(f"/packs/{_path(ref)}").json()
+
+    def list_actions(self, pack=None):
+        return self._get_all("/actions", {"pack": pack} if pack else None)
+
+    def get_action(self, ref):
+        return self._get(f"/actions/{_path(ref)}").json()
+
+    def action_parameters(self, ref):
+        """Runner and action parameters merged, as the API validates them."""
+        return self._get(f"/actions/views/parameters/{_path(ref)}").json()["parameters"]
+
+    # --- executions -----------------------------------------------------------------------
+
+    def list_executions(self, limit=50, offset=0, **filters):
+        """(executions, total) newest first; filters as the API names them (action, status,
+        user, timestamp_gt, ...); None values are left out."""
+        params = {name: value for name, value in filters.items() if value not in (None, "")}
+        response = self._get("/executions", {**params, "limit": limit, "offset": offset})
+        return response.json(), int(response.headers.get("X-Total-Count", 0))
+
+    def get_execution(self, execution_id):
+        return self._get(f"/executions/{_path(execution_id)}").json()
+
+    def launch(self, action, parameters=None):
+        body = {"action": action, "parameters": parameters or {}}
+        return self._request("POST", f"{self.api_url}/executions", json=body).json()
+
+
+def _error_for(response):
+    try:
+        faultstring = response.json().get("faultstring") or response.reason
+    except (ValueError, AttributeError):
+        faultstring = response.text[:500] or response.reason
+    retry_after = response.headers.get("Retry-After")
+    retry_after = int(retry_after) if retry_after and retry_after.isdigit() else None
+    kind = Unauthorized if response.status_code == 401 else St2Error
+    return kind(response.status_code, faultstring, retry_after)
