@@ -209,6 +209,11 @@ class Trigger(IdModel):
 
     class Meta:
         ordering = ["ref"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["type", "parameters_hash"], name="one_trigger_per_type_and_parameters"
+            )
+        ]
 
 
 class Rule(IdModel):

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jsonschema
 import yaml
 from apscheduler.triggers.cron import CronTrigger
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -100,22 +100,27 @@ def _shared_trigger(trigger_type, parameters):
     if existing is not None:
         return existing
     name = str(uuid.uuid4())
-    return Trigger.objects.create(
-        ref=f"{trigger_type.pack}.{name}",
-        pack=trigger_type.pack,
-        name=name,
-        type=trigger_type.ref,
-        parameters=parameters,
-        parameters_hash=digest,
-    )
+    try:
+        with transaction.atomic():
+            return Trigger.objects.create(
+                ref=f"{trigger_type.pack}.{name}",
+                pack=trigger_type.pack,
+                name=name,
+                type=trigger_type.ref,
+                parameters=parameters,
+                parameters_hash=digest,
+            )
+    except IntegrityError:  # another rule created the same trigger at the same moment
+        return Trigger.objects.get(type=trigger_type.ref, parameters_hash=digest)
 
 
 def release_trigger(trigger_ref):
     """A rule stopped using this trigger; parameterised triggers go when nobody uses them."""
     with transaction.atomic():
         Trigger.objects.filter(ref=trigger_ref).update(ref_count=F("ref_count") - 1)
+        # A shadow trigger (ref == its type's ref) lives as long as its type does.
         Trigger.objects.filter(ref=trigger_ref, ref_count__lte=0).exclude(
-            parameters_hash=parameters_hash({})
+            type=trigger_ref
         ).delete()
 
 

@@ -463,3 +463,17 @@ def test_failed_update_keeps_the_old_trigger(alice_api):
     assert response.status_code == 409
     assert Trigger.objects.get(ref=rule["trigger"]["ref"]).ref_count == 1
     assert sorted(t.parameters["url"] for t in webhook_triggers()) == ["old", "x"]
+
+
+def test_parameterless_timer_trigger_released_with_its_last_rule(admin_api):
+    body = {
+        "name": "every_minute",
+        "pack": "default",
+        "trigger": {"type": "core.st2.CronTimer", "parameters": {}},
+        "action": {"ref": "core.noop"},
+    }
+    created = admin_api.post("/api/v1/rules", body, format="json").json()
+    ref = created["trigger"]["ref"]
+    assert Trigger.objects.filter(ref=ref).exists()
+    assert admin_api.delete(f"/api/v1/rules/{created['id']}").status_code == 204
+    assert not Trigger.objects.filter(ref=ref).exists()
