@@ -34,7 +34,7 @@ test: $(VENV)/.installed $(ST2CLIENT_VENV)/.installed
 	@echo "==== make test: the whole suite on SQLite ===="
 	DATABASE_URL= ST2_CLI=$(CURDIR)/$(ST2CLIENT_VENV)/bin/st2 $(VENV)/bin/pytest
 	@echo "==== make test: the API and worker suites on PostgreSQL (scripts/with-postgres) ===="
-	scripts/with-postgres $(VENV)/bin/pytest -q -m "not cli" tests/test_api_*.py tests/test_worker.py
+	scripts/with-postgres $(VENV)/bin/pytest -q -m "not cli" tests/test_api_*.py tests/test_worker*.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .

@@ -212,3 +212,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# The portal: which StackStorm it talks to (through st2bridge.client only), and its sessions.
+# Empty URLs mean the embedded API of this same site, reached over HTTP like a remote one.
+ST2_AUTH_URL = os.environ.get("ST2_AUTH_URL", "")
+ST2_API_URL = os.environ.get("ST2_API_URL", "")
+ST2_STREAM_URL = os.environ.get("ST2_STREAM_URL", "")
+ST2_EMBEDDED_BASE_URL = os.environ.get("ST2_EMBEDDED_BASE_URL") or (
+    f"http://127.0.0.1:{envint('PORT', 8000)}"
+)
+ST2_CLIENT_TIMEOUT = envint("ST2_CLIENT_TIMEOUT", 30)
+LOGIN_URL = "/login"
+CSRF_COOKIE_HTTPONLY = True  # pages carry the token in forms (and a meta tag for htmx)
+SESSION_COOKIE_AGE = ST2_TOKEN_TTL  # a session ends no later than the token inside it

@@ -119,9 +119,7 @@ def release_trigger(trigger_ref):
     with transaction.atomic():
         Trigger.objects.filter(ref=trigger_ref).update(ref_count=F("ref_count") - 1)
         # A shadow trigger (ref == its type's ref) lives as long as its type does.
-        Trigger.objects.filter(ref=trigger_ref, ref_count__lte=0).exclude(
-            type=trigger_ref
-        ).delete()
+        Trigger.objects.filter(ref=trigger_ref, ref_count__lte=0).exclude(type=trigger_ref).delete()
 
 
 def check_trigger_parameters(trigger_type, parameters):

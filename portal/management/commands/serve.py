@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         bin_dir = Path(sys.executable).parent
         children = [
-            subprocess.Popen(
+            subprocess.Popen(  # noqa: S603 - fixed argv of our own programs
                 [str(bin_dir / "gunicorn"), "portal.wsgi", "--config", "portal/gunicorn_conf.py"],
                 cwd=settings.BASE_DIR,
             ),

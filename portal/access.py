@@ -1,0 +1,92 @@
+"""Who is signed in to the portal, and the StackStorm client that acts for them.
+
+The StackStorm token lives only in the server-side session (SESSION_TOKEN); the browser holds
+nothing but the session and CSRF cookies. Views use `st2_login_required`, which gives them
+`request.st2` (a St2Client carrying the token) and `request.st2_user` (the username).
+"""
+
+import logging
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from st2bridge.client import St2Client, St2Error, Unauthorized, Unavailable
+
+log = logging.getLogger(__name__)
+
+SESSION_TOKEN = "st2_token"  # noqa: S105 - a session key name, not a secret
+SESSION_USER = "st2_user"
+SESSION_ADMIN = "st2_is_admin"
+EXPIRED_MESSAGE = "Your session has expired. Please sign in again."
+
+
+def sign_in(request, token, is_admin):
+    """Start a fresh session (new key, so no fixation) holding the token, ending with it."""
+    request.session.cycle_key()
+    request.session[SESSION_TOKEN] = token["token"]
+    request.session[SESSION_USER] = token["user"]
+    request.session[SESSION_ADMIN] = bool(is_admin)
+    expiry = parse_datetime(token.get("expiry") or "")
+    if expiry is not None:
+        request.session.set_expiry(expiry)
+
+
+def forget_token(request):
+    for key in (SESSION_TOKEN, SESSION_USER, SESSION_ADMIN):
+        request.session.pop(key, None)
+    request.session.cycle_key()
+
+
+def safe_next(request, target):
+    """`target` when it points into this site, else None."""
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and allowed else None
+
+
+def _to_login(request):
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = redirect_to_login(request.get_full_path())["Location"]
+        return response
+    return redirect_to_login(request.get_full_path())
+
+
+def st2_login_required(view):
+    """Require a signed-in user; turn API refusals into the portal's answers: 401 (token
+    expired or revoked) -> back to the login page with a message, 404 -> 404, 403 -> 403,
+    no answer -> 502 page.
+    Anything else propagates (and is logged as a 500)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        token = request.session.get(SESSION_TOKEN)
+        if not token:
+            return _to_login(request)
+        request.st2_user = request.session.get(SESSION_USER)
+        request.st2_is_admin = request.session.get(SESSION_ADMIN, False)
+        with St2Client.from_settings(token=token) as request.st2:
+            try:
+                return view(request, *args, **kwargs)
+            except Unauthorized:
+                forget_token(request)
+                messages.warning(request, EXPIRED_MESSAGE)
+                return _to_login(request)
+            except Unavailable as error:
+                log.warning("StackStorm API unavailable: %s", error.faultstring)
+                return render(request, "portal/unavailable.html", status=502)
+            except St2Error as error:
+                if error.status == 404:
+                    raise Http404(error.faultstring) from error
+                if error.status == 403:
+                    raise PermissionDenied(error.faultstring) from error
+                raise
+
+    return wrapper
