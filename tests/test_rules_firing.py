@@ -142,6 +142,11 @@ def test_webhook_bodies_form_and_bad_content(alice_api):
     )
     assert form.status_code == 202
     assert TriggerInstance.objects.get().payload["body"] == {"form": ["test"]}
+    multipart = alice_api.post("/api/v1/webhooks/deploy", {"field": "value"}, format="multipart")
+    assert multipart.status_code == 202
+    assert TriggerInstance.objects.order_by("-occurrence_time").first().payload["body"] == {
+        "field": ["value"]
+    }
     bad = alice_api.post("/api/v1/webhooks/deploy", "{nope", content_type="application/json")
     assert bad.status_code == 400
     assert "Failed to parse request body" in bad.json()["faultstring"]

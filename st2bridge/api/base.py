@@ -58,13 +58,16 @@ def route(pattern, view):
 # --- request bodies -----------------------------------------------------------------------
 
 
-def json_body(request):
-    """The request body as a dict: empty means {}, form bodies become dicts of lists."""
-    raw = request.body
+def parse_body(request):
+    """The request body, as StackStorm parses bodies: JSON of any type, form fields as a dict
+    of lists, and an empty body as {}."""
     media_type = (request.content_type or "").split(";")[0].strip().lower()
+    if media_type == "multipart/form-data":  # Django's parser (DRF's has none configured)
+        return dict(getattr(request, "_request", request).POST.lists())
+    raw = request.body
     if not raw.strip():
         return {}
-    if media_type in ("application/x-www-form-urlencoded",):
+    if media_type == "application/x-www-form-urlencoded":
         return parse_qs(raw.decode("utf-8", "replace"))
     if media_type not in ("", "application/json", "text/plain") and not media_type.endswith(
         "+json"
@@ -73,9 +76,14 @@ def json_body(request):
             f'Failed to parse request body: Unsupported Content-Type: "{media_type}"'
         )
     try:
-        body = json.loads(raw)
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise InvalidInput(f"Failed to parse request body: {error}") from None
+
+
+def json_body(request):
+    """The request body as a dict (parse_body, then refuse anything but an object)."""
+    body = parse_body(request)
     if not isinstance(body, dict):
         raise InvalidInput(f"Input body needs to be an object, got: {json_type(body)}")
     return body

@@ -2,7 +2,6 @@
 url; /webhooks/st2 fires any trigger with a validated payload. Both need credentials."""
 
 import json
-from urllib.parse import parse_qs
 
 import jsonschema
 from rest_framework.response import Response
@@ -12,30 +11,10 @@ from st2bridge.bodies import describe
 from st2bridge.errors import InvalidInput, NotFound
 from st2bridge.models import Trigger, TriggerType
 
-from .base import ApiView, json_type, route
+from .base import ApiView, json_type, parse_body, route
 from .triggers import trigger_to_api
 
 CREDENTIAL_HEADERS = {"x-auth-token", "st2-api-key", "cookie", "authorization"}
-
-
-def parsed_body(request):
-    """The body as StackStorm reads webhook bodies: JSON (any type) or form fields."""
-    raw = request.body
-    media_type = (request.content_type or "").split(";")[0].strip().lower()
-    if not raw.strip():
-        return {}
-    if media_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        return parse_qs(raw.decode("utf-8", "replace"))
-    if media_type not in ("", "application/json", "text/plain") and not media_type.endswith(
-        "+json"
-    ):
-        raise InvalidInput(
-            f'Failed to parse request body: Unsupported Content-Type: "{media_type}"'
-        )
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidInput(f"Failed to parse request body: {error}") from None
 
 
 def webhook_triggers(url):
@@ -58,7 +37,7 @@ class Webhook(ApiView):
         return Response(trigger_to_api(trigger))
 
     def post(self, request, url):
-        body = parsed_body(request)
+        body = parse_body(request)
         if url.strip("/") == "st2":
             self._fire_any(body)
         else:
