@@ -107,11 +107,18 @@ class St2Client:
 
     # --- auth -----------------------------------------------------------------------------
 
-    def login(self, username, password, ttl=None):
-        """POST /auth/v1/tokens: the token dict ({"token", "user", "expiry", ...})."""
+    def login(self, username, password, ttl=None, client_address=None):
+        """POST /auth/v1/tokens: the token dict ({"token", "user", "expiry", ...}).
+        `client_address` (the browser's) goes in X-Forwarded-For, so the API throttles
+        failed logins per person rather than per portal."""
         body = {"ttl": ttl} if ttl is not None else {}
+        headers = {"X-Forwarded-For": client_address} if client_address else {}
         response = self._request(
-            "POST", f"{self.auth_url}/tokens", json=body, auth=(username, password)
+            "POST",
+            f"{self.auth_url}/tokens",
+            json=body,
+            auth=(username, password),
+            headers=headers,
         )
         return response.json()
 

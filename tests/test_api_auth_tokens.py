@@ -138,3 +138,48 @@ def test_expired_token_refused_and_invalid(alice, alice_api):
     assert alice_api.post("/auth/v1/tokens/validate", {"token": raw}, format="json").json() == {
         "valid": False
     }
+
+
+def test_throttle_counts_the_forwarded_client_behind_a_trusted_proxy(alice, settings):
+    settings.ST2_LOGIN_FAILURES_PER_ADDRESS = 2
+    client = APIClient(REMOTE_ADDR="127.0.0.1")
+    for name in ("u1", "u2"):
+        response = client.post(
+            "/auth/v1/tokens",
+            {},
+            format="json",
+            HTTP_AUTHORIZATION=basic(name, "x"),
+            HTTP_X_FORWARDED_FOR="198.51.100.7",
+        )
+        assert response.status_code == 401
+    other_person = client.post(
+        "/auth/v1/tokens",
+        {},
+        format="json",
+        HTTP_AUTHORIZATION=basic("alice"),
+        HTTP_X_FORWARDED_FOR="198.51.100.8",
+    )
+    assert other_person.status_code == 201  # the portal's other users are not locked out
+    same_person = client.post(
+        "/auth/v1/tokens",
+        {},
+        format="json",
+        HTTP_AUTHORIZATION=basic("alice"),
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
+    )
+    assert same_person.status_code == 429
+
+
+def test_forwarded_header_from_an_untrusted_peer_is_ignored(alice, settings):
+    settings.ST2_LOGIN_FAILURES_PER_ADDRESS = 2
+    client = APIClient(REMOTE_ADDR="203.0.113.9")
+    for n in range(2):
+        client.post(
+            "/auth/v1/tokens",
+            {},
+            format="json",
+            HTTP_AUTHORIZATION=basic(f"u{n}", "x"),
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        )
+    response = client.post("/auth/v1/tokens", {}, format="json", HTTP_AUTHORIZATION=basic("alice"))
+    assert response.status_code == 429

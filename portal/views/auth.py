@@ -2,6 +2,7 @@
 St2Client.login and keeps the token only in the server-side session."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -10,6 +11,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.access import SESSION_TOKEN, safe_next, sign_in
+from st2bridge.addresses import client_address
 from st2bridge.client import St2Client, St2Error, Unauthorized, Unavailable
 
 INVALID = "Invalid username or password."
@@ -47,7 +49,8 @@ def _sign_in(request, username, password):
     """Sign the user in and return None, or return the message saying why not."""
     try:
         with St2Client.from_settings() as client:
-            token = client.login(username, password)
+            address = client_address(request.META, settings.ST2_TRUSTED_PROXIES)
+            token = client.login(username, password, client_address=address)
         with St2Client.from_settings(token=token["token"]) as client:
             me = client.whoami()
     except Unauthorized:
