@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal.views import auth, catalog, home
+from portal.views import auth, catalog, executions, home
 
 urlpatterns = [
     path("", include("st2bridge.api.urls")),
@@ -12,6 +12,12 @@ urlpatterns = [
     path("packs", catalog.pack_list, name="packs"),
     path("actions", catalog.action_list, name="actions"),
     path("actions/<str:ref>", catalog.action_detail, name="action"),
+    path("executions/<str:execution_id>", executions.execution_detail, name="execution"),
+    path(
+        "executions/<str:execution_id>/status",
+        executions.execution_status,
+        name="execution_status",
+    ),
 ]
 
 handler500 = "st2bridge.api.errors.server_error"

@@ -1,9 +1,11 @@
-"""The catalog: packs with their actions, action search, and an action's page."""
+"""The catalog: packs with their actions, action search, and an action's page with its form."""
 
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from portal.access import st2_login_required
 from portal.catalog import packs_with_actions, parameter_rows, search_actions
+from portal.forms import add_error, build_form, cleaned_parameters
+from st2bridge.client import St2Error
 
 RECENT_EXECUTIONS = 10
 EXECUTION_FIELDS = "id,status,start_timestamp,end_timestamp,elapsed_seconds"
@@ -24,8 +26,23 @@ def action_list(request):
 
 @st2_login_required
 def action_detail(request, ref):
+    """GET: the action and its form (?name=value pre-fills). POST: launch, then follow it."""
     action = request.st2.get_action(ref)
-    parameters = parameter_rows(request.st2.action_parameters(ref))
+    merged = request.st2.action_parameters(ref)
+    if request.method == "POST":
+        form = build_form(merged, data=request.POST)
+        values = cleaned_parameters(form, merged)
+        if values is not None:
+            try:
+                execution = request.st2.launch(ref, values)
+            except St2Error as error:
+                if error.status != 400:
+                    raise
+                add_error(form, error.faultstring)
+            else:
+                return redirect("execution", execution_id=execution["id"])
+    else:
+        form = build_form(merged, initial=request.GET.dict())
     executions, total = request.st2.list_executions(
         action=ref,
         user=request.st2_user,
@@ -34,8 +51,10 @@ def action_detail(request, ref):
     )
     context = {
         "action": action,
-        "parameters": parameters,
+        "form": form,
+        "parameters": parameter_rows(merged),
         "executions": executions,
         "executions_total": total,
     }
-    return render(request, "portal/catalog/action.html", context)
+    status = 400 if form.is_bound else 200
+    return render(request, "portal/catalog/action.html", context, status=status)
