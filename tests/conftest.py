@@ -82,3 +82,38 @@ def django_db_modify_db_settings(tmp_path_factory):
         database.setdefault("TEST", {})["NAME"] = str(
             tmp_path_factory.mktemp("db") / "test.sqlite3"
         )
+
+
+# --- the portal in front of a live server's embedded API (helpers: portal_support.py) ---
+
+
+@pytest.fixture
+def portal(live_server, settings):
+    """The portal's client pointed at the live server's embedded API; bundled packs loaded."""
+    settings.ST2_EMBEDDED_BASE_URL = live_server.url
+    settings.ST2_AUTH_URL = settings.ST2_API_URL = settings.ST2_STREAM_URL = ""
+    from .catalog_support import register_bundled_packs
+
+    register_bundled_packs()
+    return live_server
+
+
+@pytest.fixture
+def alice_browser(portal, alice):
+    from .portal_support import browser
+
+    return browser("alice")
+
+
+@pytest.fixture
+def bob_browser(portal, bob):
+    from .portal_support import browser
+
+    return browser("bob")
+
+
+@pytest.fixture
+def admin_browser(portal, admin_user):
+    from .portal_support import browser
+
+    return browser(admin_user.username)

@@ -13,17 +13,7 @@ from django.utils import timezone
 from st2bridge.client import St2Client
 from st2bridge.models import Token
 
-from .catalog_support import register_bundled_packs
 from .conftest import PASSWORD
-
-
-@pytest.fixture
-def portal(live_server, settings):
-    """The portal's client pointed at the live server's embedded API; bundled packs loaded."""
-    settings.ST2_EMBEDDED_BASE_URL = live_server.url
-    settings.ST2_AUTH_URL = settings.ST2_API_URL = settings.ST2_STREAM_URL = ""
-    register_bundled_packs()
-    return live_server
 
 
 def sign_in(client, username="alice", password=PASSWORD, **extra):

@@ -4,46 +4,14 @@ Client, the portal reaching the embedded API of a live server over HTTP with St2
 import re
 
 import pytest
-from django.test import Client
 
 from portal.catalog import parameter_rows, search_actions
-from st2bridge.client import St2Client
 
-from .catalog_support import register_bundled_packs
-from .conftest import PASSWORD
-
-SCRIPT = "<script>alert(1)</script>"
-ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
-
-
-@pytest.fixture
-def portal(live_server, settings):
-    """The portal's client pointed at the live server's embedded API; bundled packs loaded."""
-    settings.ST2_EMBEDDED_BASE_URL = live_server.url
-    settings.ST2_AUTH_URL = settings.ST2_API_URL = settings.ST2_STREAM_URL = ""
-    register_bundled_packs()
-    return live_server
-
-
-def browser(username):
-    client = Client()
-    response = client.post("/login", {"username": username, "password": PASSWORD})
-    assert response.status_code == 302, response.content.decode()
-    return client
-
-
-def api_as(username):
-    token = St2Client.from_settings().login(username, PASSWORD)["token"]
-    return St2Client.from_settings(token=token)
+from .portal_support import ESCAPED, SCRIPT, api_as, browser
 
 
 def listed_refs(page):
     return re.findall(r'<a href="/actions/([^"]+)">', page)
-
-
-@pytest.fixture
-def alice_browser(portal, alice):
-    return browser("alice")
 
 
 def test_packs_page_lists_packs_with_their_actions(alice_browser):

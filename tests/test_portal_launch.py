@@ -5,25 +5,10 @@ import pytest
 
 from st2bridge.models import Execution
 
-from .catalog_support import register_bundled_packs
-from .test_portal_catalog import ESCAPED, SCRIPT, browser
+from .portal_support import ESCAPED, SCRIPT
 from .worker_support import run_to_completion
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def alice_browser(portal, alice):
-    return browser("alice")
-
-
-@pytest.fixture
-def portal(live_server, settings):
-    """The portal's client pointed at the live server's embedded API; bundled packs loaded."""
-    settings.ST2_EMBEDDED_BASE_URL = live_server.url
-    settings.ST2_AUTH_URL = settings.ST2_API_URL = settings.ST2_STREAM_URL = ""
-    register_bundled_packs()
-    return live_server
 
 
 def field_html(page, name):

@@ -1,0 +1,30 @@
+"""Helpers for the portal's tests. The fixtures (`portal`, `alice_browser`, `bob_browser`,
+`admin_browser`) are in conftest.py: the portal's St2Client pointed at a live server's embedded
+API over HTTP, and Django test clients signed in through the login form.
+
+    pytestmark = pytest.mark.django_db(transaction=True)
+    def test_x(alice_browser): alice_browser.get("/packs")
+"""
+
+from django.test import Client
+
+from st2bridge.client import St2Client
+
+from .conftest import PASSWORD
+
+SCRIPT = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+def browser(username, password=PASSWORD):
+    """A Django test client signed in to the portal as `username`."""
+    client = Client()
+    response = client.post("/login", {"username": username, "password": password})
+    assert response.status_code == 302, response.content.decode()
+    return client
+
+
+def api_as(username, password=PASSWORD):
+    """A St2Client holding a fresh token of `username`."""
+    token = St2Client.from_settings().login(username, password)["token"]
+    return St2Client.from_settings(token=token)
