@@ -145,6 +145,17 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_HTTPS = envbool("PORTAL_HTTPS", False)
 SESSION_COOKIE_SECURE = SECURE_HTTPS
 CSRF_COOKIE_SECURE = SECURE_HTTPS
+if SECURE_HTTPS:
+    # Behind a TLS proxy (OPERATIONS.md): it sets X-Forwarded-Proto, and gunicorn must be
+    # reachable only through it. Pages redirect to HTTPS; the API paths do not, because the
+    # portal reaches its embedded API over loopback HTTP (ST2_EMBEDDED_BASE_URL).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^(api|auth|stream)/"]
+    SECURE_HSTS_SECONDS = envint("PORTAL_HSTS_SECONDS", 31536000)
+    # Set both to 0 when a subdomain of this host still serves plain HTTP.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("PORTAL_HSTS_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = envbool("PORTAL_HSTS_PRELOAD", True)
 
 # The API answers with its own JSON; DRF is used for views and authentication classes only.
 REST_FRAMEWORK = {
