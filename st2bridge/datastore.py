@@ -8,7 +8,7 @@ only on request. Expired items are left out of every query and deleted on the ne
 import logging
 from datetime import timedelta
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
@@ -233,8 +233,11 @@ def _verify_token(name, token):
 
 
 def _fernet():
+    """ST2_DATASTORE_KEY holds one Fernet key, or several separated by commas while a key is
+    rotated: the first encrypts, any of them decrypts (rotate_datastore_key re-encrypts)."""
+    keys = [key.strip() for key in settings.ST2_DATASTORE_KEY.split(",") if key.strip()]
     try:
-        return Fernet(settings.ST2_DATASTORE_KEY)
+        return MultiFernet([Fernet(key) for key in keys])
     except (TypeError, ValueError) as error:
         raise ImproperlyConfigured(f"ST2_DATASTORE_KEY is not a Fernet key: {error}") from None
 
@@ -244,8 +247,13 @@ def encrypt(plaintext):
 
 
 def decrypt(token):
-    """Plaintext of a Fernet token; raises InvalidToken when it was not made with our key."""
+    """Plaintext of a Fernet token; raises InvalidToken when it was not made with our keys."""
     return _fernet().decrypt(token.encode()).decode()
+
+
+def reencrypt(token):
+    """The same plaintext encrypted with the current (first) key."""
+    return _fernet().rotate(token.encode()).decode()
 
 
 def shown_value(item, decrypt_secret):
