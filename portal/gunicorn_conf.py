@@ -3,7 +3,8 @@ StackStorm clients may put credentials there (?x-auth-token=, ?st2-api-key=)."""
 
 import os
 
-bind = f"127.0.0.1:{os.environ.get('PORT', '8000')}"
+# Loopback unless told otherwise: only a TLS proxy (OPERATIONS.md) should face the network.
+bind = os.environ.get("PORTAL_BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads, so that open event streams (/stream/v1) do not hold a whole process each.
 worker_class = "gthread"
