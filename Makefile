@@ -35,6 +35,8 @@ test: $(VENV)/.installed $(ST2CLIENT_VENV)/.installed
 	DATABASE_URL= ST2_CLI=$(CURDIR)/$(ST2CLIENT_VENV)/bin/st2 $(VENV)/bin/pytest
 	@echo "==== make test: the API and worker suites on PostgreSQL (scripts/with-postgres) ===="
 	scripts/with-postgres $(VENV)/bin/pytest -q -m "not cli" tests/test_api_*.py tests/test_worker*.py
+	@echo "==== make test: schemathesis against a live server (scripts/fuzz-api) ===="
+	$(PY) scripts/fuzz-api
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .

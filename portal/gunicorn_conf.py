@@ -11,5 +11,6 @@ worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "16"))
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms "%({x-request-id}o)s"'
+limit_request_line = 8190  # gunicorn's maximum: long filter queries; longer ones get 414
 graceful_timeout = 10
 timeout = 60

@@ -8,16 +8,16 @@ from django.utils.dateparse import parse_datetime
 
 from .auth import credential_hash, new_api_key
 from .bodies import check_body
-from .errors import AccessDenied, InvalidInput, NotFound
+from .errors import AccessDenied, Conflict, InvalidInput, NotFound
 from .models import ApiKey
 
 MASK = "********"
 
 _FIELDS = {
-    "id": {"type": "string"},
+    "id": {"type": "string", "pattern": "^([0-9a-f]{24})?$"},  # an ObjectId, as exported
     "uid": {"type": "string"},
     "user": {"type": ["string", "null"]},
-    "key_hash": {"type": ["string", "null"]},
+    "key_hash": {"type": ["string", "null"], "maxLength": 128},
     "metadata": {"type": ["object", "null"]},
     "enabled": {"type": "boolean"},
     "expires_at": {"type": ["string", "null"]},
@@ -62,6 +62,7 @@ def create_key(caller, body):
     else:
         raw, key_hash = new_api_key()
     fields = {"id": body["id"]} if body.get("id") else {}
+    _check_unused(key_hash, body.get("id"))
     api_key = ApiKey.objects.create(
         user=owner,
         key_hash=key_hash,
@@ -71,6 +72,15 @@ def create_key(caller, body):
         **fields,
     )
     return api_key, raw
+
+
+def _check_unused(key_hash, key_id):
+    """An imported key_hash or id must be new (the database would refuse it anyway)."""
+    existing = ApiKey.objects.filter(key_hash=key_hash).first()
+    if existing is None and key_id:
+        existing = ApiKey.objects.filter(pk=key_id).first()
+    if existing is not None:
+        raise Conflict("An API key with this key_hash or id already exists.", existing.id)
 
 
 def update_key(caller, api_key, body):

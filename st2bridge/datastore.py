@@ -27,6 +27,8 @@ ALL = "all"
 SCOPES = {"system": SYSTEM, SYSTEM: SYSTEM, "user": USER, USER: USER}
 ALLOWED_SCOPES = ["system", "user", SYSTEM, USER]
 
+MAX_TTL = 100 * 365 * 86400  # a century, in seconds: later dates overflow
+
 PUT_SCHEMA = {
     "type": "object",
     "required": ["name", "value"],
@@ -36,7 +38,7 @@ PUT_SCHEMA = {
         "secret": {"type": "boolean"},
         "encrypted": {"type": "boolean"},
         "scope": {"type": "string"},
-        "ttl": {"type": "integer", "minimum": 1},
+        "ttl": {"type": "integer", "minimum": 1, "maximum": MAX_TTL},
         "user": {"type": ["string", "null"]},
         "description": {"type": ["string", "null"]},
         # What a client read back may carry; accepted and ignored (the server sets them).

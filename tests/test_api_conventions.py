@@ -96,3 +96,48 @@ def test_json_whatever_the_accept_header(alice_api):
     response = alice_api.get("/api/v1/user", HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/json")
+
+
+# Found by schemathesis (scripts/fuzz-api): each was a 500 or an HTML answer before.
+
+
+def test_nul_characters_in_the_url_are_400(alice_api):
+    response = alice_api.get("/api/v1/actions", {"name": "a\x00b"})
+    assert response.status_code == 400
+    assert "NUL" in response.json()["faultstring"]
+
+
+@pytest.mark.parametrize("text", ['"\\ud800"', '"a\\u0000b"'])
+def test_unstorable_strings_in_a_body_are_400(alice_api, text):
+    body = '{"metadata": {"note": ' + text + "}}"
+    response = alice_api.post("/api/v1/apikeys", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert "body.metadata.note" in response.json()["faultstring"]
+
+
+def test_huge_limit_or_offset_is_400(alice_api):
+    for name in ("limit", "offset"):
+        response = alice_api.get("/api/v1/executions", {name: str(10**30)})
+        assert response.status_code == 400
+        assert name in response.json()["faultstring"]
+
+
+def test_importing_an_existing_key_hash_is_409(admin_api):
+    created = admin_api.post("/api/v1/apikeys", {"key_hash": "a" * 64}, format="json")
+    assert created.status_code == 201
+    again = admin_api.post("/api/v1/apikeys", {"key_hash": "a" * 64}, format="json")
+    assert again.status_code == 409
+    assert again.json()["conflict-id"] == created.json()["id"]
+
+
+def test_a_ttl_beyond_a_century_is_400(admin_api):
+    body = {"name": "k", "value": "v", "ttl": 10**20}
+    response = admin_api.put("/api/v1/keys/k", body, format="json")
+    assert response.status_code == 400
+    assert "ttl" in response.json()["faultstring"]
+
+
+def test_unknown_api_paths_with_odd_characters_are_json_404_for_any_method(anon_api):
+    response = anon_api.post("/api/v1/webhooks/a%0Ab", {}, format="json")
+    assert response.status_code == 404
+    assert response.json()["faultstring"]

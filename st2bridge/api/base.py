@@ -76,9 +76,30 @@ def parse_body(request):
             f'Failed to parse request body: Unsupported Content-Type: "{media_type}"'
         )
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise InvalidInput(f"Failed to parse request body: {error}") from None
+    _check_storable(body)
+    return body
+
+
+def _check_storable(value, where="body"):
+    """Refuse what JSON allows but no database stores: NUL characters and lone surrogates
+    (escapes like \\ud800), in keys and values at any depth."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_storable(key, where)
+            _check_storable(item, f"{where}.{key}" if isinstance(key, str) else where)
+    elif isinstance(value, list):
+        for item in value:
+            _check_storable(item, where)
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(f"{where}: contains an invalid Unicode escape.") from None
+        if "\x00" in value:
+            raise InvalidInput(f"{where}: NUL characters are not allowed.")
 
 
 def json_body(request):
@@ -112,13 +133,19 @@ def query_bool(request, name, default=False):
     raise InvalidInput(f'Parameter "{name}" is not of type boolean')
 
 
+MAX_QUERY_INT = 2**31 - 1  # databases store no larger offsets or limits
+
+
 def query_int(request, name):
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
     if not INTEGER.match(raw):
         raise InvalidInput(f'Parameter "{name}" is not of type integer')
-    return int(raw)
+    value = int(raw)
+    if abs(value) > MAX_QUERY_INT:
+        raise InvalidInput(f'Parameter "{name}" is out of range (at most {MAX_QUERY_INT})')
+    return value
 
 
 def query_filters(request, allowed):

@@ -4,6 +4,7 @@ import logging
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
@@ -37,6 +38,7 @@ def exception_handler(exc, context):
     return None
 
 
+@csrf_exempt  # a JSON 404 for any method; cookies are never credentials on the API
 def api_not_found(request, *args, **kwargs):
     """Unknown routes under the API prefixes: 404 before any authentication, as StackStorm."""
     return JsonResponse({"faultstring": NOT_FOUND}, status=404)

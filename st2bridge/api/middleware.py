@@ -25,7 +25,8 @@ class RequestIdMiddleware:
 
 
 class ApiGuardMiddleware:
-    """OPTIONS answered without authentication; oversized bodies refused before reading."""
+    """OPTIONS answered without authentication; oversized bodies refused before reading;
+    NUL characters refused in the path and query (no database stores them in text)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -38,6 +39,10 @@ class ApiGuardMiddleware:
             if _declared_length(request) > limit:
                 message = f"Request body is larger than {limit} bytes."
                 return JsonResponse({"faultstring": message}, status=413)
+            if "\x00" in request.path or any("\x00" in value for value in request.GET.values()):
+                return JsonResponse(
+                    {"faultstring": "NUL characters are not allowed in URLs."}, status=400
+                )
         return self.get_response(request)
 
 

@@ -8,6 +8,7 @@ from . import (
     apikeys,
     executions,
     keys,
+    openapi,
     packs,
     rules,
     runnertypes,
@@ -32,5 +33,6 @@ urlpatterns = [
     *rules.urlpatterns,
     *triggers.urlpatterns,
     *webhooks.urlpatterns,
-    re_path(r"^(api|auth|stream)(/.*)?$", api_not_found),
+    *openapi.urlpatterns,
+    re_path(r"^(api|auth|stream)(/[\s\S]*)?$", api_not_found),
 ]

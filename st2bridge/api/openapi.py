@@ -1,0 +1,407 @@
+"""GET /api/v1/openapi.json: an OpenAPI 3.1 document of the embedded API, as served.
+
+The request bodies are the JSON schemas the API validates with, and the list filters are the
+allow-lists the views use, so the document follows the code. Response shapes are StackStorm's;
+they name the fields clients rely on and allow the rest (StackStorm adds fields over time).
+scripts/fuzz-api runs schemathesis against a live server with this document.
+"""
+
+from django.http import JsonResponse
+from django.urls import re_path
+
+from st2bridge import apikeys, catalog, datastore, executions, rulebook
+
+from . import actions, packs, rules, runnertypes, triggers
+from . import executions as executions_api
+from .user import API_VERSION
+
+ERROR_STATUSES = {
+    "400": "Invalid input: the faultstring names the field and the problem",
+    "401": "No credential, or one that is unknown, expired, disabled or revoked",
+    "403": "The caller may not do this",
+    "404": "No such object (or not the caller's)",
+    "409": "An object with that reference already exists (conflict-id names it)",
+    "413": "The request body is larger than ST2_MAX_BODY_BYTES",
+    "429": "Too many failed logins: Retry-After says when to try again",
+}
+
+
+def ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(required=(), **properties):
+    """An object schema naming `properties`; other fields are allowed."""
+    schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+STRING = {"type": "string"}
+NULLABLE_STRING = {"type": ["string", "null"]}
+BOOLEAN = {"type": "boolean"}
+ANY_OBJECT = {"type": "object"}
+TIMESTAMP = {"type": "string", "format": "date-time"}
+SSE = "text/event-stream"
+
+SCHEMAS = {
+    "Error": obj(["faultstring"], faultstring=STRING),
+    "Token": obj(["token", "user", "expiry"], token=STRING, user=STRING, expiry=TIMESTAMP),
+    "User": obj(["username"], username=STRING, authentication=ANY_OBJECT, rbac=ANY_OBJECT),
+    "ApiKey": obj(
+        ["id", "user", "enabled"],
+        id=STRING,
+        user=STRING,
+        key_hash=STRING,
+        metadata=ANY_OBJECT,
+        enabled=BOOLEAN,
+        created_at=TIMESTAMP,
+        expires_at=NULLABLE_STRING,
+        last_used_at=NULLABLE_STRING,
+    ),
+    # `key` is null when an administrator imports an existing key_hash.
+    "NewApiKey": obj(["id", "key", "user"], id=STRING, key=NULLABLE_STRING, user=STRING),
+    "Pack": obj(["id", "ref", "name"], id=STRING, ref=STRING, name=STRING, version=STRING),
+    "RunnerType": obj(
+        ["id", "name", "enabled"],
+        id=STRING,
+        name=STRING,
+        enabled=BOOLEAN,
+        runner_parameters=ANY_OBJECT,
+    ),
+    "Action": obj(
+        ["id", "ref", "pack", "name", "runner_type"],
+        id=STRING,
+        ref=STRING,
+        pack=STRING,
+        name=STRING,
+        enabled=BOOLEAN,
+        runner_type=STRING,
+        parameters=ANY_OBJECT,
+    ),
+    "Parameters": obj(["parameters"], parameters=ANY_OBJECT),
+    "Execution": obj(
+        ["id", "status"],
+        id=STRING,
+        status=STRING,
+        action=ANY_OBJECT,
+        runner=ANY_OBJECT,
+        liveaction=ANY_OBJECT,
+        parameters=ANY_OBJECT,
+        context=ANY_OBJECT,
+        start_timestamp=TIMESTAMP,
+        end_timestamp=TIMESTAMP,
+    ),
+    "KeyValuePair": obj(["name", "scope"], name=STRING, value=STRING, secret=BOOLEAN, scope=STRING),
+    "Rule": obj(
+        ["id", "ref", "pack", "name", "trigger", "action"],
+        id=STRING,
+        ref=STRING,
+        pack=STRING,
+        name=STRING,
+        enabled=BOOLEAN,
+        trigger=ANY_OBJECT,
+        criteria=ANY_OBJECT,
+        action=ANY_OBJECT,
+    ),
+    "TriggerType": obj(["id", "ref", "pack", "name"], id=STRING, ref=STRING, pack=STRING),
+    "Trigger": obj(["id", "ref", "type"], id=STRING, ref=STRING, type=STRING),
+    "TriggerInstance": obj(
+        ["id", "trigger", "payload"], id=STRING, trigger=STRING, payload=ANY_OBJECT
+    ),
+    "RuleEnforcement": obj(
+        ["id", "rule", "trigger_instance_id"],
+        id=STRING,
+        rule=ANY_OBJECT,
+        trigger_instance_id=STRING,
+        execution_id=STRING,
+        failure_reason=STRING,
+    ),
+    "Webhook": obj(["url"], url=STRING),
+}
+
+
+# --- operations ---------------------------------------------------------------------------
+
+
+def query(name, schema=STRING, description=None):
+    parameter = {"name": name, "in": "query", "required": False, "schema": schema}
+    if description:
+        parameter["description"] = description
+    return parameter
+
+
+def path(name, example=None):
+    """A path parameter; `example` names an object every fresh install has, so the fuzzer
+    reaches past the 404."""
+    parameter = {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+    if example is not None:
+        parameter["example"] = example
+    return parameter
+
+
+PAGING = [
+    query("limit", {"type": "integer"}, "page size; -1 for everything (admins)"),
+    query("offset", {"type": "integer", "minimum": 0}),
+    query("include_attributes", description="comma-separated fields to return"),
+    query("exclude_attributes", description="comma-separated fields to leave out"),
+]
+
+
+def filters(allowed):
+    return [query(name) for name in sorted(allowed)]
+
+
+def json_content(schema):
+    return {"application/json": {"schema": schema}}
+
+
+def operation(
+    summary, ok, schema=None, errors=(), parameters=(), body=None, public=False, media=None
+):
+    """One operation answering `ok` with `schema` in JSON (or text in `media`), or an Error."""
+    success = {"description": summary}
+    if media is not None:
+        success["content"] = {media: {"schema": STRING}}
+    elif schema is not None:
+        success["content"] = json_content(schema)
+    responses = {str(ok): success}
+    for status in ("400", *([] if public else ["401"]), *map(str, errors)):
+        responses[status] = {
+            "description": ERROR_STATUSES[status],
+            "content": json_content(ref("Error")),
+        }
+    responses["414"] = {
+        "description": "URL longer than the web server accepts (gunicorn answers, in HTML)",
+        "content": {"text/html": {"schema": STRING}},
+    }
+    result = {"summary": summary, "responses": responses}
+    if parameters:
+        result["parameters"] = list(parameters)
+    if body is not None:
+        result["requestBody"] = {"required": True, "content": json_content(body)}
+    if public:
+        result["security"] = []
+    return result
+
+
+def listing(name, allowed=(), extra=()):
+    schema = {"type": "array", "items": ref(name)}
+    return operation(
+        f"List {name} objects", 200, schema, parameters=[*filters(allowed), *PAGING, *extra]
+    )
+
+
+def detail(name, errors=(404,), **kwargs):
+    return operation(f"One {name}", 200, ref(name), errors=errors, **kwargs)
+
+
+def create(name, body, errors=(403, 409, 413), ok=201, schema=None):
+    return operation(f"Create a {name}", ok, schema or ref(name), errors=errors, body=body)
+
+
+def update(name, body):
+    return operation(f"Replace a {name}", 200, ref(name), errors=(403, 404, 409, 413), body=body)
+
+
+def delete(name):
+    return operation(f"Delete a {name}", 204, None, errors=(403, 404))
+
+
+def paths():
+    by_ref = [path("ref_or_id", "core.local")]
+    execution = [path("execution_id")]
+    return {
+        "/auth/v1/tokens": {
+            "post": {
+                **operation(
+                    "Create a token (HTTP Basic credentials)",
+                    201,
+                    ref("Token"),
+                    errors=(401, 413, 429),
+                    body=obj(ttl={"type": "integer"}),
+                    public=True,
+                ),
+                "security": [{"basicAuth": []}],
+            }
+        },
+        "/auth/v1/tokens/validate": {
+            "post": operation(
+                "Is a token valid?", 200, obj(valid=BOOLEAN), errors=(413,), body=obj(token=STRING)
+            )
+        },
+        "/api/v1": {"get": operation("API version", 200, obj(["version"], version=STRING))},
+        "/api/v1/user": {"get": operation("Who is calling", 200, ref("User"))},
+        "/api/v1/apikeys": {
+            "get": listing("ApiKey", extra=[query("user"), query("show_secrets", BOOLEAN)]),
+            "post": create("ApiKey", apikeys.CREATE_SCHEMA, schema=ref("NewApiKey")),
+        },
+        "/api/v1/apikeys/{id_or_key}": {
+            "parameters": [path("id_or_key")],
+            "get": detail("ApiKey", errors=(403, 404)),
+            "put": update("ApiKey", apikeys.UPDATE_SCHEMA),
+            "delete": delete("ApiKey"),
+        },
+        "/api/v1/packs": {"get": listing("Pack", packs.FILTERS)},
+        "/api/v1/packs/{ref_or_id}": {
+            "parameters": [path("ref_or_id", "core")],
+            "get": detail("Pack"),
+        },
+        "/api/v1/runnertypes": {"get": listing("RunnerType", runnertypes.FILTERS)},
+        "/api/v1/runnertypes/{name_or_id}": {
+            "parameters": [path("name_or_id", "local-shell-cmd")],
+            "get": detail("RunnerType"),
+            "put": update("RunnerType", catalog.RUNNER_TYPE_SCHEMA),
+        },
+        "/api/v1/actions": {
+            "get": listing("Action", actions.FILTERS),
+            "post": create("Action", catalog.ACTION_SCHEMA),
+        },
+        "/api/v1/actions/{ref_or_id}": {
+            "parameters": by_ref,
+            "get": detail("Action"),
+            "put": update("Action", catalog.ACTION_SCHEMA),
+            "delete": delete("Action"),
+        },
+        "/api/v1/actions/views/overview": {"get": listing("Action", actions.FILTERS)},
+        "/api/v1/actions/views/overview/{ref_or_id}": {
+            "parameters": by_ref,
+            "get": detail("Action"),
+        },
+        "/api/v1/actions/views/parameters/{ref_or_id}": {
+            "parameters": by_ref,
+            "get": detail("Parameters"),
+        },
+        "/api/v1/executions": {
+            "get": listing("Execution", executions_api.FILTERS, [query("show_secrets", BOOLEAN)]),
+            "post": create("Execution", executions.LAUNCH_SCHEMA, errors=(403, 404, 413)),
+        },
+        "/api/v1/executions/{execution_id}": {
+            "parameters": execution,
+            "get": detail("Execution"),
+            "delete": operation("Cancel an execution", 200, ref("Execution"), errors=(403, 404)),
+        },
+        "/api/v1/executions/{execution_id}/output": {
+            "parameters": execution,
+            "get": {
+                **operation(
+                    "Output so far, as text",
+                    200,
+                    errors=(404,),
+                    parameters=[query("output_type", {"enum": list(executions_api.OUTPUT_TYPES)})],
+                    media="text/plain",
+                ),
+            },
+        },
+        "/api/v1/executions/{execution_id}/re_run": {
+            "parameters": execution,
+            "post": create("Execution", executions.RERUN_SCHEMA, errors=(403, 404, 413)),
+        },
+        "/api/v1/keys": {
+            "get": listing(
+                "KeyValuePair",
+                extra=[query(name) for name in ("prefix", "scope", "user", "decrypt")],
+            )
+        },
+        "/api/v1/keys/{name}": {
+            "parameters": [path("name"), query("scope"), query("user")],
+            "get": detail(
+                "KeyValuePair", errors=(403, 404), parameters=[query("decrypt", BOOLEAN)]
+            ),
+            "put": operation(
+                "Set a value",
+                200,
+                ref("KeyValuePair"),
+                errors=(403, 413),
+                body=datastore.PUT_SCHEMA,
+            ),
+            "delete": delete("KeyValuePair"),
+        },
+        "/api/v1/rules": {
+            "get": listing("Rule", rules.FILTERS, [query("enabled", BOOLEAN)]),
+            "post": create("Rule", rulebook.RULE_SCHEMA),
+        },
+        "/api/v1/rules/{ref_or_id}": {
+            "parameters": by_ref,
+            "get": detail("Rule"),
+            "put": update("Rule", rulebook.RULE_SCHEMA),
+            "delete": delete("Rule"),
+        },
+        "/api/v1/triggertypes": {"get": listing("TriggerType")},
+        "/api/v1/triggertypes/{ref_or_id}": {
+            "parameters": [path("ref_or_id", "core.st2.webhook")],
+            "get": detail("TriggerType"),
+        },
+        "/api/v1/triggers": {"get": listing("Trigger")},
+        "/api/v1/triggers/{ref_or_id}": {"parameters": by_ref, "get": detail("Trigger")},
+        "/api/v1/triggerinstances": {"get": listing("TriggerInstance", triggers.INSTANCE_FILTERS)},
+        "/api/v1/triggerinstances/{instance_id}": {
+            "parameters": [path("instance_id")],
+            "get": detail("TriggerInstance"),
+        },
+        "/api/v1/triggerinstances/{instance_id}/re_emit": {
+            "parameters": [path("instance_id")],
+            "post": operation(
+                "Send a trigger instance again",
+                200,
+                obj(["payload"], payload=ANY_OBJECT),
+                errors=(404,),
+            ),
+        },
+        "/api/v1/ruleenforcements": {
+            "get": listing("RuleEnforcement", triggers.ENFORCEMENT_FILTERS)
+        },
+        "/api/v1/ruleenforcements/{enforcement_id}": {
+            "parameters": [path("enforcement_id")],
+            "get": detail("RuleEnforcement"),
+        },
+        "/api/v1/webhooks": {"get": listing("Webhook")},
+        "/api/v1/webhooks/{url}": {
+            "parameters": [path("url")],
+            "get": detail("Webhook"),
+            "post": operation(
+                "Fire the rules of a webhook; the body is echoed",
+                202,
+                ANY_OBJECT,
+                errors=(404, 413),
+                body=ANY_OBJECT,
+            ),
+        },
+        "/stream/v1/stream": {
+            "get": {
+                **operation("Server-sent events", 200, parameters=[query("events")], media=SSE),
+            }
+        },
+        "/stream/v1/executions/{execution_id}/output": {
+            "parameters": execution,
+            "get": operation("An execution's output as events", 200, errors=(404,), media=SSE),
+        },
+    }
+
+
+def document():
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "StackStorm-compatible API (embedded)", "version": API_VERSION},
+        "paths": paths(),
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "tokenHeader": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
+                "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "St2-Api-Key"},
+                "basicAuth": {"type": "http", "scheme": "basic"},
+            },
+        },
+        "security": [{"tokenHeader": []}, {"apiKeyHeader": []}],
+    }
+
+
+def openapi_json(request):
+    """Public, like the rest of StackStorm's documentation: it holds no data."""
+    if request.method != "GET":
+        return JsonResponse({"faultstring": "Method not allowed"}, status=405)
+    return JsonResponse(document())
+
+
+urlpatterns = [re_path(r"^api/v1/openapi\.json$", openapi_json)]
