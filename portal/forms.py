@@ -11,6 +11,7 @@ from django import forms
 
 from st2bridge.errors import InvalidInput
 from st2bridge.params import (
+    MASK,
     cast_value,
     check_overrides,
     check_values,
@@ -123,11 +124,18 @@ class ParametersForm(forms.Form):
     error_css_class = "has-error"
 
 
-def build_form(merged, data=None, initial=None):
-    """A form of every parameter in StackStorm's order; defaults (then `initial`) pre-fill it."""
+REUSED_SECRET_HELP = "Leave blank to reuse the value of the original run."  # noqa: S105
+
+
+def build_form(merged, data=None, initial=None, rerun=False):
+    """A form of every parameter in StackStorm's order; defaults (then `initial`) pre-fill it.
+    For a re-run (`rerun`), secret fields may stay blank: the server reuses the original."""
     form = ParametersForm(data=data)
     for name, spec in ordered_parameters(merged):
         field = to_form_field(spec)
+        if rerun and spec.get("secret"):
+            field.required = False
+            field.help_text = f"{field.help_text} {REUSED_SECRET_HELP}".strip()
         if "default" in spec and spec["default"] is not None and not spec.get("secret"):
             field.initial = spec["default"]
         if initial and name in initial and not spec.get("immutable"):
@@ -146,9 +154,10 @@ def _given(form, name, spec):
     return form.cleaned_data.get(name) not in (None, "")
 
 
-def cleaned_parameters(form, merged):
+def cleaned_parameters(form, merged, rerun=False):
     """The values the user gave, checked by st2bridge.params; None (with errors added to the
-    form) when the form or the schema refuses them. Call after form.is_valid()."""
+    form) when the form or the schema refuses them. Call after form.is_valid().
+    For a re-run, secrets left blank are left out: the server holds the original values."""
     if not form.is_valid():
         return None
     given = {
@@ -156,10 +165,15 @@ def cleaned_parameters(form, merged):
         for name, spec in merged.items()
         if name in form.cleaned_data and _given(form, name, spec)
     }
+    reused = {
+        name: MASK
+        for name, spec in merged.items()
+        if rerun and spec.get("secret") and name not in given
+    }
     try:
         check_overrides(merged, given)
         values = {name: cast_value(name, merged[name], value) for name, value in given.items()}
-        check_values(merged, with_defaults(merged, values))
+        check_values(merged, with_defaults(merged, {**reused, **values}))
     except InvalidInput as error:
         add_error(form, error.message)
         return None

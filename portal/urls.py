@@ -12,7 +12,16 @@ urlpatterns = [
     path("packs", catalog.pack_list, name="packs"),
     path("actions", catalog.action_list, name="actions"),
     path("actions/<str:ref>", catalog.action_detail, name="action"),
+    path("executions", executions.execution_list, name="executions"),
     path("executions/<str:execution_id>", executions.execution_detail, name="execution"),
+    path(
+        "executions/<str:execution_id>/cancel", executions.execution_cancel, name="execution_cancel"
+    ),
+    path(
+        "executions/<str:execution_id>/output.txt",
+        executions.execution_output,
+        name="execution_output",
+    ),
     path(
         "executions/<str:execution_id>/status",
         executions.execution_status,

@@ -159,6 +159,21 @@ class St2Client:
         body = {"action": action, "parameters": parameters or {}}
         return self._request("POST", f"{self.api_url}/executions", json=body).json()
 
+    def execution_output(self, execution_id, output_type="all"):
+        """The output so far as text (stdout and stderr interleaved for "all")."""
+        path = f"/executions/{_path(execution_id)}/output"
+        return self._get(path, {"output_type": output_type}).text
+
+    def cancel_execution(self, execution_id):
+        url = f"{self.api_url}/executions/{_path(execution_id)}"
+        return self._request("DELETE", url).json()
+
+    def re_run(self, execution_id, parameters=None):
+        """A new execution with the original parameters, `parameters` on top; secrets left
+        out are reused by the server and never travel back."""
+        url = f"{self.api_url}/executions/{_path(execution_id)}/re_run"
+        return self._request("POST", url, json={"parameters": parameters or {}}).json()
+
 
 def _error_for(response):
     try:

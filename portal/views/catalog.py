@@ -1,5 +1,8 @@
 """The catalog: packs with their actions, action search, and an action's page with its form."""
 
+import re
+
+from django.http import Http404
 from django.shortcuts import redirect, render
 
 from portal.access import st2_login_required
@@ -8,6 +11,7 @@ from portal.forms import add_error, build_form, cleaned_parameters
 from st2bridge.client import St2Error
 
 RECENT_EXECUTIONS = 10
+EXECUTION_ID = re.compile(r"[0-9a-f]{24}")  # StackStorm's ids (MongoDB ObjectIds)
 EXECUTION_FIELDS = "id,status,start_timestamp,end_timestamp,elapsed_seconds"
 
 
@@ -26,23 +30,20 @@ def action_list(request):
 
 @st2_login_required
 def action_detail(request, ref):
-    """GET: the action and its form (?name=value pre-fills). POST: launch, then follow it."""
+    """GET: the action and its form (?name=value pre-fills; ?rerun=<execution id> pre-fills
+    with that execution's parameters, secrets blank). POST: launch (or re-run), then follow."""
     action = request.st2.get_action(ref)
     merged = request.st2.action_parameters(ref)
+    rerun = request.POST.get("rerun_of") or request.GET.get("rerun") or ""
+    if rerun and not EXECUTION_ID.fullmatch(rerun):
+        raise Http404("No such execution to run again.")
     if request.method == "POST":
-        form = build_form(merged, data=request.POST)
-        values = cleaned_parameters(form, merged)
-        if values is not None:
-            try:
-                execution = request.st2.launch(ref, values)
-            except St2Error as error:
-                if error.status != 400:
-                    raise
-                add_error(form, error.faultstring)
-            else:
-                return redirect("execution", execution_id=execution["id"])
+        form = build_form(merged, data=request.POST, rerun=bool(rerun))
+        execution = _launch(request, ref, form, merged, rerun)
+        if execution is not None:
+            return redirect("execution", execution_id=execution["id"])
     else:
-        form = build_form(merged, initial=request.GET.dict())
+        form = build_form(merged, initial=_prefill(request, merged, rerun), rerun=bool(rerun))
     executions, total = request.st2.list_executions(
         action=ref,
         user=request.st2_user,
@@ -52,9 +53,37 @@ def action_detail(request, ref):
     context = {
         "action": action,
         "form": form,
+        "rerun_of": rerun,
         "parameters": parameter_rows(merged),
         "executions": executions,
         "executions_total": total,
     }
     status = 400 if form.is_bound else 200
     return render(request, "portal/catalog/action.html", context, status=status)
+
+
+def _prefill(request, merged, rerun):
+    """Initial values: those of the execution re-run (secrets never), else the query string."""
+    if not rerun:
+        return request.GET.dict()
+    original = request.st2.get_execution(rerun).get("parameters") or {}
+    return {
+        name: value for name, value in original.items() if not merged.get(name, {}).get("secret")
+    }
+
+
+def _launch(request, ref, form, merged, rerun):
+    """The new execution, or None with the refusal shown on the form. A re-run goes through
+    the API's re_run, so secrets left blank are reused on the server and never sent here."""
+    values = cleaned_parameters(form, merged, rerun=bool(rerun))
+    if values is None:
+        return None
+    try:
+        if rerun:
+            return request.st2.re_run(rerun, values)
+        return request.st2.launch(ref, values)
+    except St2Error as error:
+        if error.status != 400:
+            raise
+        add_error(form, error.faultstring)
+        return None
