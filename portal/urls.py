@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal.views import auth, catalog, executions, home
+from portal.views import apikeys, auth, catalog, executions, home
 
 urlpatterns = [
     path("", include("st2bridge.api.urls")),
+    path("manage/apikeys", apikeys.manage_apikeys, name="manage_apikeys"),
     path("admin/", admin.site.urls),
     path("", home.index, name="home"),
     path("login", auth.login, name="login"),
@@ -12,6 +13,10 @@ urlpatterns = [
     path("packs", catalog.pack_list, name="packs"),
     path("actions", catalog.action_list, name="actions"),
     path("actions/<str:ref>", catalog.action_detail, name="action"),
+    path("apikeys", apikeys.apikey_list, name="apikeys"),
+    path("apikeys/<str:key_id>/enable", apikeys.apikey_enable, name="apikey_enable"),
+    path("apikeys/<str:key_id>/disable", apikeys.apikey_disable, name="apikey_disable"),
+    path("apikeys/<str:key_id>/delete", apikeys.apikey_delete, name="apikey_delete"),
     path("executions", executions.execution_list, name="executions"),
     path("executions/<str:execution_id>", executions.execution_detail, name="execution"),
     path(

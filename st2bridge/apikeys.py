@@ -3,6 +3,9 @@
 from datetime import UTC
 
 from django.contrib.auth import get_user_model
+from django.db.models import TextField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -37,6 +40,18 @@ UPDATE_SCHEMA = {"type": "object", "properties": _FIELDS, "additionalProperties"
 def visible_keys(caller):
     keys = ApiKey.objects.select_related("user")
     return keys if caller.is_admin else keys.filter(user=caller.user)
+
+
+def with_metadata(keys, wanted):
+    """Keys whose metadata has `wanted` ("name:value", an extension of StackStorm's API):
+    the value is matched exactly, as text. The name is a key, never a lookup path."""
+    if not wanted:
+        return keys
+    name, separator, value = wanted.partition(":")
+    if not separator or not name:
+        raise InvalidInput('metadata: expected "name:value", for example "name:ci".')
+    as_text = Cast(KeyTextTransform(name, "metadata"), output_field=TextField())
+    return keys.annotate(wanted_value=as_text).filter(wanted_value=value)
 
 
 def find_key(caller, id_or_key):

@@ -174,6 +174,34 @@ class St2Client:
         url = f"{self.api_url}/executions/{_path(execution_id)}/re_run"
         return self._request("POST", url, json={"parameters": parameters or {}}).json()
 
+    # --- API keys ---------------------------------------------------------------------------
+
+    def list_api_keys(self, limit=50, offset=0, **filters):
+        """(keys, total): the caller's keys, or for an admin everyone's (filters: user, and
+        metadata="name:value", an extension a real StackStorm ignores)."""
+        params = {name: value for name, value in filters.items() if value not in (None, "")}
+        response = self._get("/apikeys", {**params, "limit": limit, "offset": offset})
+        return response.json(), int(response.headers.get("X-Total-Count", 0))
+
+    def get_api_key(self, key_id):
+        return self._get(f"/apikeys/{_path(key_id)}").json()
+
+    def create_api_key(self, metadata, expires_at=None):
+        """The new key's dict; its "key" is the only time the raw key is seen."""
+        body = {"metadata": metadata}
+        if expires_at:
+            body["expires_at"] = expires_at
+        return self._request("POST", f"{self.api_url}/apikeys", json=body).json()
+
+    def update_api_key(self, key_id, **changes):
+        """PUT the key back with `changes`, as `st2 apikey enable/disable` do."""
+        key = {**self.get_api_key(key_id), **changes}
+        url = f"{self.api_url}/apikeys/{_path(key_id)}"
+        return self._request("PUT", url, json=key).json()
+
+    def delete_api_key(self, key_id):
+        self._request("DELETE", f"{self.api_url}/apikeys/{_path(key_id)}")
+
 
 def _error_for(response):
     try:

@@ -210,3 +210,24 @@ def test_import_existing_hash_is_admin_only(alice_api, admin_api):
     created = admin_api.post("/api/v1/apikeys", body, format="json").json()
     assert created["id"] == "5" * 24 and created["key"] is None
     assert ApiKey.objects.get(pk="5" * 24).key_hash == "ab" * 64
+
+
+def test_admin_filters_keys_by_metadata(admin_api, alice_api, bob_api):
+    ci = alice_api.post("/api/v1/apikeys", {"metadata": {"name": "ci"}}, format="json").json()
+    bob_api.post("/api/v1/apikeys", {"metadata": {"name": "laptop"}}, format="json")
+    bob_api.post("/api/v1/apikeys", {"metadata": {"name__contains": "ci"}}, format="json")
+    listed = admin_api.get("/api/v1/apikeys?metadata=name:ci").json()
+    assert [key["id"] for key in listed] == [ci["id"]]
+    assert admin_api.get("/api/v1/apikeys?metadata=name__contains:ci").json()[0]["user"] == "bob"
+    assert admin_api.get("/api/v1/apikeys?metadata=name:c").json() == []
+
+
+def test_metadata_filter_needs_a_name_and_a_value(admin_api):
+    response = admin_api.get("/api/v1/apikeys?metadata=justname")
+    assert response.status_code == 400
+    assert response.json()["faultstring"].startswith("metadata:")
+
+
+def test_metadata_filter_never_widens_a_users_list(alice_api, bob_api):
+    bob_api.post("/api/v1/apikeys", {"metadata": {"name": "ci"}}, format="json")
+    assert alice_api.get("/api/v1/apikeys?metadata=name:ci").json() == []

@@ -47,6 +47,7 @@ class ApiKeyList(ApiView):
         keys = apikeys.visible_keys(self.caller).filter(
             **query_filters(request, {"user": "user__username"})
         )
+        keys = apikeys.with_metadata(keys, request.query_params.get("metadata"))
         unmasked = show_secrets(request, self.caller)
         return list_response(
             request,

@@ -1,0 +1,174 @@
+"""API keys: each user's page (create with metadata, the key shown once; disable, enable,
+delete) and the administrators' page of everyone's keys, filterable by user and metadata."""
+
+from datetime import UTC
+from urllib.parse import urlencode
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from portal.access import safe_next, st2_login_required
+from st2bridge.client import St2Error
+
+PAGE_SIZE = 25
+BLANK_METADATA_ROWS = 3  # extra key/value rows offered without JavaScript
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        max_length=200, help_text="What the key is for, for example ci or backup-script."
+    )
+    expires_at = forms.DateTimeField(
+        required=False,
+        label="Expires (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Leave blank for a key that does not expire.",
+    )
+
+    def clean_expires_at(self):
+        moment = self.cleaned_data["expires_at"]
+        if moment is None:
+            return None
+        moment = moment.replace(tzinfo=UTC) if timezone.is_naive(moment) else moment
+        if moment <= timezone.now():
+            raise forms.ValidationError("Pick a moment in the future.")
+        return moment
+
+
+def metadata_rows(data):
+    """The extra metadata rows as typed: [(key, value)], blanks dropped."""
+    pairs = zip(data.getlist("meta_key"), data.getlist("meta_value"), strict=False)
+    return [(key.strip(), value) for key, value in pairs if key.strip() or value.strip()]
+
+
+def metadata_errors(rows):
+    errors = []
+    seen = {"name"}
+    for key, _value in rows:
+        if not key:
+            errors.append("Every metadata value needs a key.")
+        elif key in seen:
+            errors.append(f'The metadata key "{key}" is given twice (name is set above).')
+        seen.add(key)
+    return errors
+
+
+def _own_keys(request, page):
+    keys, total = request.st2.list_api_keys(
+        user=request.st2_user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    return keys, _pages(total, page)
+
+
+def _pages(total, page):
+    pages = max(1, -(-total // PAGE_SIZE))
+    return {"total": total, "page": page, "pages": pages, "has_next": page < pages}
+
+
+def _page_number(query):
+    raw = query.get("page", "1")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+
+
+@st2_login_required
+def apikey_list(request):
+    """GET: the user's keys and the create form. POST: create; the key is shown once, in
+    this response only (never stored in the session, never in a URL)."""
+    form, rows, new_key = ApiKeyForm(), [], None
+    status = 200
+    if request.method == "POST":
+        form, rows = ApiKeyForm(request.POST), metadata_rows(request.POST)
+        new_key, status = _create(request, form, rows)
+        if new_key is not None:
+            form, rows = ApiKeyForm(), []
+    keys, pages = _own_keys(request, _page_number(request.GET))
+    context = {
+        "form": form,
+        "metadata_rows": rows + [("", "")] * BLANK_METADATA_ROWS,
+        "metadata_errors": getattr(form, "metadata_errors", []),
+        "new_key": new_key,
+        "keys": keys,
+        **pages,
+    }
+    response = render(request, "portal/apikeys/list.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _create(request, form, rows):
+    """(the new key's dict, 201), or (None, 400) with the errors on the form."""
+    form.metadata_errors = metadata_errors(rows)
+    if not form.is_valid() or form.metadata_errors:
+        return None, 400
+    metadata = {"name": form.cleaned_data["name"], **dict(rows)}
+    expires = form.cleaned_data["expires_at"]
+    try:
+        created = request.st2.create_api_key(
+            metadata, expires.isoformat().replace("+00:00", "Z") if expires else None
+        )
+    except St2Error as error:
+        if error.status != 400:
+            raise
+        field = "expires_at" if error.faultstring.startswith("expires_at") else None
+        form.add_error(field, error.faultstring)
+        return None, 400
+    return created, 201
+
+
+def _back(request, default="apikeys"):
+    return redirect(safe_next(request, request.POST.get("next")) or default)
+
+
+@st2_login_required
+@require_POST
+def apikey_enable(request, key_id):
+    request.st2.update_api_key(key_id, enabled=True)
+    return _back(request)
+
+
+@st2_login_required
+@require_POST
+def apikey_disable(request, key_id):
+    request.st2.update_api_key(key_id, enabled=False)
+    return _back(request)
+
+
+@st2_login_required
+def apikey_delete(request, key_id):
+    """GET: confirm. POST: delete, then back where the user came from."""
+    if request.method == "POST":
+        request.st2.delete_api_key(key_id)
+        return _back(request)
+    key = request.st2.get_api_key(key_id)
+    back = safe_next(request, request.GET.get("next")) or "/apikeys"
+    return render(request, "portal/apikeys/confirm_delete.html", {"key": key, "next": back})
+
+
+@st2_login_required
+def manage_apikeys(request):
+    """Administrators: everyone's keys, filtered by user and metadata (name:value)."""
+    if not request.st2_is_admin:
+        raise PermissionDenied("Only administrators see every user's keys.")
+    filters = {name: request.GET.get(name, "").strip() for name in ("user", "metadata")}
+    page = _page_number(request.GET)
+    error = None
+    try:
+        keys, total = request.st2.list_api_keys(
+            limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters
+        )
+    except St2Error as refused:
+        if refused.status != 400:
+            raise
+        keys, total, error = [], 0, refused.faultstring
+    kept = {name: value for name, value in filters.items() if value}
+    context = {
+        "keys": keys,
+        "filters": filters,
+        "error": error,
+        "query": urlencode(kept),
+        **_pages(total, page),
+    }
+    return render(request, "portal/apikeys/manage.html", context, status=400 if error else 200)
