@@ -127,10 +127,11 @@ class ParametersForm(forms.Form):
 REUSED_SECRET_HELP = "Leave blank to reuse the value of the original run."  # noqa: S105
 
 
-def build_form(merged, data=None, initial=None, rerun=False):
+def build_form(merged, data=None, initial=None, rerun=False, prefix=None):
     """A form of every parameter in StackStorm's order; defaults (then `initial`) pre-fill it.
-    For a re-run (`rerun`), secret fields may stay blank: the server reuses the original."""
-    form = ParametersForm(data=data)
+    For a re-run (`rerun`), secret fields may stay blank: the server reuses the original.
+    `prefix` keeps the names of two forms on one page apart."""
+    form = ParametersForm(data=data, prefix=prefix)
     for name, spec in ordered_parameters(merged):
         field = to_form_field(spec)
         if rerun and spec.get("secret"):

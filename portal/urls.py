@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal.views import apikeys, auth, catalog, executions, home
+from portal.views import apikeys, auth, catalog, executions, home, rules
 
 urlpatterns = [
     path("", include("st2bridge.api.urls")),
@@ -17,6 +17,12 @@ urlpatterns = [
     path("apikeys/<str:key_id>/enable", apikeys.apikey_enable, name="apikey_enable"),
     path("apikeys/<str:key_id>/disable", apikeys.apikey_disable, name="apikey_disable"),
     path("apikeys/<str:key_id>/delete", apikeys.apikey_delete, name="apikey_delete"),
+    path("rules", rules.rule_list, name="rules"),
+    path("rules/new", rules.rule_create, name="rule_create"),
+    path("rules/<str:ref>", rules.rule_detail, name="rule"),
+    path("rules/<str:ref>/edit", rules.rule_edit, name="rule_edit"),
+    path("rules/<str:ref>/toggle", rules.rule_toggle, name="rule_toggle"),
+    path("rules/<str:ref>/delete", rules.rule_delete, name="rule_delete"),
     path("executions", executions.execution_list, name="executions"),
     path("executions/<str:execution_id>", executions.execution_detail, name="execution"),
     path(

@@ -174,6 +174,33 @@ class St2Client:
         url = f"{self.api_url}/executions/{_path(execution_id)}/re_run"
         return self._request("POST", url, json={"parameters": parameters or {}}).json()
 
+    # --- rules ------------------------------------------------------------------------------
+
+    def list_rules(self, limit=50, offset=0, **filters):
+        """(rules, total); filters as the API names them (pack, enabled, trigger, action)."""
+        params = {name: value for name, value in filters.items() if value not in (None, "")}
+        response = self._get("/rules", {**params, "limit": limit, "offset": offset})
+        return response.json(), int(response.headers.get("X-Total-Count", 0))
+
+    def get_rule(self, ref):
+        return self._get(f"/rules/{_path(ref)}").json()
+
+    def create_rule(self, rule):
+        return self._request("POST", f"{self.api_url}/rules", json=rule).json()
+
+    def update_rule(self, ref, rule):
+        return self._request("PUT", f"{self.api_url}/rules/{_path(ref)}", json=rule).json()
+
+    def delete_rule(self, ref):
+        self._request("DELETE", f"{self.api_url}/rules/{_path(ref)}")
+
+    def list_trigger_types(self):
+        return self._get_all("/triggertypes")
+
+    def list_enforcements(self, rule_ref, limit=10):
+        params = {"rule_ref": rule_ref, "limit": limit}
+        return self._get("/ruleenforcements", params).json()
+
     # --- API keys ---------------------------------------------------------------------------
 
     def list_api_keys(self, limit=50, offset=0, **filters):

@@ -1,0 +1,244 @@
+"""Rules: the list with an on/off switch per rule, a rule's page with its recent enforcements,
+create and edit (trigger type and action with generated parameter forms), delete."""
+
+from urllib.parse import urlencode
+
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from portal import rules as editor
+from portal.access import st2_login_required
+from portal.forms import add_error, build_form, cleaned_parameters
+from st2bridge.client import St2Error
+
+PAGE_SIZE = 25
+
+
+def _page_number(query):
+    raw = query.get("page", "1")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+
+
+@st2_login_required
+def rule_list(request):
+    filters = {name: request.GET.get(name, "").strip() for name in ("pack", "enabled")}
+    if filters["enabled"] not in ("", "true", "false"):
+        filters["enabled"] = ""
+    page = _page_number(request.GET)
+    rules, total = request.st2.list_rules(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters)
+    pages = max(1, -(-total // PAGE_SIZE))
+    kept = urlencode({name: value for name, value in filters.items() if value})
+    context = {
+        "rules": rules,
+        "filters": filters,
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "query": kept,
+    }
+    return render(request, "portal/rules/list.html", context)
+
+
+@st2_login_required
+@require_POST
+def rule_toggle(request, ref):
+    """Flip `enabled` by sending the whole rule back (as `st2 rule enable` does); the switch
+    then shows what the API answered. htmx gets the switch alone; a plain post, the list."""
+    rule = request.st2.get_rule(ref)
+    rule["enabled"] = request.POST.get("enabled") == "true"
+    rule = request.st2.update_rule(ref, rule)
+    if request.headers.get("HX-Request"):
+        return render(request, "portal/rules/_switch.html", {"rule": rule})
+    return redirect("rules")
+
+
+@st2_login_required
+def rule_detail(request, ref):
+    rule = request.st2.get_rule(ref)
+    enforcements = request.st2.list_enforcements(rule["ref"], limit=10)
+    context = {
+        "rule": rule,
+        "criteria": editor.rows_from_criteria(rule.get("criteria")),
+        "trigger_parameters": _shown_items(rule["trigger"].get("parameters")),
+        "action_parameters": _shown_items(rule["action"].get("parameters")),
+        "enforcements": enforcements,
+    }
+    return render(request, "portal/rules/detail.html", context)
+
+
+def _shown_items(values):
+    return [(name, editor.shown_value(value)) for name, value in sorted((values or {}).items())]
+
+
+@st2_login_required
+def rule_delete(request, ref):
+    rule = request.st2.get_rule(ref)
+    if request.method == "POST":
+        request.st2.delete_rule(ref)
+        return redirect("rules")
+    return render(request, "portal/rules/confirm_delete.html", {"rule": rule})
+
+
+# --- create and edit -------------------------------------------------------------------------
+
+
+@st2_login_required
+def rule_create(request):
+    return _edit(request, None)
+
+
+@st2_login_required
+def rule_edit(request, ref):
+    return _edit(request, request.st2.get_rule(ref))
+
+
+def _edit(request, rule):
+    """GET: the editor (from the rule, or ?trigger_type=&action_ref= for a new one). POST
+    with "reload" (the no-JavaScript way to change trigger type or action) re-renders with
+    the input kept; a plain POST saves through the API, whose refusals show on the form."""
+    trigger_types = {t["ref"]: t for t in request.st2.list_trigger_types()}
+    actions = sorted(action["ref"] for action in request.st2.list_actions())
+    choices = {"trigger_types": sorted(trigger_types), "actions": actions}
+    if request.method == "POST":
+        page = _posted_editor(request, choices, trigger_types)
+        if "reload" not in request.POST:
+            saved = _save(request, rule, page)
+            if saved is not None:
+                return redirect("rule", ref=saved["ref"])
+    else:
+        page = _initial_editor(request, rule, choices, trigger_types)
+    page["rule"] = rule
+    partial = request.headers.get("HX-Request") and "reload" in request.POST
+    template = "portal/rules/_editor.html" if partial else "portal/rules/edit.html"
+    status = 400 if request.method == "POST" and "reload" not in request.POST else 200
+    return render(request, template, page, status=status)
+
+
+def _posted_editor(request, choices, trigger_types):
+    form = editor.RuleForm(request.POST, **choices)
+    trigger_type = request.POST.get("trigger_type", "")
+    action_ref = request.POST.get("action_ref", "")
+    return _editor_context(request, form, trigger_types, trigger_type, action_ref, request.POST)
+
+
+def _initial_editor(request, rule, choices, trigger_types):
+    if rule is None:
+        trigger_type = request.GET.get("trigger_type", "core.st2.webhook")
+        action_ref = request.GET.get("action_ref", "")
+        initial = {"trigger_type": trigger_type, "action_ref": action_ref}
+        form = editor.RuleForm(initial=initial, **choices)
+        return _editor_context(request, form, trigger_types, trigger_type, action_ref, None)
+    initial = {
+        "name": rule["name"],
+        "pack": rule["pack"],
+        "description": rule.get("description", ""),
+        "enabled": rule.get("enabled", True),
+        "trigger_type": rule["trigger"]["type"],
+        "action_ref": rule["action"]["ref"],
+    }
+    form = editor.RuleForm(initial=initial, **choices)
+    return _editor_context(
+        request,
+        form,
+        trigger_types,
+        rule["trigger"]["type"],
+        rule["action"]["ref"],
+        None,
+        rule=rule,
+    )
+
+
+def _editor_context(request, form, trigger_types, trigger_type, action_ref, data, rule=None):
+    """The whole editor: the static form, the trigger's and the action's parameter forms,
+    and the criteria rows; from posted `data`, else from `rule`."""
+    trigger_spec = editor.trigger_parameters_spec(trigger_types.get(trigger_type))
+    action_spec = _action_spec(request, action_ref)
+    if data is not None:
+        rows = editor.criteria_rows(data)
+        trigger_form = build_form(trigger_spec, data=data, prefix="trigger")
+        action_form = editor.action_parameters_form(action_spec, data=data)
+    else:
+        rows = editor.rows_from_criteria(rule.get("criteria")) if rule else []
+        given = (rule or {}).get("trigger", {}).get("parameters") or {}
+        trigger_form = build_form(trigger_spec, initial=given, prefix="trigger")
+        shown = {
+            name: editor.shown_value(value)
+            for name, value in ((rule or {}).get("action", {}).get("parameters") or {}).items()
+        }
+        action_form = editor.action_parameters_form(action_spec, initial=shown)
+    return {
+        "form": form,
+        "trigger_form": trigger_form,
+        "trigger_spec": trigger_spec,
+        "action_form": action_form,
+        "action_spec": action_spec,
+        "criteria_rows": rows + [("", "equals", "")] * editor.BLANK_CRITERIA_ROWS,
+        "criteria_errors": [],
+        "operators": editor.OPERATOR_CHOICES,
+    }
+
+
+def _action_spec(request, action_ref):
+    if not action_ref:
+        return {}
+    try:
+        return request.st2.action_parameters(action_ref)
+    except St2Error as error:
+        if error.status != 404:
+            raise
+        return {}
+
+
+def _save(request, rule, page):
+    """The saved rule, or None with every refusal shown beside its field."""
+    form, trigger_form, action_form = page["form"], page["trigger_form"], page["action_form"]
+    criteria, page["criteria_errors"] = editor.criteria_from_rows(
+        editor.criteria_rows(request.POST)
+    )
+    trigger_values = cleaned_parameters(trigger_form, page["trigger_spec"])
+    action_values = (
+        editor.action_values(action_form, page["action_spec"]) if action_form.is_valid() else None
+    )
+    if not form.is_valid() or page["criteria_errors"] or None in (trigger_values, action_values):
+        return None
+    body = {
+        **(rule or {}),
+        "name": form.cleaned_data["name"],
+        "pack": form.cleaned_data["pack"],
+        "description": form.cleaned_data["description"],
+        "enabled": form.cleaned_data["enabled"],
+        "trigger": {"type": form.cleaned_data["trigger_type"], "parameters": trigger_values},
+        "criteria": criteria,
+        "action": {"ref": form.cleaned_data["action_ref"], "parameters": action_values},
+    }
+    try:
+        if rule is None:
+            return request.st2.create_rule(body)
+        return request.st2.update_rule(rule["ref"], body)
+    except St2Error as error:
+        if error.status not in (400, 409):
+            raise
+        _show_refusal(page, error.faultstring)
+        return None
+
+
+RULE_FIELDS = {
+    "name": "name",
+    "pack": "pack",
+    "action.ref": "action_ref",
+    "trigger.type": "trigger_type",
+}
+
+
+def _show_refusal(page, message):
+    """Put the API's faultstring beside the field it names ("action.parameters: cmd: ...",
+    "trigger.type: ...", "name: ..."), else above the rule form."""
+    head, _, rest = message.partition(":")
+    if head in RULE_FIELDS:
+        page["form"].add_error(RULE_FIELDS[head], message)
+    elif head == "action.parameters":
+        add_error(page["action_form"], rest.strip())
+    elif head.startswith("trigger.parameters"):
+        add_error(page["trigger_form"], rest.strip())
+    else:
+        page["form"].add_error("name" if "already exists" in message else None, message)
