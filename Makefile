@@ -29,6 +29,7 @@ run: $(VENV)/.installed
 # (scripts/with-postgres installs Debian's server if it can; no PostgreSQL fails the run, unless
 # SKIP_POSTGRES=1, which CI never sets).
 test: $(VENV)/.installed $(ST2CLIENT_VENV)/.installed
+	scripts/ensure-chromium
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 	@echo "==== make test: the whole suite on SQLite ===="

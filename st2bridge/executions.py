@@ -70,35 +70,57 @@ def launch(caller, body, header_context=None):
 def request_execution(action_ref, given, *, user, context=None, parent=None, **fields):
     """Validate and record an execution in `requested` state; the worker picks it up."""
     action = Action.objects.filter(ref=action_ref).first()
+    runner = None
+    if action is not None and action.enabled:
+        runner = RunnerType.objects.filter(name=action.runner_type).first()
+    check_launchable(action_ref, action, runner)
+    execution = new_execution(
+        action, runner, given, user=user, context=context, parent=parent, **fields
+    )
+    with transaction.atomic():
+        execution.save(force_insert=True)
+        emit("st2.execution__create", execution)
+    return execution
+
+
+def check_launchable(action_ref, action, runner):
+    """Refuse a missing or disabled action, or one whose runner type is missing or disabled."""
     if action is None:
         raise InvalidInput(f'Action "{action_ref}" cannot be found.')
     if not action.enabled:
         raise InvalidInput(f'Unable to execute. Action "{action_ref}" is disabled.')
-    runner = RunnerType.objects.filter(name=action.runner_type).first()
     if runner is None or not runner.enabled:
         raise InvalidInput(
             f'Runner "{action.runner_type}" of action "{action_ref}" is not available.'
         )
-    merged = params.merge_parameters(runner.runner_parameters, action.parameters)
+
+
+def new_execution(action, runner, given, *, user, context=None, parent=None, prepared=None,
+                  **fields):  # fmt: skip
+    """An unsaved `requested` execution of a launchable action: values checked, cast and
+    rendered, secrets split out. `prepared` is (merged parameters, action snapshot, runner
+    snapshot) when the caller computed them already (rule dispatch does, once per action)."""
+    merged, action_api, runner_api = prepared or (
+        params.merge_parameters(runner.runner_parameters, action.parameters),
+        catalog.action_to_api(action),
+        catalog.runner_type_to_api(runner),
+    )
     shown, _final = params.prepare_values(merged, given, datastore_context(user))
     public, secret = _split_secrets(merged, shown)
     now = timezone.now()
-    with transaction.atomic():
-        execution = Execution.objects.create(
-            action_ref=action.ref,
-            action=catalog.action_to_api(action),
-            runner=catalog.runner_type_to_api(runner),
-            parameters=public,
-            secret_parameters=datastore.encrypt(json.dumps(secret)) if secret else "",
-            user=user,
-            context={**(context or {}), "user": user, "pack": action.pack},
-            start_timestamp=now,
-            log=[{"status": Execution.REQUESTED, "timestamp": isotime(now)}],
-            parent=parent,
-            **fields,
-        )
-        emit("st2.execution__create", execution)
-    return execution
+    return Execution(
+        action_ref=action.ref,
+        action=action_api,
+        runner=runner_api,
+        parameters=public,
+        secret_parameters=datastore.encrypt(json.dumps(secret)) if secret else "",
+        user=user,
+        context={**(context or {}), "user": user, "pack": action.pack},
+        start_timestamp=now,
+        log=[{"status": Execution.REQUESTED, "timestamp": isotime(now)}],
+        parent=parent,
+        **fields,
+    )
 
 
 def _split_secrets(merged, values):
@@ -263,7 +285,12 @@ def _move(execution, status, fields):
 
 def emit(name, execution):
     """Record a stream event carrying the execution as the API shows it (secrets masked)."""
-    StreamEvent.objects.create(
+    stream_event(name, execution).save(force_insert=True)
+
+
+def stream_event(name, execution):
+    """The (unsaved) stream event of `execution`; rule dispatch saves them in bulk."""
+    return StreamEvent(
         name=name, execution_id=execution.id, user=execution.user, data=to_api(execution)
     )
 
