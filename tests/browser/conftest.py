@@ -7,7 +7,6 @@ between browser steps, never concurrently with a request, so that check is switc
 When a test fails, a screenshot of its page is saved in test-artifacts/screenshots/.
 """
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ from playwright.sync_api import expect, sync_playwright
 from tests.conftest import PASSWORD
 from tests.worker_support import start_worker_process, stop_worker_process
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 expect.set_options(timeout=15_000)
@@ -37,8 +35,17 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture(scope="session")
-def chromium():
+@pytest.fixture(scope="package", autouse=True)
+def allow_database_access_beside_playwright():
+    """For the browser tests only: other tests' subprocesses (check --deploy) must not
+    inherit it, so it is removed again after this package."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="package")
+def chromium(allow_database_access_beside_playwright):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield browser
