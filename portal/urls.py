@@ -13,6 +13,7 @@ urlpatterns = [
     path("packs", catalog.pack_list, name="packs"),
     path("actions", catalog.action_list, name="actions"),
     path("actions/<str:ref>", catalog.action_detail, name="action"),
+    path("actions/<str:ref>/preview", catalog.action_preview, name="action_preview"),
     path("apikeys", apikeys.apikey_list, name="apikeys"),
     path("apikeys/<str:key_id>/enable", apikeys.apikey_enable, name="apikey_enable"),
     path("apikeys/<str:key_id>/disable", apikeys.apikey_disable, name="apikey_disable"),

@@ -34,7 +34,10 @@ def test_actions_page_lists_every_action_without_a_query(alice_browser):
     [
         ("noop", ["core.noop"]),  # name
         ("SSH sudo", ["core.remote_sudo"]),  # description, every word, any case
-        ("demo", ["demo.deploy", "demo.fetch_status", "demo.greet", "demo.notes"]),  # pack
+        (  # pack
+            "demo",
+            ["demo.deploy", "demo.every_type", "demo.fetch_status", "demo.greet", "demo.notes"],
+        ),
         ("nothing-matches-this", []),
     ],
 )

@@ -1,13 +1,15 @@
 """Forms generated from merged parameter schemas (portal.forms), every parameter kind, using
 the bundled demo pack's actions merged with their runners by st2bridge.params."""
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 from django import forms
 
-from portal.forms import build_form, cleaned_parameters
+from portal.forms import RowsField, build_form, cleaned_parameters
+from portal.preview import command_preview, curl_command, st2_run_command
 from st2bridge.params import merge_parameters, ordered_parameters
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,11 +81,10 @@ def test_enum_is_a_select(deploy):
     assert greeting.choices[0] == ("", "—") and greeting.initial == "hello"
 
 
-def test_arrays_and_objects_are_json_textareas(deploy):
-    form = build_form(deploy)
-    for name in ("services", "hosts", "options"):
+def test_objects_and_untyped_arrays_are_json_textareas(deploy):
+    form = build_form({**deploy, "anything": {"type": "array"}})
+    for name in ("options", "anything"):
         assert isinstance(form.fields[name].widget, forms.Textarea), name
-    assert str(form["services"]).endswith("[]</textarea>")
     assert "{}</textarea>" in str(form["options"])
 
 
@@ -180,3 +181,228 @@ def test_required_missing(deploy):
     form = build_form(deploy, data={"environment": "staging"})
     assert cleaned_parameters(form, deploy) is None
     assert form.errors["version"] == ["This field is required."]
+
+
+# --- arrays as rows (demo.every_type has one parameter of every kind) -----------------------
+
+
+@pytest.fixture
+def every():
+    return merged("every_type")
+
+
+def rows_of(html, name):
+    """The value of each row input of `name` (scalar items), template row excluded."""
+    html = html.split("<template", 1)[0]
+    return re.findall(rf'name="{name}-\d+"(?: [^>]*?value="([^"]*)")?', html)
+
+
+def test_arrays_of_scalars_are_rows_of_typed_inputs(every):
+    form = build_form(every)
+    for name in ("names", "numbers", "sizes"):
+        assert isinstance(form.fields[name], RowsField), name
+    names = str(form["names"])
+    assert '<input type="text" name="names-0" maxlength="40" id="id_names-0"' in names
+    assert 'aria-label="names item 1"' in names
+    numbers = str(form["numbers"])
+    assert 'type="number" name="numbers-0" value="1" min="0" max="100" step="1"' in numbers
+    assert rows_of(numbers, "numbers") == ["1", "2", ""]  # the default, then a blank row
+    sizes = str(form["sizes"])
+    assert '<select name="sizes-0" id="id_sizes-0"' in sizes
+    assert '<option value="large">large</option>' in sizes
+    for html in (names, numbers, sizes):
+        assert '<template class="row-template">' in html and "-__index__" in html
+        assert 'class="add-row" name="add-row" value="' in html and "formnovalidate" in html
+        assert 'class="remove-row" hidden' in html
+
+
+def test_arrays_of_objects_with_properties_are_rows_of_sub_fields(every, deploy):
+    hosts = build_form(every)["hosts"]
+    assert isinstance(hosts.field, RowsField) and hosts.widget_type == "rows"
+    html = str(hosts)
+    assert 'role="group" aria-label="hosts item 1"' in html
+    assert '<label class="sub">host (required) <input type="text" name="hosts-0-host"' in html
+    assert 'type="number" name="hosts-0-port" min="1" max="65535" step="1"' in html
+    assert '<select name="hosts-0-tls" id="id_hosts-0-tls">' in html  # a boolean: -, true, false
+    assert isinstance(build_form(deploy).fields["hosts"], RowsField)
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        {"type": "object"},  # no properties
+        {"type": "object", "properties": {"tags": {"type": "array"}}},  # not flat
+        {"type": "object", "properties": {"a-b": {"type": "string"}}},  # not a field name
+        {"type": "array"},
+        {"type": "null"},
+    ],
+)
+def test_other_arrays_stay_json(items):
+    form = build_form({"things": {"type": "array", "items": items}})
+    assert isinstance(form.fields["things"].widget, forms.Textarea)
+
+
+def every_data(**extra):
+    return {"text": "hi", **extra}
+
+
+def test_rows_become_typed_lists(every):
+    data = every_data(
+        **{"names-0": "a", "names-7": "b", "names-3": "  "},  # gaps and blanks, as JS leaves them
+        **{"numbers-0": "5", "numbers-1": " 60 "},
+        **{"sizes-0": "large", "sizes-1": ""},
+        **{"hosts-0-host": "web", "hosts-0-port": "80", "hosts-0-tls": "true"},
+        **{"hosts-1-host": "", "hosts-1-port": "", "hosts-2-host": "db"},
+    )
+    values = cleaned_parameters(build_form(every, data=data), every)
+    assert values == {
+        "text": "hi",
+        "names": ["a", "b"],
+        "numbers": [5, 60],
+        "sizes": ["large"],
+        "hosts": [{"host": "web", "port": 80, "tls": True}, {"host": "db"}],
+    }
+
+
+def test_no_rows_means_the_default_and_emptied_rows_an_empty_list(every):
+    values = cleaned_parameters(build_form(every, data=every_data()), every)
+    assert "names" not in values and "hosts" not in values  # optional, no default: not sent
+    assert values["numbers"] == []  # the default [1, 2] was emptied: that is what is sent
+    required = {"xs": {"type": "array", "items": {"type": "string"}, "required": True}}
+    form = build_form(required, data={"xs-0": " "})
+    assert cleaned_parameters(form, required) is None
+    assert form.errors["xs"] == ["This field is required."]
+
+
+def test_rows_also_take_text_as_the_api_does(every):
+    data = every_data(names='["a", "b"]', numbers="3, 4", hosts='[{"host": "h"}]')
+    values = cleaned_parameters(build_form(every, data=data), every)
+    assert values["names"] == ["a", "b"] and values["numbers"] == [3, 4]
+    assert values["hosts"] == [{"host": "h"}]
+
+
+@pytest.mark.parametrize(
+    "data, field, message",
+    [
+        ({"numbers-0": "5", "numbers-1": "500"}, "numbers", "Item 2: Ensure this value is less"),
+        ({"numbers-0": "x"}, "numbers", "Item 1: Enter a whole number."),
+        ({"sizes-0": "huge"}, "sizes", "Item 1: Select a valid choice."),
+        ({"names-0": "n" * 41}, "names", "Item 1: Ensure this value has at most 40"),
+        ({"hosts-0-host": "h", "hosts-0-port": "0"}, "hosts", "Item 1: port: Ensure this"),
+        ({"names": "[1]"}, "names", "Item 0 must be of type string."),
+        ({"hosts": "{nope"}, "hosts", "Not valid JSON"),
+    ],
+)
+def test_a_bad_item_is_named_beside_its_field(every, data, field, message):
+    form = build_form(every, data=every_data(**data))
+    assert cleaned_parameters(form, every) is None
+    assert " ".join(form.errors[field]).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "data, field, message",
+    [
+        ({"names-0": "a", "names-1": "a"}, "names", "names: ['a', 'a'] has non-unique"),
+        ({"hosts-0-port": "80"}, "hosts", "hosts.0: 'host' is a required property"),
+    ],
+)
+def test_schema_errors_about_rows_are_beside_their_field(every, data, field, message):
+    form = build_form(every, data=every_data(**data))
+    assert cleaned_parameters(form, every) is None
+    assert form.errors[field][0].startswith(message)
+
+
+def test_rows_keep_the_input_when_shown_again(every):
+    data = every_data(**{"numbers-0": "5", "numbers-4": "lots", "hosts-0-host": "web"})
+    form = build_form(every, data=data)
+    assert cleaned_parameters(form, every) is None
+    assert rows_of(str(form["numbers"]), "numbers") == ["5", "lots", ""]
+    assert 'name="hosts-0-host" value="web"' in str(form["hosts"])
+
+
+def test_add_row_shows_the_form_again_one_row_longer_unchecked(every):
+    form = build_form(every, data=every_data(text="", **{"names-0": "a"}))
+    assert form.add_row("names")
+    assert form.quiet and form.errors == {}  # nothing refused while the user is still typing
+    assert rows_of(str(form["names"]), "names") == ["a", "", ""]
+    assert not build_form(every, data=every_data()).add_row("text")  # only rows fields
+    prefixed = build_form(every, data={"trigger-names-0": "a"}, prefix="trigger")
+    assert prefixed.add_row("trigger-names")
+    assert 'name="trigger-names-1"' in str(prefixed["names"])
+
+
+def test_prefill_of_rows_from_the_query_string(every):
+    form = build_form(every, initial={"names": "a, b", "hosts": '[{"host": "h", "port": 1}]'})
+    assert rows_of(str(form["names"]), "names") == ["a", "b", ""]
+    assert 'name="hosts-0-port" value="1"' in str(form["hosts"])
+
+
+def test_immutable_array_rows_are_disabled_without_buttons():
+    spec = {
+        "xs": {"type": "array", "items": {"type": "integer"}, "default": [1], "immutable": True}
+    }
+    html = str(build_form(spec)["xs"])
+    assert 'name="xs-0" value="1"' in html and "disabled" in html
+    assert "add-row" not in html and "<template" not in html
+
+
+def test_browser_side_checks_where_html_can(every):
+    form = build_form(every)
+    assert " required " in str(form["text"]) and 'minlength="1"' in str(form["text"])
+    assert 'maxlength="200"' in str(form["text"])
+    assert 'step="1"' in str(form["count"]) and 'min="1" max="10"' in str(form["count"])
+    assert 'step="any"' in str(form["ratio"])
+    assert 'pattern="^[A-Z]{3}-[0-9]+$"' in str(form["code"])
+    unanchored = build_form({"s": {"type": "string", "pattern": "ab+"}})
+    assert unanchored.fields["s"].widget.attrs["pattern"] == r"[\s\S]*(?:ab+)[\s\S]*"
+
+
+# --- the same launch from a shell -----------------------------------------------------------
+
+API = "https://st2.example.com/api/v1"
+
+
+def test_st2_run_and_curl_quote_every_value():
+    values = {"cmd": "echo 'hi' $(id)", "n": 3, "ok": True, "xs": ["a b"], "m": {"k": 1}}
+    assert st2_run_command("core.local", values) == (
+        "st2 run core.local cmd='echo '\"'\"'hi'\"'\"' $(id)' n=3 ok=true "
+        "xs='[\"a b\"]' m='{\"k\": 1}'"
+    )
+    assert curl_command(API, "core.local", {"cmd": "it's"}) == (
+        "curl -X POST https://st2.example.com/api/v1/executions \\\n"
+        "  -H 'X-Auth-Token: <your token>' \\\n"
+        "  -H 'Content-Type: application/json' \\\n"
+        """  --data '{"action": "core.local", "parameters": {"cmd": "it'"'"'s"}}'"""
+    )
+
+
+def test_preview_of_a_filled_form_masks_the_secret(every):
+    data = every_data(
+        text="it's $HOME", api_secret="hunter2", flag="on", **{"names-0": "a", "names-1": "b"}
+    )
+    preview = command_preview(build_form(every, data=data), every, "demo.every_type", API)
+    assert preview["st2_run"] == (
+        "st2 run demo.every_type text='it'\"'\"'s $HOME' api_secret='********' flag=true "
+        "names='[\"a\", \"b\"]' numbers='[]'"
+    )
+    assert '"api_secret": "********"' in preview["curl"] and "hunter2" not in str(preview)
+
+
+def test_preview_on_first_render_uses_the_initial_values(every):
+    form = build_form(every, initial={"text": "hello", "count": "4", "names": "x,y"})
+    preview = command_preview(form, every, "demo.every_type", API)
+    assert preview["st2_run"] == 'st2 run demo.every_type text=hello count=4 names=\'["x", "y"]\''
+    assert '"count": 4' in preview["curl"]  # typed, like the launch
+
+
+def test_preview_shows_what_is_typed_even_when_not_valid_yet(every):
+    form = build_form(every, data=every_data(count="lots", mode="changed"))
+    preview = command_preview(form, every, "demo.every_type", API)
+    assert "count=lots" in preview["st2_run"]
+    assert "mode" not in preview["st2_run"]  # immutable: never submitted
+
+
+def test_textarea_line_breaks_reach_the_action_as_newlines():
+    notes = merged("notes")
+    form = build_form(notes, data={"notes": "one\r\ntwo\r\n"})
+    assert cleaned_parameters(form, notes)["notes"] == "one\ntwo\n"

@@ -1,8 +1,11 @@
 """Launching from the generated form and following the execution, through Django's test
 Client, the portal reaching the embedded API of a live server over HTTP with St2Client."""
 
+import re
+
 import pytest
 
+from st2bridge.client import St2Client
 from st2bridge.models import Execution
 
 from .portal_support import ESCAPED, SCRIPT
@@ -117,3 +120,143 @@ def test_immutable_parameter_is_not_submitted(alice_browser):
 
 def test_unknown_execution_is_404(alice_browser):
     assert alice_browser.get("/executions/000000000000000000000000").status_code == 404
+
+
+# --- arrays as rows, the no-JavaScript "Add a row", the command preview -----------------------
+
+
+def fieldset_html(page, name):
+    """The fieldset holding the rows of the array parameter `name`."""
+    start = page.index(f'<span class="rows" id="id_{name}"')
+    start = page.rindex("<fieldset", 0, start)
+    return page[start : page.index("</fieldset>", start)]
+
+
+def shown_rows(html, name):
+    html = html.split("<template", 1)[0]
+    return re.findall(rf'name="{name}-\d+"(?: [^>]*?value="([^"]*)")?', html)
+
+
+EVERY = {
+    "text": "from the form",
+    "count": "3",
+    "ratio": "0.25",
+    "flag": "on",
+    "colour": "green",
+    "names-0": "a",
+    "names-5": "b",  # rows added and removed by forms.js leave gaps
+    "numbers-0": "7",
+    "numbers-1": "",
+    "sizes-0": "small",
+    "sizes-1": "large",
+    "hosts-0-host": "web1",
+    "hosts-0-port": "443",
+    "hosts-0-tls": "true",
+    "hosts-1-host": "",
+    "records": '[{"any": ["thing"]}]',
+    "extra": '{"k": 1}',
+    "api_secret": "s3cret-value",
+    "mode": "overridden",
+}
+
+
+def test_every_type_launches_with_array_rows_typed(alice_browser):
+    response = launch(alice_browser, "demo.every_type", EVERY)
+    assert response.status_code == 302, response.content.decode()
+    execution = Execution.objects.get()
+    assert execution.parameters == {
+        "text": "from the form",
+        "count": 3,
+        "ratio": 0.25,
+        "flag": True,
+        "colour": "green",
+        "names": ["a", "b"],
+        "numbers": [7],
+        "sizes": ["small", "large"],
+        "hosts": [{"host": "web1", "port": 443, "tls": True}],
+        "records": [{"any": ["thing"]}],
+        "extra": {"k": 1},
+        "api_secret": "********",  # masked in the record
+    }
+    done = run_to_completion(str(execution.id))
+    assert done.status == "succeeded", done.result
+    result = done.result["result"]
+    assert result["api_secret"] == "given"
+    assert result["received"]["mode"] == "demo"  # immutable: never submitted
+    assert result["types"]["numbers"] == "array" and result["received"]["hosts"][0]["port"] == 443
+    assert "s3cret-value" not in str(done.result)
+
+
+def test_add_row_without_javascript_keeps_the_input(alice_browser):
+    data = {**EVERY, "add-row": "names"}
+    response = launch(alice_browser, "demo.every_type", data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert not Execution.objects.exists()
+    assert shown_rows(fieldset_html(page, "names"), "names") == ["a", "b", "", ""]
+    assert 'name="hosts-0-port" value="443"' in fieldset_html(page, "hosts")
+    assert 'value="from the form"' in field_html(page, "text")
+    assert "field-error" not in page  # not checked yet: the user is still filling it in
+    assert "s3cret-value" not in page
+    data = {**data, "names-1": "c", "names-2": "d"}
+    data.pop("add-row")
+    assert launch(alice_browser, "demo.every_type", data).status_code == 302
+    assert Execution.objects.get().parameters["names"] == ["a", "c", "d", "b"]
+
+
+def test_a_bad_row_is_shown_beside_its_field_with_the_rows_kept(alice_browser):
+    data = {**EVERY, "numbers-1": "1000", "hosts-0-port": "http"}
+    response = launch(alice_browser, "demo.every_type", data)
+    assert response.status_code == 400
+    page = response.content.decode()
+    numbers = fieldset_html(page, "numbers")
+    assert "Item 2: Ensure this value is less than or equal to 100." in numbers
+    assert shown_rows(numbers, "numbers") == ["7", "1000", ""]
+    hosts = fieldset_html(page, "hosts")
+    assert "Item 1: port: Enter a whole number." in hosts
+    assert 'name="hosts-0-host" value="web1"' in hosts and 'value="http"' in hosts
+    assert "s3cret-value" not in page
+    assert not Execution.objects.exists()
+
+
+def test_duplicate_rows_are_refused_by_the_schema_beside_the_field(alice_browser):
+    data = {"environment": "staging", "version": "1", "services-0": "web", "services-1": "web"}
+    page = launch(alice_browser, "demo.deploy", data).content.decode()
+    assert "services: [&#x27;web&#x27;, &#x27;web&#x27;] has non-unique" in fieldset_html(
+        page, "services"
+    )
+    assert not Execution.objects.exists()
+
+
+def test_action_page_previews_the_st2_and_curl_commands(alice_browser, portal):
+    query = f"text=it's {SCRIPT}&count=4&names=a,b c"
+    page = alice_browser.get(f"/actions/demo.every_type?{query}").content.decode()
+    assert "/static/js/forms.js" in page and 'hx-post="/actions/demo.every_type/preview"' in page
+    quoted = "text=&#x27;it&#x27;&quot;&#x27;&quot;&#x27;s " + ESCAPED + "&#x27;"
+    names = "names=&#x27;[&quot;a&quot;, &quot;b c&quot;]&#x27;"
+    expected = f"st2 run demo.every_type {quoted} count=4 {names}"
+    assert '<pre class="command" id="preview-st2"' in page
+    assert f"<code>{expected}</code>" in page
+    api_url = St2Client.from_settings().api_url
+    assert f"curl -X POST {api_url}/executions" in page
+    assert "X-Auth-Token: &lt;your token&gt;" in page
+    assert SCRIPT not in page
+
+
+def test_preview_endpoint_follows_the_form_and_masks_secrets(alice_browser):
+    data = {"text": "hi there", "api_secret": "typed-secret", "sizes-0": "large"}
+    response = alice_browser.post("/actions/demo.every_type/preview", data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert (
+        "st2 run demo.every_type text=&#x27;hi there&#x27; api_secret=&#x27;********&#x27;" in html
+    )
+    assert "typed-secret" not in html
+    assert "&quot;sizes&quot;: [&quot;large&quot;]" in html
+    assert alice_browser.get("/actions/demo.every_type/preview").status_code == 405
+    assert not Execution.objects.exists()
+
+
+def test_preview_needs_a_signed_in_user(portal, client):
+    response = client.post("/actions/demo.every_type/preview", {"text": "x"})
+    assert response.status_code == 302 and response["Location"].startswith("/login")

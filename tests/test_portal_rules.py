@@ -142,6 +142,26 @@ def test_reload_shows_the_new_actions_parameters_and_keeps_the_input(alice_brows
     assert partial.startswith('<div id="rule-editor">')
 
 
+def test_add_a_row_to_a_trigger_parameter_without_javascript_saves_nothing(
+    alice_browser, admin_api
+):
+    tagged = {
+        "name": "tagged",
+        "pack": "default",
+        "parameters_schema": {
+            "type": "object",
+            "properties": {"tags": {"type": "array", "items": {"type": "string"}}},
+        },
+    }
+    assert admin_api.post("/api/v1/triggertypes", tagged, format="json").status_code == 201
+    data = {**WEBHOOK_RULE, "trigger_type": "default.tagged", "trigger-tags-0": "blue"}
+    response = alice_browser.post("/rules/new", {**data, "add-row": "trigger-tags"})
+    page = response.content.decode()
+    assert response.status_code == 200 and not Rule.objects.exists()
+    assert 'name="trigger-tags-0" value="blue"' in page and 'name="trigger-tags-1"' in page
+    assert "js/forms.js" in page
+
+
 @pytest.mark.parametrize(
     ("change", "shown_beside"),
     [

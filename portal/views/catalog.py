@@ -4,10 +4,12 @@ import re
 
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from portal.access import st2_login_required
 from portal.catalog import packs_with_actions, parameter_rows, search_actions
-from portal.forms import add_error, build_form, cleaned_parameters
+from portal.forms import ADD_ROW, add_error, build_form, cleaned_parameters
+from portal.preview import command_preview
 from st2bridge.client import St2Error
 
 RECENT_EXECUTIONS = 10
@@ -31,7 +33,8 @@ def action_list(request):
 @st2_login_required
 def action_detail(request, ref):
     """GET: the action and its form (?name=value pre-fills; ?rerun=<execution id> pre-fills
-    with that execution's parameters, secrets blank). POST: launch (or re-run), then follow."""
+    with that execution's parameters, secrets blank). POST: launch (or re-run), then follow;
+    or, for the no-JavaScript "Add a row" button, the same form one row longer."""
     action = request.st2.get_action(ref)
     merged = request.st2.action_parameters(ref)
     rerun = request.POST.get("rerun_of") or request.GET.get("rerun") or ""
@@ -39,7 +42,8 @@ def action_detail(request, ref):
         raise Http404("No such execution to run again.")
     if request.method == "POST":
         form = build_form(merged, data=request.POST, rerun=bool(rerun))
-        execution = _launch(request, ref, form, merged, rerun)
+        adding = form.add_row(request.POST.get(ADD_ROW, ""))
+        execution = None if adding else _launch(request, ref, form, merged, rerun)
         if execution is not None:
             return redirect("execution", execution_id=execution["id"])
     else:
@@ -55,11 +59,23 @@ def action_detail(request, ref):
         "form": form,
         "rerun_of": rerun,
         "parameters": parameter_rows(merged),
+        "preview": command_preview(form, merged, ref, request.st2.api_url),
         "executions": executions,
         "executions_total": total,
     }
-    status = 400 if form.is_bound else 200
+    status = 400 if form.is_bound and not form.quiet else 200
     return render(request, "portal/catalog/action.html", context, status=status)
+
+
+@require_POST
+@st2_login_required
+def action_preview(request, ref):
+    """The `st2 run` and curl equivalents of the form as posted (the action page refreshes
+    them with htmx as the user types; its JavaScript masks secrets before posting)."""
+    merged = request.st2.action_parameters(ref)
+    form = build_form(merged, data=request.POST)
+    preview = command_preview(form, merged, ref, request.st2.api_url)
+    return render(request, "portal/partials/_preview.html", {"preview": preview})
 
 
 def _prefill(request, merged, rerun):

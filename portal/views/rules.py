@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from portal import rules as editor
 from portal.access import st2_login_required
-from portal.forms import add_error, build_form, cleaned_parameters
+from portal.forms import ADD_ROW, add_error, build_form, cleaned_parameters
 from st2bridge.client import St2Error
 
 PAGE_SIZE = 25
@@ -99,9 +99,13 @@ def _edit(request, rule):
     trigger_types = {t["ref"]: t for t in request.st2.list_trigger_types()}
     actions = sorted(action["ref"] for action in request.st2.list_actions())
     choices = {"trigger_types": sorted(trigger_types), "actions": actions}
+    reloading = False
     if request.method == "POST":
         page = _posted_editor(request, choices, trigger_types)
-        if "reload" not in request.POST:
+        # A trigger parameter's no-JavaScript "Add a row" is a reload too.
+        adding = page["trigger_form"].add_row(request.POST.get(ADD_ROW, ""))
+        reloading = "reload" in request.POST or adding
+        if not reloading:
             saved = _save(request, rule, page)
             if saved is not None:
                 return redirect("rule", ref=saved["ref"])
@@ -110,7 +114,7 @@ def _edit(request, rule):
     page["rule"] = rule
     partial = request.headers.get("HX-Request") and "reload" in request.POST
     template = "portal/rules/_editor.html" if partial else "portal/rules/edit.html"
-    status = 400 if request.method == "POST" and "reload" not in request.POST else 200
+    status = 400 if request.method == "POST" and not reloading else 200
     return render(request, template, page, status=status)
 
 

@@ -91,20 +91,24 @@ def test_every_parameter_type_and_a_server_side_error_beside_its_field(alice_pag
     page = alice_page
     page.goto(f"{page.portal_url}/actions/default.every_type")
     expect(page.get_by_label("cmd")).to_be_disabled()
-    page.get_by_label("text").fill("hello")
+    text = page.get_by_role("textbox", name=re.compile(r"^text\b"))
+    text.fill("hello")
     page.get_by_label("count").fill("3")
     page.get_by_label("ratio").fill("0.5")
     page.get_by_label("flag").check()
     page.get_by_label("colour").select_option("green")
-    page.get_by_label("names").fill('["a", "b"]')
-    page.get_by_label("hosts").fill('[{"host": "web1"}]')
+    page.get_by_label("names item 1", exact=True).fill("a")  # one empty row to start
+    page.get_by_role("button", name="Add a row to names").click()
+    page.get_by_label("names item 2", exact=True).fill("b")
+    page.get_by_role("group", name="hosts item 1").get_by_label("host", exact=True).fill("web1")
     page.get_by_label("extra").fill('{"k": 1}')
     page.get_by_label("api_secret").fill("s3cret")
     page.get_by_label("extra").fill("{not json")
     page.get_by_role("button", name="Run default.every_type").click()
     error = page.locator(".has-error", has=page.get_by_label("extra"))
     expect(error).to_contain_text("Not valid JSON")
-    expect(page.get_by_label("text")).to_have_value("hello")  # the rest is kept
+    expect(text).to_have_value("hello")  # the rest is kept
+    expect(page.get_by_label("names item 2", exact=True)).to_have_value("b")
     expect(page.get_by_label("api_secret")).to_have_value("")  # a secret never comes back
     page.get_by_label("extra").fill('{"k": 1}')
     page.get_by_label("api_secret").fill("s3cret")
