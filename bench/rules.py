@@ -19,6 +19,10 @@ exactly m of the url's rules and is checked against all of them. Over real HTTP 
   rate       --requests webhook POSTs matching one rule each, from --threads client threads;
              then the API must show exactly that many new executions
 
+For both rates it also reads, from /proc (Linux), the CPU time each request cost in the
+gunicorn processes, the worker and this client, and how busy the whole machine was: on shared
+cores, a rate is only comparable with the baseline when nothing else took the CPU.
+
 Per matching rule cost: the least-squares slope of the p50 round trip over m. Targets (issue):
 the webhook rate is at least half the baseline rate; enforcement adds under 5 ms per matching
 rule. Each phase is bounded in count and time; Ctrl-C stops everything. The figures are
@@ -26,6 +30,7 @@ appended to bench/RESULTS.md (--no-results: not).
 """
 
 import argparse
+import os
 import secrets
 import shutil
 import signal
@@ -46,10 +51,11 @@ TARGET_MS_PER_RULE = 5.0
 
 CREATE_RULES = """
 import os, time
-from types import SimpleNamespace
+from django.contrib.auth.models import User
 from st2bridge import rulebook
+from st2bridge.auth import Caller
 urls, per_url = int(os.environ["BENCH_URLS"]), int(os.environ["BENCH_RULES_PER_URL"])
-caller = SimpleNamespace(username="bench", is_admin=False)
+caller = Caller(user=User.objects.get(username="bench"), method="authentication token", location="header")
 started = time.perf_counter()
 for u in range(urls):
     for i in range(per_url):
@@ -112,6 +118,52 @@ def parse_time(text):
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
 
 
+class CpuMeter:
+    """CPU seconds spent during a phase by gunicorn's worker processes, the worker, this
+    client and the whole machine, from /proc; None where there is no /proc."""
+
+    TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def __init__(self, site):
+        gunicorn = site.processes["gunicorn"].pid
+        self.groups = {
+            "gunicorn": [pid for pid in self._pids() if self._stat(pid)[1] == str(gunicorn)],
+            "worker": [site.processes["worker"].pid],
+            "client": [os.getpid()],
+        }
+
+    def measure(self, run):
+        """run() -> (done, seconds); returns (done, seconds, {group: cpu s, machine: busy s})."""
+        before = self.sample()
+        done, seconds = run()
+        after = self.sample()
+        used = None if before is None or after is None else {k: after[k] - before[k] for k in after}
+        return done, seconds, used
+
+    def sample(self):
+        if not Path("/proc/stat").exists():
+            return None
+        used = {name: sum(self._cpu(pid) for pid in pids) for name, pids in self.groups.items()}
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        used["machine"] = (sum(fields) - fields[3] - fields[4]) / self.TICK  # all but idle, iowait
+        return used
+
+    def _cpu(self, pid):
+        stat = self._stat(pid)
+        return (int(stat[11]) + int(stat[12])) / self.TICK if stat else 0.0
+
+    @staticmethod
+    def _stat(pid):
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+
+    @staticmethod
+    def _pids():
+        return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
 class Urls:
     """The webhook urls in turn, shared by client threads."""
 
@@ -164,8 +216,11 @@ def measure(args, base_url, token, site):
     figures["baseline_latency"] = sequential(
         lambda _deadline: client.get_user(), args.latency_runs, cap
     )
-    figures["baseline_rate"] = concurrently(
-        lambda: Client(base_url, token).get_user, args.requests, args.threads, cap
+    meter = CpuMeter(site)
+    figures["baseline_rate"] = meter.measure(
+        lambda: concurrently(
+            lambda: Client(base_url, token).get_user, args.requests, args.threads, cap
+        )
     )
     site.check_alive()
 
@@ -184,7 +239,9 @@ def measure(args, base_url, token, site):
         own = Client(base_url, token)
         return lambda: own.webhook(urls(), 1)
 
-    figures["webhook_rate"] = concurrently(poster, args.requests, args.threads, cap)
+    figures["webhook_rate"] = meter.measure(
+        lambda: concurrently(poster, args.requests, args.threads, cap)
+    )
     figures["rate_executions"] = client.total_executions() - before
     site.check_alive()
     return figures
@@ -193,9 +250,9 @@ def measure(args, base_url, token, site):
 def table(args, figures):
     base_lat = figures["baseline_latency"]
     base_p50 = percentile(base_lat, 0.5)
-    base_done, base_seconds = figures["baseline_rate"]
+    base_done, base_seconds, _ = figures["baseline_rate"]
     base_rate = base_done / base_seconds
-    hook_done, hook_seconds = figures["webhook_rate"]
+    hook_done, hook_seconds, _ = figures["webhook_rate"]
     hook_rate = hook_done / hook_seconds
     rows = [
         ("what", "count", "p50 ms", "p99 ms", "per s", "vs baseline"),
@@ -224,6 +281,24 @@ def table(args, figures):
     return rows
 
 
+def cpu_lines(figures):
+    """CPU ms per request in each process group during the two rates, and how busy the
+    machine was (other tenants of shared cores show up as the difference)."""
+    lines = []
+    for label, key in (("GET rate", "baseline_rate"), ("webhook rate", "webhook_rate")):
+        done, seconds, used = figures[key]
+        if not used or not done:
+            continue
+        groups = ("gunicorn", "worker", "client")
+        per = ", ".join(f"{name} {used[name] / done * 1000:.2f}" for name in groups)
+        ours = sum(used[name] for name in groups) / seconds
+        lines.append(
+            f"{label + ':':14}CPU ms per request: {per}; cores busy {used['machine'] / seconds:.2f}"
+            f" of {base.os.cpu_count()}, {ours:.2f} of them by the site and this client"
+        )
+    return lines
+
+
 def per_rule_ms(figures):
     points = [(m, percentile(rt, 0.5)) for m, (rt, _) in figures["latency"].items()]
     return slope(points)
@@ -231,7 +306,7 @@ def per_rule_ms(figures):
 
 def verdict(args, figures):
     base_rate = figures["baseline_rate"][0] / figures["baseline_rate"][1]
-    hook_done, hook_seconds = figures["webhook_rate"]
+    hook_done, hook_seconds, _cpu = figures["webhook_rate"]
     ratio = hook_done / hook_seconds / base_rate
     complete = hook_done == args.requests and figures["rate_executions"] == hook_done
     rate_ok = "met" if complete and ratio >= TARGET_RATE_RATIO else "NOT met"
@@ -271,6 +346,8 @@ def formatted(rows):
 
 def report(args, figures):
     lines = [*header(args, figures), "", *formatted(table(args, figures)), ""]
+    if cpu := cpu_lines(figures):
+        lines += [*cpu, ""]
     lines.append(verdict(args, figures))
     print()
     print("\n".join(lines))

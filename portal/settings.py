@@ -209,6 +209,11 @@ ST2_WORKER_GRACE = envint("ST2_WORKER_GRACE", 20)  # seconds running work may fi
 ST2_HEARTBEAT_INTERVAL = envint("ST2_HEARTBEAT_INTERVAL", 10)
 ST2_HEARTBEAT_STALE_AFTER = envint("ST2_HEARTBEAT_STALE_AFTER", 30)  # then `abandoned`
 ST2_RULE_CHAIN_LIMIT = envint("ST2_RULE_CHAIN_LIMIT", 10)  # rules started by rules, at most
+# Teams (st2bridge/teams.py): what a user in no team may see and run, `all` (as StackStorm
+# without RBAC) or `none`. Members of teams get the union of their teams' grants; staff, all.
+ST2_DEFAULT_ACCESS = os.environ.get("ST2_DEFAULT_ACCESS", "all").strip().lower() or "all"
+if ST2_DEFAULT_ACCESS not in ("all", "none"):
+    raise ImproperlyConfigured(f"ST2_DEFAULT_ACCESS={ST2_DEFAULT_ACCESS!r}: use all or none")
 ST2_STREAM_POLL_INTERVAL = float(os.environ.get("ST2_STREAM_POLL_INTERVAL", "0.5"))
 ST2_STREAM_HEARTBEAT = envint("ST2_STREAM_HEARTBEAT", 25)  # seconds of silence before a "\n"
 ST2_STREAM_MAX_SECONDS = envint("ST2_STREAM_MAX_SECONDS", 3600)  # then the client reconnects

@@ -1,5 +1,6 @@
 """Executions: launch (validate, cast, render, record), read, cancel, re-run, and the
-status transitions the worker records. Who may see what is decided here."""
+status transitions the worker records. Who may see what is decided here; who may run what,
+in st2bridge.teams."""
 
 import json
 import logging
@@ -7,7 +8,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from . import catalog, datastore, params
+from . import catalog, datastore, params, teams
 from .bodies import check_body
 from .errors import AccessDenied, InvalidInput, NotFound
 from .formats import isotime
@@ -56,6 +57,7 @@ def merged_parameters(execution):
 def launch(caller, body, header_context=None):
     """POST /executions: returns the new, `requested` execution."""
     check_body(body, LAUNCH_SCHEMA)
+    teams.check_may_run(caller.user, body["action"])
     context = {**(body.get("context") or {}), **(header_context or {})}
     parent = context.get("parent") if isinstance(context.get("parent"), dict) else {}
     # A parent execution's user wins, as in StackStorm; naming someone else is admin-only.
@@ -180,6 +182,7 @@ def runner_values(execution):
 def re_run(caller, execution, body):
     """A new execution of the same action with the original parameters, overrides on top.
     Secrets are reused on the server only; they never travel back through the client."""
+    teams.check_may_run(caller.user, execution.action_ref)
     check_body(body, RERUN_SCHEMA)
     merged = merged_parameters(execution)
     original = {

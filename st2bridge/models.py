@@ -286,3 +286,19 @@ class TimerFiring(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["trigger_ref", "due_at"], name="one_firing_per_tick")
         ]
+
+
+class TeamAccess(models.Model):
+    """What one team (a Django group) may see and run: whole packs and single actions
+    (st2bridge.teams decides with it). A group without this row grants nothing."""
+
+    group = models.OneToOneField("auth.Group", on_delete=models.CASCADE, related_name="access")
+    packs = models.JSONField(default=list, blank=True)  # pack refs
+    actions = models.JSONField(default=list, blank=True)  # action refs ("pack.name")
+
+    class Meta:
+        verbose_name = "team access"
+        verbose_name_plural = "team access"
+
+    def __str__(self):
+        return f"access of {self.group}"

@@ -1,10 +1,11 @@
 """Rules: create, change, delete and show them (notes §5.1-5.3). Who may do what is decided
-here: everyone may create rules, which run their action as the rule's owner; only the owner
-or an admin may change or delete a rule."""
+here: everyone may create rules, which run their action as the rule's owner, naming only
+actions their teams let them run (st2bridge.teams); only the owner or an admin may change or
+delete a rule."""
 
 from django.db import IntegrityError, transaction
 
-from . import catalog, params, triggers
+from . import catalog, params, teams, triggers
 from .bodies import check_body
 from .errors import AccessDenied, Conflict, InvalidInput, NotFound
 from .formats import without_nulls
@@ -111,6 +112,7 @@ def merged_parameters_by_action(rules):
 
 
 def create_rule(caller, body):
+    _check_may_run(caller, body)
     fields = checked_fields(body)
     rule = Rule(**fields, created_by=caller.username, context={"user": caller.username})
     return _save_new(rule)
@@ -130,6 +132,7 @@ def save_rule_from_disk(pack, body, metadata_file):
 
 def update_rule(caller, rule, body):
     _require_owner(caller, rule)
+    _check_may_run(caller, body, rule)
     return _update(rule, body)
 
 
@@ -145,6 +148,17 @@ def set_enabled(caller, rule, enabled):
     Rule.objects.filter(pk=rule.pk).update(enabled=enabled)
     rule.refresh_from_db()
     return rule
+
+
+def _check_may_run(caller, body, rule=None):
+    """403 when the rule would name an action the caller may not run, checked before the
+    action is looked up (a refusal says nothing of what exists). A rule whose action its
+    owner can no longer run may still be saved switched off, its action unchanged."""
+    check_body(body, RULE_SCHEMA)
+    action_ref = body["action"]["ref"]
+    if rule is not None and action_ref == rule.action_ref and not body.get("enabled", False):
+        return
+    teams.check_may_run(caller.user, action_ref)
 
 
 def _require_owner(caller, rule):

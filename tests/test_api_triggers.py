@@ -99,6 +99,214 @@ def test_pack_declared_trigger_type_gets_a_shadow_trigger(alice_api):
     assert shadow["parameters"] == {}
 
 
+# --- creating, changing and deleting trigger types (admins) --------------------------------
+
+DEPLOYED = {
+    "name": "deployed",
+    "pack": "demo",
+    "description": "A deploy finished.",
+    "payload_schema": {
+        "type": "object",
+        "properties": {"service": {"type": "string", "required": True}},
+    },
+    "tags": [{"name": "team", "value": "ops"}],
+}
+SCANNED = {
+    "name": "scanned",
+    "pack": "demo",
+    "parameters_schema": {
+        "type": "object",
+        "properties": {"repo": {"type": "string", "required": True}},
+        "additionalProperties": False,
+    },
+}
+
+
+def create_type(api, body, status=201):
+    return ok(api.post("/api/v1/triggertypes", body, format="json"), status)
+
+
+def test_admin_creates_a_trigger_type_with_its_shadow_trigger(admin_api, alice_api):
+    created = create_type(admin_api, DEPLOYED)
+    assert created["ref"] == "demo.deployed"
+    assert created["uid"] == "trigger_type:demo:deployed"
+    assert created["payload_schema"] == DEPLOYED["payload_schema"]
+    assert created["parameters_schema"] == {}
+    assert created["tags"] == DEPLOYED["tags"]
+    assert ok(alice_api.get("/api/v1/triggertypes/demo.deployed")) == created
+    assert [t["ref"] for t in ok(alice_api.get("/api/v1/triggertypes?pack=demo"))] == [
+        "demo.deployed"
+    ]
+    shadow = ok(alice_api.get("/api/v1/triggers/demo.deployed"))
+    assert (shadow["type"], shadow["parameters"]) == ("demo.deployed", {})
+
+
+def test_a_trigger_type_with_parameters_has_no_shadow_and_rules_use_it(admin_api, alice_api):
+    create_type(admin_api, SCANNED)
+    assert alice_api.get("/api/v1/triggers/demo.scanned").status_code == 404
+    rule = {
+        "name": "on_scan",
+        "pack": "demo",
+        "trigger": {"type": "demo.scanned", "parameters": {"repo": "portal"}},
+        "action": {"ref": "core.noop"},
+    }
+    created = ok(alice_api.post("/api/v1/rules", rule, format="json"), 201)
+    trigger = ok(alice_api.get(f"/api/v1/triggers/{created['trigger']['ref']}"))
+    assert trigger["parameters"] == {"repo": "portal"}
+    missing = {**rule, "name": "bad", "trigger": {"type": "demo.scanned", "parameters": {}}}
+    response = alice_api.post("/api/v1/rules", missing, format="json")
+    assert response.status_code == 400
+    assert "'repo' is a required property" in response.json()["faultstring"]
+
+
+def test_only_admins_change_trigger_types(alice_api, admin_api):
+    response = alice_api.post("/api/v1/triggertypes", DEPLOYED, format="json")
+    assert response.status_code == 403
+    assert "trigger_type_create" in response.json()["faultstring"]
+    create_type(admin_api, DEPLOYED)
+    for method in (alice_api.put, alice_api.delete):
+        body = DEPLOYED if method == alice_api.put else None
+        response = method("/api/v1/triggertypes/demo.deployed", body, format="json")
+        assert response.status_code == 403
+    assert ok(alice_api.get("/api/v1/triggertypes/demo.deployed"))["description"]
+
+
+def test_duplicate_trigger_type_is_409_with_conflict_id(admin_api):
+    created = create_type(admin_api, DEPLOYED)
+    response = admin_api.post("/api/v1/triggertypes", DEPLOYED, format="json")
+    assert response.status_code == 409
+    assert response.json()["conflict-id"] == created["id"]
+    assert "demo.deployed already exists" in response.json()["faultstring"]
+    assert TriggerType.objects.filter(ref="demo.deployed").count() == 1
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"name": ""}, "name: '' should be non-empty"),
+        ({"pack": None}, "pack: None is not of type 'string'"),
+        ({"pack": "Bad.Pack"}, "pack: 'Bad.Pack' does not match"),
+        ({"ref": "demo.other"}, 'ref: "demo.other" does not match pack and name'),
+        ({"color": "red"}, "Additional properties are not allowed ('color' was unexpected)"),
+        ({"payload_schema": []}, "payload_schema: [] is not of type 'object'"),
+        ({"payload_schema": {"type": "nope"}}, "payload_schema.type: not a valid JSON schema"),
+        (
+            {"payload_schema": {"properties": {"x": {"type": 5}}}},
+            "payload_schema.properties.x.type: not a valid JSON schema",
+        ),
+        ({"parameters_schema": {"type": "string"}}, "parameters_schema.type: trigger parameters"),
+        ({"parameters_schema": {"minProperties": -1}}, "parameters_schema.minProperties: not a"),
+        ({"payload_schema": {"$ref": "https://example.com/s.json"}}, "$ref is not supported"),
+        (
+            {"payload_schema": {"properties": {"x": {"pattern": "("}}}},
+            "payload_schema.properties.x.pattern: not a valid JSON schema",
+        ),
+        ({"payload_schema": {"patternProperties": {"(": {}}}}, "is not a regular expression"),
+        ({"tags": ["x"]}, "tags.0: 'x' is not of type 'object'"),
+    ],
+)
+def test_bad_trigger_type_bodies_are_400_naming_the_field(admin_api, change, message):
+    body = {**DEPLOYED, **change}
+    response = admin_api.post("/api/v1/triggertypes", body, format="json")
+    assert response.status_code == 400, response.content
+    assert message in response.json()["faultstring"]
+    assert not TriggerType.objects.filter(pack="demo").exists()
+
+
+def test_missing_pack_or_body_is_400(admin_api):
+    no_pack = {key: value for key, value in DEPLOYED.items() if key != "pack"}
+    response = admin_api.post("/api/v1/triggertypes", no_pack, format="json")
+    assert response.status_code == 400
+    assert "'pack' is a required property" in response.json()["faultstring"]
+    response = admin_api.post("/api/v1/triggertypes", [1], format="json")
+    assert response.status_code == 400
+
+
+def test_system_pack_trigger_types_are_not_changed(admin_api):
+    webhook = ok(admin_api.get("/api/v1/triggertypes/core.st2.webhook"))
+    for response in (
+        admin_api.post("/api/v1/triggertypes", {"name": "mine", "pack": "core"}, format="json"),
+        admin_api.put(f"/api/v1/triggertypes/{webhook['id']}", webhook, format="json"),
+        admin_api.delete("/api/v1/triggertypes/core.st2.webhook"),
+    ):
+        assert response.status_code == 400
+        assert "system level packs" in response.json()["faultstring"]
+    assert ok(admin_api.get("/api/v1/triggertypes/core.st2.webhook")) == webhook
+
+
+def test_put_replaces_a_trigger_type(admin_api):
+    created = create_type(admin_api, DEPLOYED)
+    body = {**created, "description": "Deploys.", "payload_schema": {"type": "object"}}
+    del body["tags"]
+    updated = ok(admin_api.put(f"/api/v1/triggertypes/{created['id']}", body, format="json"))
+    assert updated["id"] == created["id"]
+    assert updated["description"] == "Deploys."
+    assert updated["payload_schema"] == {"type": "object"}
+    assert "tags" not in updated or updated["tags"] == []  # a full replacement
+    assert ok(admin_api.get("/api/v1/triggertypes/demo.deployed")) == updated
+    assert admin_api.put("/api/v1/triggertypes/demo.nope", body, format="json").status_code == 404
+    renamed = {**body, "name": "shipped", "ref": "demo.shipped"}
+    response = admin_api.put("/api/v1/triggertypes/demo.deployed", renamed, format="json")
+    assert response.status_code == 400
+    assert "cannot be renamed" in response.json()["faultstring"]
+
+
+def test_put_keeps_the_rules_using_the_type_valid(admin_api, alice_api):
+    created = create_type(admin_api, SCANNED)
+    rule = {
+        "name": "on_scan",
+        "pack": "demo",
+        "trigger": {"type": "demo.scanned", "parameters": {"repo": "portal"}},
+        "action": {"ref": "core.noop"},
+    }
+    ok(alice_api.post("/api/v1/rules", rule, format="json"), 201)
+    stricter = {
+        **created,
+        "parameters_schema": {
+            "type": "object",
+            "properties": {"repo": {"type": "string", "enum": ["api"]}},
+        },
+    }
+    response = admin_api.put("/api/v1/triggertypes/demo.scanned", stricter, format="json")
+    assert response.status_code == 400
+    message = response.json()["faultstring"]
+    assert 'rule "demo.on_scan" uses this type' in message
+    assert "'portal' is not one of ['api']" in message
+    without = {**created, "parameters_schema": {}}
+    response = admin_api.put("/api/v1/triggertypes/demo.scanned", without, format="json")
+    assert response.status_code == 400
+    assert "cannot gain or lose its parameters" in response.json()["faultstring"]
+    wider = {**created, "parameters_schema": {"type": "object"}}
+    assert ok(admin_api.put("/api/v1/triggertypes/demo.scanned", wider, format="json"))
+
+
+def test_delete_removes_the_type_and_its_shadow(admin_api, alice_api):
+    created = create_type(admin_api, DEPLOYED)
+    response = admin_api.delete(f"/api/v1/triggertypes/{created['id']}")
+    assert response.status_code == 204
+    assert alice_api.get("/api/v1/triggertypes/demo.deployed").status_code == 404
+    assert alice_api.get("/api/v1/triggers/demo.deployed").status_code == 404
+    assert admin_api.delete("/api/v1/triggertypes/demo.deployed").status_code == 404
+
+
+def test_a_trigger_type_in_use_is_not_deleted(admin_api, alice_api):
+    create_type(admin_api, DEPLOYED)
+    rule = {
+        "name": "on_deploy",
+        "pack": "demo",
+        "trigger": {"type": "demo.deployed"},
+        "action": {"ref": "core.noop"},
+    }
+    created = ok(alice_api.post("/api/v1/rules", rule, format="json"), 201)
+    response = admin_api.delete("/api/v1/triggertypes/demo.deployed")
+    assert response.status_code == 409
+    assert "used by rules (demo.on_deploy)" in response.json()["faultstring"]
+    assert response.json()["conflict-id"] == created["id"]
+    assert ok(alice_api.get("/api/v1/triggers/demo.deployed"))
+    assert alice_api.delete("/api/v1/rules/demo.on_deploy").status_code == 204
+    assert admin_api.delete("/api/v1/triggertypes/demo.deployed").status_code == 204
+
+
 # --- triggers ------------------------------------------------------------------------------
 
 

@@ -155,6 +155,46 @@ def test_rule_lifecycle_with_the_cli(st2, rule_file):
     assert f'Rule "{REF}" is not found.' in missing.stdout
 
 
+TRIGGER_TYPE_YAML = """\
+    name: deployed
+    pack: demo
+    description: {description}
+    payload_schema:
+      type: object
+      properties:
+        service:
+          type: string
+          required: true
+    """
+
+
+def test_trigger_type_create_update_delete_with_the_cli(st2, tmp_path):
+    path = tmp_path / "deployed.yaml"
+    path.write_text(textwrap.dedent(TRIGGER_TYPE_YAML).format(description="A deploy finished."))
+    created = parsed(st2("trigger", "create", str(path), "-j"))
+    assert created["ref"] == "demo.deployed"
+    assert created["payload_schema"]["properties"]["service"]["required"] is True
+    listed = parsed(st2("trigger", "list", "-p", "demo", "-j"))
+    assert listed == [{"ref": "demo.deployed", "pack": "demo", "description": "A deploy finished."}]
+    assert [t["ref"] for t in parsed(st2("trigger", "getspecs", "demo.deployed", "-j"))] == [
+        "demo.deployed"
+    ]
+
+    again = st2("trigger", "create", str(path))
+    assert again.returncode == 2, output(again)
+    assert "409 Client Error: Conflict" in again.stdout, output(again)
+
+    path.write_text(textwrap.dedent(TRIGGER_TYPE_YAML).format(description="Deploys."))
+    updated = parsed(st2("trigger", "update", "demo.deployed", str(path), "-j"))
+    assert (updated["id"], updated["description"]) == (created["id"], "Deploys.")
+
+    deleted = st2("trigger", "delete", "demo.deployed")
+    assert deleted.returncode == 0, output(deleted)
+    assert "has been successfully deleted" in deleted.stdout
+    gone = st2("trigger", "get", "demo.deployed")
+    assert gone.returncode == 1, output(gone)
+
+
 # --- a webhook POST fires the rule ----------------------------------------------------------
 
 

@@ -11,7 +11,6 @@ import yaml
 
 from st2bridge.dispatch import render_values
 from st2bridge.models import Execution, RuleEnforcement, TriggerInstance
-from st2bridge.triggers import save_trigger_type
 
 from .catalog_support import change_action, register_bundled_packs
 from .worker_support import Worker, run_to_completion, run_until
@@ -156,13 +155,19 @@ def test_webhook_bodies_form_and_bad_content(alice_api):
 
 
 @pytest.fixture
-def custom_type():
-    # As a sensor's metadata registers it (POST /triggertypes is not served yet).
-    spec = {
+def custom_type(admin_api):
+    # StackStorm's schema dialect: `required: true` on the property.
+    body = {
         "name": "pr-merged",
-        "payload_schema": {"type": "object", "properties": {"branch": {"type": "string"}}},
+        "pack": "git",
+        "payload_schema": {
+            "type": "object",
+            "properties": {"branch": {"type": "string", "required": True}},
+        },
     }
-    return save_trigger_type("git", spec).ref
+    response = admin_api.post("/api/v1/triggertypes", body, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()["ref"]
 
 
 def test_st2_webhook_fires_any_trigger_with_a_valid_payload(alice_api, custom_type):
@@ -180,6 +185,7 @@ def test_st2_webhook_fires_any_trigger_with_a_valid_payload(alice_api, custom_ty
     [
         ({"trigger": "git.pr-merged", "payload": "invalid"}, "'invalid' is not of type 'object'"),
         ({"trigger": "git.pr-merged", "payload": {"branch": 5}}, "5 is not of type 'string'"),
+        ({"trigger": "git.pr-merged", "payload": {}}, "'branch' is a required property"),
         ({"payload": {}}, "Trigger not specified."),
         ([1], "Webhook body needs to be an object, got: array"),
         ({"trigger": "no.such"}, 'Trigger type with reference "no.such" doesn\'t exist'),

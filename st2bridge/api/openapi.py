@@ -10,6 +10,7 @@ from django.http import JsonResponse
 from django.urls import re_path
 
 from st2bridge import apikeys, catalog, datastore, executions, rulebook
+from st2bridge import triggers as trigger_types
 
 from . import actions, packs, rules, runnertypes, triggers
 from . import executions as executions_api
@@ -328,10 +329,15 @@ def paths():
             "put": update("Rule", rulebook.RULE_SCHEMA),
             "delete": delete("Rule"),
         },
-        "/api/v1/triggertypes": {"get": listing("TriggerType")},
+        "/api/v1/triggertypes": {
+            "get": listing("TriggerType"),
+            "post": create("TriggerType", trigger_types.TRIGGER_TYPE_SCHEMA),
+        },
         "/api/v1/triggertypes/{ref_or_id}": {
             "parameters": [path("ref_or_id", "core.st2.webhook")],
             "get": detail("TriggerType"),
+            "put": update("TriggerType", trigger_types.TRIGGER_TYPE_SCHEMA),
+            "delete": operation("Delete a TriggerType", 204, None, errors=(403, 404, 409)),
         },
         "/api/v1/triggers": {"get": listing("Trigger")},
         "/api/v1/triggers/{ref_or_id}": {"parameters": by_ref, "get": detail("Trigger")},

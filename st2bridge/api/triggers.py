@@ -1,13 +1,14 @@
-"""/api/v1/triggertypes, /triggers, /triggerinstances and /ruleenforcements (notes §5.5, §6)."""
+"""/api/v1/triggertypes (read by everyone; created, changed and deleted by admins),
+/triggers, /triggerinstances and /ruleenforcements (notes §5.5, §6)."""
 
 from rest_framework.response import Response
 
-from st2bridge import dispatch
+from st2bridge import dispatch, triggers
 from st2bridge.errors import NotFound
 from st2bridge.formats import isotime, without_nulls
 from st2bridge.models import RuleEnforcement, Trigger, TriggerInstance, TriggerType
 
-from .base import ApiView, list_response, query_filters, route
+from .base import ApiView, json_body, list_response, query_filters, route
 
 
 def trigger_type_to_api(trigger_type):
@@ -93,10 +94,25 @@ class TriggerTypeList(ApiView):
             request, types, self.caller, trigger_type_to_api, TYPE_FIELDS, 100, ("id", "ref")
         )
 
+    def post(self, request):
+        trigger_type = triggers.create_trigger_type(self.caller, json_body(request))
+        return Response(trigger_type_to_api(trigger_type), status=201)
+
 
 class TriggerTypeDetail(ApiView):
     def get(self, request, ref_or_id):
         return Response(trigger_type_to_api(_by_ref_or_id(TriggerType.objects, ref_or_id)))
+
+    def put(self, request, ref_or_id):
+        trigger_type = _by_ref_or_id(TriggerType.objects, ref_or_id)
+        body = json_body(request)
+        trigger_type = triggers.update_trigger_type(self.caller, trigger_type, body)
+        return Response(trigger_type_to_api(trigger_type))
+
+    def delete(self, request, ref_or_id):
+        trigger_type = _by_ref_or_id(TriggerType.objects, ref_or_id)
+        triggers.delete_trigger_type(self.caller, trigger_type)
+        return Response(status=204)
 
 
 TRIGGER_FIELDS = {"id", "ref", "uid", "name", "pack", "type", "parameters", "description"}

@@ -1,0 +1,222 @@
+"""The Django admin: teams (issue 5, item 7), and a throttled admin sign-in.
+
+Teams are Django groups. The group page names the team, lists its members and grants packs
+and actions (TeamAccess, inline); st2bridge.teams applies the grants in the API. The portal
+links staff to it ("Teams"). Every staff user manages teams, as every staff user is an admin
+of the portal: no Django model permission is needed.
+
+The admin signs in with the same username and password as the portal (its own Django session
+login); failed attempts count towards the same throttle as the API's /auth/v1/tokens.
+"""
+
+import re
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+
+from . import auth
+from .addresses import client_address
+from .errors import TooManyRequests
+from .models import Action, Pack, TeamAccess
+
+PACK_REF = re.compile(r"^[\w-]+$")
+ACTION_REF = re.compile(r"^[\w-]+\.\S+$")
+
+
+# --- sign-in --------------------------------------------------------------------------------
+
+
+class ThrottledAdminLoginForm(AdminAuthenticationForm):
+    """The admin's login form, refused while the user or address is throttled, and counting
+    its failures, so /admin/login/ is no way around the API's login throttle."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        address = client_address(self.request.META, settings.ST2_TRUSTED_PROXIES)
+        try:
+            auth._refuse_if_throttled(username, address)  # the API's login throttle
+        except TooManyRequests as error:
+            wait = error.headers.get("Retry-After", "60")
+            raise ValidationError(
+                f"Too many failed attempts, try again in {wait} seconds.", code="throttled"
+            ) from None
+        try:
+            return super().clean()
+        except ValidationError as error:
+            if getattr(error, "code", None) == "invalid_login":
+                auth._record_login_failure(username, address)
+            raise
+
+
+admin.site.login_form = ThrottledAdminLoginForm
+admin.site.site_header = admin.site.site_title = "StackStorm portal administration"
+admin.site.site_url = "/"
+
+
+# --- teams ----------------------------------------------------------------------------------
+
+
+class RefListField(forms.CharField):
+    """A list of refs edited as text, one per line (commas and spaces also separate)."""
+
+    widget = forms.Textarea(attrs={"rows": 4, "cols": 60})
+
+    def __init__(self, pattern, kind, **kwargs):
+        super().__init__(required=False, **kwargs)
+        self.pattern, self.kind = pattern, kind
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        if isinstance(value, list):
+            return value
+        refs = sorted(set(re.split(r"[\s,]+", value or "")) - {""})
+        wrong = [ref for ref in refs if not self.pattern.match(ref)]
+        if wrong:
+            raise ValidationError(f"Not {self.kind}: {', '.join(wrong)}", code="invalid")
+        return refs
+
+
+class TeamAccessForm(forms.ModelForm):
+    packs = RefListField(
+        PACK_REF,
+        "pack refs",
+        help_text="Packs whose every action the team sees and runs, one per line (core, demo).",
+    )
+    actions = RefListField(
+        ACTION_REF,
+        "action refs (pack.name)",
+        help_text="Single actions the team sees and runs, one ref per line (demo.deploy).",
+    )
+
+    class Meta:
+        model = TeamAccess
+        fields = ["packs", "actions"]
+
+    def clean_packs(self):
+        return self._registered("packs", Pack)
+
+    def clean_actions(self):
+        return self._registered("actions", Action)
+
+    def _registered(self, name, model):
+        """Refs that are registered, or were granted already (a pack removed since then does
+        not block saving); a new unknown ref is most likely a typo."""
+        refs = self.cleaned_data[name]
+        kept = set(getattr(self.instance, name) or [])
+        known = set(model.objects.filter(ref__in=refs).values_list("ref", flat=True))
+        unknown = [ref for ref in refs if ref not in known and ref not in kept]
+        if unknown:
+            raise ValidationError(
+                f"Not registered: {', '.join(unknown)}. Check the spelling, or register the "
+                "pack first."
+            )
+        return refs
+
+
+def _staff(request):
+    return request.user.is_active and request.user.is_staff
+
+
+class StaffOnly:
+    """Every staff user may manage teams (staff are the portal's admins)."""
+
+    def has_module_permission(self, request):
+        return _staff(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _staff(request)
+
+    def has_add_permission(self, request, *args):
+        return _staff(request)
+
+    def has_change_permission(self, request, obj=None):
+        return _staff(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return _staff(request)
+
+
+class TeamAccessInline(StaffOnly, admin.StackedInline):
+    model = TeamAccess
+    form = TeamAccessForm
+    can_delete = False
+    max_num = 1
+    verbose_name = verbose_name_plural = "What the team may see and run"
+
+
+class TeamForm(forms.ModelForm):
+    members = forms.ModelMultipleChoiceField(
+        get_user_model().objects.order_by("username"),
+        required=False,
+        widget=FilteredSelectMultiple("members", is_stacked=False),
+        help_text="Users of the team. Staff users see and run everything whatever their teams.",
+    )
+
+    class Meta:
+        model = Group
+        fields = ["name", "members"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["members"] = list(self.instance.user_set.values_list("pk", flat=True))
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class TeamAdmin(StaffOnly, admin.ModelAdmin):
+    form = TeamForm
+    inlines = [TeamAccessInline]
+    search_fields = ["name"]
+    ordering = ["name"]
+    list_display = ["name", "member_count", "granted_packs", "granted_actions"]
+
+    def get_fieldsets(self, request, obj=None):
+        default = settings.ST2_DEFAULT_ACCESS
+        description = (
+            "A team (a Django group) sees and runs only the packs and actions granted below, "
+            "in the portal and in the API alike (tokens and API keys). A member of several "
+            "teams gets all their grants together. Staff users see and run everything. "
+            f"Users in no team see and run {'everything' if default == 'all' else 'nothing'} "
+            f"(ST2_DEFAULT_ACCESS={default}); with ST2_DEFAULT_ACCESS=all, adding a user to "
+            "a team narrows what they see to that team's grants."
+        )
+        return [(None, {"fields": ["name", "members"], "description": description})]
+
+    def get_queryset(self, request):
+        groups = super().get_queryset(request).select_related("access")
+        return groups.annotate(member_count=Count("user"))
+
+    @admin.display(description="members", ordering="member_count")
+    def member_count(self, group):
+        return group.member_count
+
+    @admin.display(description="packs")
+    def granted_packs(self, group):
+        return ", ".join(_access(group).packs or []) or "-"
+
+    @admin.display(description="actions")
+    def granted_actions(self, group):
+        return ", ".join(_access(group).actions or []) or "-"
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        form.instance.user_set.set(form.cleaned_data["members"])
+
+
+def _access(group):
+    try:
+        return group.access
+    except TeamAccess.DoesNotExist:
+        return TeamAccess()

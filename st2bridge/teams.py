@@ -1,0 +1,167 @@
+"""Teams: which actions a user may see and run (issue 5, item 7).
+
+A team is a Django group; its TeamAccess row grants whole packs and single actions (a group
+without one grants nothing). Staff and superusers see and run everything. A user in no group
+gets settings.ST2_DEFAULT_ACCESS: `all` (StackStorm without RBAC) or `none`. A user in one or
+more groups gets the union of their groups' grants, a pack grant covering every action of the
+pack; so with the default `all`, joining a team narrows what a user sees.
+
+How the API applies it: what is outside the scope is not there for reading (lists filtered,
+a named action or pack "not found", the same answer as for a missing one); running it (launch,
+re-run, a rule naming it, a rule firing for an owner who lost it) is refused with 403 naming
+the action, decided from the ref before the action is looked up, so a refusal says nothing of
+what exists.
+
+The scope costs one query per user and is kept on the user object, which the API loads anew
+for each request: so it is computed at most once per request and never outlives one.
+"""
+
+from typing import NamedTuple
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from .errors import AccessDenied
+
+ALL = "all"  # the scope of admins, and of users in no team while ST2_DEFAULT_ACCESS is `all`
+_CACHE = "_st2_team_scope"
+
+
+class Scope(NamedTuple):
+    """What a user who is not an admin may see and run."""
+
+    packs: frozenset
+    actions: frozenset
+    in_team: bool = True  # False: the ST2_DEFAULT_ACCESS=none scope of a user in no team
+
+    def allows(self, action_ref):
+        return pack_of(action_ref) in self.packs or action_ref in self.actions
+
+    def pack_refs(self):
+        """Packs with something visible: granted whole, or holding a granted action."""
+        return self.packs | {pack_of(ref) for ref in self.actions}
+
+
+def pack_of(action_ref):
+    return action_ref.split(".", 1)[0]
+
+
+# --- deciding (pure) ------------------------------------------------------------------------
+
+
+def scope_from_grants(is_admin, grants, default_access):
+    """ALL or a Scope, from the (packs, actions) of each of the user's groups (None, None for
+    a group without a TeamAccess row) and ST2_DEFAULT_ACCESS."""
+    if is_admin:
+        return ALL
+    if not grants:
+        return ALL if default_access == "all" else Scope(frozenset(), frozenset(), False)
+    packs, actions = set(), set()
+    for pack_refs, action_refs in grants:
+        packs.update(_strings(pack_refs))
+        actions.update(_strings(action_refs))
+    return Scope(frozenset(packs), frozenset(actions))
+
+
+def _strings(values):
+    """The refs of a grant list; anything else stored there (None, a non-list) grants nothing."""
+    return [value for value in values if isinstance(value, str)] if isinstance(values, list) else []
+
+
+def refusal(scope, username, action_ref):
+    """The 403 for running `action_ref`, or None when `scope` allows it."""
+    if scope == ALL or scope.allows(action_ref):
+        return None
+    why = "no team of theirs grants it" if scope.in_team else "they are in no team"
+    return AccessDenied(f'User "{username}" may not run action "{action_ref}": {why}.')
+
+
+# --- for a user (the API's callers) ---------------------------------------------------------
+
+
+def allowed_scope(user):
+    """ALL or the Scope of `user` (a Django user), computed once per user object."""
+    scope = getattr(user, _CACHE, None)
+    if scope is None:
+        is_admin = user.is_staff or user.is_superuser
+        grants = [] if is_admin else _grants(user)
+        scope = scope_from_grants(is_admin, grants, settings.ST2_DEFAULT_ACCESS)
+        setattr(user, _CACHE, scope)
+    return scope
+
+
+def _grants(user):
+    """One query: (packs, actions) of each group of the user (None, None without a row)."""
+    return list(user.groups.values_list("access__packs", "access__actions"))
+
+
+def visible_actions(user, actions):
+    """The Action queryset `actions` narrowed to what `user` may see."""
+    scope = allowed_scope(user)
+    if scope == ALL:
+        return actions
+    return actions.filter(Q(pack__in=scope.packs) | Q(ref__in=scope.actions))
+
+
+def visible_packs(user, packs):
+    """The Pack queryset `packs` narrowed to packs where `user` sees something."""
+    scope = allowed_scope(user)
+    return packs if scope == ALL else packs.filter(ref__in=scope.pack_refs())
+
+
+def may_see_action(user, action_ref):
+    scope = allowed_scope(user)
+    return scope == ALL or scope.allows(action_ref)
+
+
+def may_see_pack(user, pack_ref):
+    scope = allowed_scope(user)
+    return scope == ALL or pack_ref in scope.pack_refs()
+
+
+def check_may_run(user, action_ref):
+    """Raise AccessDenied (403, naming the action) unless `user` may run `action_ref`."""
+    check_scope(allowed_scope(user), user.username, action_ref)
+
+
+def check_scope(scope, username, action_ref):
+    error = refusal(scope, username, action_ref)
+    if error is not None:
+        raise error
+
+
+# --- for rule owners (usernames, in the rule engine) ----------------------------------------
+
+
+def scopes_by_username(usernames):
+    """{username: ALL or Scope} in one query. An unknown user is treated as in no team, except
+    the system user of pack rules (registered by admins), who may run everything."""
+    from .rulebook import SYSTEM_USER  # rulebook checks rules with this module
+
+    rows = (
+        get_user_model()
+        .objects.filter(username__in=sorted(usernames))
+        .values_list(
+            "username",
+            "is_staff",
+            "is_superuser",
+            "groups__id",
+            "groups__access__packs",
+            "groups__access__actions",
+        )
+    )
+    found = {}
+    for username, is_staff, is_superuser, group_id, packs, actions in rows:
+        is_admin, grants = found.setdefault(username, (is_staff or is_superuser, []))
+        if group_id is not None:
+            grants.append((packs, actions))
+    scopes = {
+        username: scope_from_grants(is_admin, grants, settings.ST2_DEFAULT_ACCESS)
+        for username, (is_admin, grants) in found.items()
+    }
+    for username in usernames:
+        if username not in scopes:
+            unknown_admin = username == SYSTEM_USER
+            scopes[username] = scope_from_grants(unknown_admin, [], settings.ST2_DEFAULT_ACCESS)
+    return scopes
