@@ -2,18 +2,23 @@
 
 The StackStorm token lives only in the server-side session (SESSION_TOKEN); the browser holds
 nothing but the session and CSRF cookies. Views use `st2_login_required`, which gives them
-`request.st2` (a St2Client carrying the token) and `request.st2_user` (the username).
+`request.st2` (a St2Client carrying the token), `request.st2_user` (the username) and
+`request.st2_extensions` (what the server offers beyond StackStorm's API, asked when read).
 """
 
 import logging
-from functools import wraps
+import time
+from functools import partial, wraps
+from urllib.parse import urljoin
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from st2bridge.client import St2Client, St2Error, Unauthorized, Unavailable
@@ -24,6 +29,8 @@ SESSION_TOKEN = "st2_token"  # noqa: S105 - a session key name, not a secret
 SESSION_USER = "st2_user"
 SESSION_ADMIN = "st2_is_admin"
 EXPIRED_MESSAGE = "Your session has expired. Please sign in again."
+EXTENSIONS_TTL = 300  # seconds a server's answer to GET /extensions is kept (per process)
+_extensions_seen = {}  # api_url -> (monotonic time it expires, extensions)
 
 
 def sign_in(request, token, is_admin):
@@ -41,6 +48,45 @@ def forget_token(request):
     for key in (SESSION_TOKEN, SESSION_USER, SESSION_ADMIN):
         request.session.pop(key, None)
     request.session.cycle_key()
+
+
+def extensions(client):
+    """What the configured server offers beyond StackStorm's API (St2Client.extensions): all
+    of it from this project's embedded API, nothing from a StackStorm server. Pages show what
+    is missing as unavailable. Asked once per process every EXTENSIONS_TTL seconds."""
+    expires, found = _extensions_seen.get(client.api_url, (0, None))
+    if time.monotonic() >= expires:
+        found = client.extensions()
+        if str(found.get("teams_admin_path", "")).startswith("/"):  # a path, nothing else
+            found["teams_url"] = _teams_url(client, found["teams_admin_path"])
+        _extensions_seen[client.api_url] = (time.monotonic() + EXTENSIONS_TTL, found)
+    return found
+
+
+def _teams_url(client, path):
+    """Teams are managed where the API lives: this site's admin when the API is the embedded
+    one (reached over loopback, so a path, not the loopback URL), else the remote's."""
+    return path if not settings.ST2_API_URL else urljoin(client.api_url, path)
+
+
+def template_extensions(request):
+    """Context processor: `st2_extensions` for every page of a signed-in user (the navigation
+    shows "Teams" only where the server has them); pages outside st2_login_required probe
+    with the session's token, and a failed probe offers nothing."""
+    if hasattr(request, "st2_extensions"):
+        return {"st2_extensions": request.st2_extensions}
+    token = request.session.get(SESSION_TOKEN) if hasattr(request, "session") else None
+    if not token:
+        return {}
+
+    def probe():
+        try:
+            with St2Client.from_settings(token=token) as client:
+                return extensions(client)
+        except St2Error:
+            return {}
+
+    return {"st2_extensions": SimpleLazyObject(probe)}
 
 
 def safe_next(request, target):
@@ -73,6 +119,7 @@ def st2_login_required(view):
         request.st2_user = request.session.get(SESSION_USER)
         request.st2_is_admin = request.session.get(SESSION_ADMIN, False)
         with St2Client.from_settings(token=token) as request.st2:
+            request.st2_extensions = SimpleLazyObject(partial(extensions, request.st2))
             try:
                 return view(request, *args, **kwargs)
             except Unauthorized:

@@ -125,6 +125,26 @@ class St2Client:
     def whoami(self):
         return self._get("/user").json()
 
+    def revoke_token(self, token):
+        """End `token` where the server allows it (an extension of this project's API). A
+        StackStorm server cannot: its tokens live until they expire, so False, as for a
+        token already gone; True when revoked."""
+        try:
+            self._request("POST", f"{self.auth_url}/tokens/revoke", json={"token": token})
+        except St2Error:
+            return False
+        return True
+
+    def extensions(self):
+        """What the server offers beyond StackStorm's API (GET /extensions): {} from a
+        StackStorm server, which has no such endpoint. See st2bridge/api/user.py."""
+        try:
+            return self._get("/extensions").json()
+        except St2Error as error:
+            if error.status in (404, 405):
+                return {}
+            raise
+
     # --- catalog --------------------------------------------------------------------------
 
     def list_packs(self):

@@ -183,3 +183,24 @@ def test_forwarded_header_from_an_untrusted_peer_is_ignored(alice, settings):
         )
     response = client.post("/auth/v1/tokens", {}, format="json", HTTP_AUTHORIZATION=basic("alice"))
     assert response.status_code == 429
+
+
+def test_revoke_ends_the_token_given_and_no_other(alice):
+    kept, ended = login("alice").json()["token"], login("alice").json()["token"]
+    anyone = APIClient()
+    response = anyone.post("/auth/v1/tokens/revoke", {"token": ended}, format="json")
+    assert response.status_code == 204
+    assert anyone.get("/api/v1/user", HTTP_X_AUTH_TOKEN=ended).status_code == 401
+    assert anyone.get("/api/v1/user", HTTP_X_AUTH_TOKEN=kept).status_code == 200
+    again = anyone.post("/auth/v1/tokens/revoke", {"token": ended}, format="json")
+    assert again.status_code == 401  # the token is the credential: it is gone
+    missing = anyone.post("/auth/v1/tokens/revoke", {}, format="json")
+    assert missing.status_code == 400 and "token" in missing.json()["faultstring"]
+
+
+def test_extensions_need_credentials_and_say_what_is_offered(alice, alice_api):
+    assert APIClient().get("/api/v1/extensions").status_code == 401
+    offered = alice_api.get("/api/v1/extensions").json()
+    assert offered["server"] == "st2bridge"
+    assert offered["apikey_expiry"] and offered["apikey_metadata_filter"]
+    assert offered["token_revocation"] and offered["teams_admin_path"] == "/admin/auth/group/"

@@ -120,8 +120,10 @@ def test_logout_is_post_only_with_csrf_and_ends_the_session(portal, alice):
     assert client.post("/logout").status_code == 403
     assert client.get("/packs").status_code == 200  # still signed in
 
+    assert Token.objects.count() == 1
     response = client.post("/logout", {"csrfmiddlewaretoken": csrf_token_of(page)})
     assert response.status_code == 302 and response["Location"] == "/login"
+    assert not Token.objects.exists()  # the embedded API revoked the token too
     assert "You have signed out" in client.get("/login").content.decode()
     assert client.get("/packs")["Location"] == "/login?next=/packs"
 

@@ -28,6 +28,12 @@ class ApiKeyForm(forms.Form):
         help_text="Leave blank for a key that does not expire.",
     )
 
+    def __init__(self, *args, expiry=True, **kwargs):
+        """Without `expiry` (a server that cannot expire keys), no expiry field."""
+        super().__init__(*args, **kwargs)
+        if not expiry:
+            del self.fields["expires_at"]
+
     def clean_expires_at(self):
         moment = self.cleaned_data["expires_at"]
         if moment is None:
@@ -77,19 +83,21 @@ def _page_number(query):
 def apikey_list(request):
     """GET: the user's keys and the create form. POST: create; the key is shown once, in
     this response only (never stored in the session, never in a URL)."""
-    form, rows, new_key = ApiKeyForm(), [], None
+    expiry = bool(request.st2_extensions.get("apikey_expiry"))
+    form, rows, new_key = ApiKeyForm(expiry=expiry), [], None
     status = 200
     if request.method == "POST":
-        form, rows = ApiKeyForm(request.POST), metadata_rows(request.POST)
+        form, rows = ApiKeyForm(request.POST, expiry=expiry), metadata_rows(request.POST)
         new_key, status = _create(request, form, rows)
         if new_key is not None:
-            form, rows = ApiKeyForm(), []
+            form, rows = ApiKeyForm(expiry=expiry), []
     keys, pages = _own_keys(request, _page_number(request.GET))
     context = {
         "form": form,
         "metadata_rows": rows + [("", "")] * BLANK_METADATA_ROWS,
         "metadata_errors": getattr(form, "metadata_errors", []),
         "new_key": new_key,
+        "expiry_available": expiry,
         "keys": keys,
         **pages,
     }
@@ -104,7 +112,7 @@ def _create(request, form, rows):
     if not form.is_valid() or form.metadata_errors:
         return None, 400
     metadata = {"name": form.cleaned_data["name"], **dict(rows)}
-    expires = form.cleaned_data["expires_at"]
+    expires = form.cleaned_data.get("expires_at")
     try:
         created = request.st2.create_api_key(
             metadata, expires.isoformat().replace("+00:00", "Z") if expires else None
@@ -153,20 +161,24 @@ def manage_apikeys(request):
     if not request.st2_is_admin:
         raise PermissionDenied("Only administrators see every user's keys.")
     filters = {name: request.GET.get(name, "").strip() for name in ("user", "metadata")}
+    # A StackStorm server ignores ?metadata=: the filter would silently show every key.
+    metadata_available = bool(request.st2_extensions.get("apikey_metadata_filter"))
+    asked = filters if metadata_available else {**filters, "metadata": ""}
     page = _page_number(request.GET)
     error = None
     try:
         keys, total = request.st2.list_api_keys(
-            limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters
+            limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **asked
         )
     except St2Error as refused:
         if refused.status != 400:
             raise
         keys, total, error = [], 0, refused.faultstring
-    kept = {name: value for name, value in filters.items() if value}
+    kept = {name: value for name, value in asked.items() if value}
     context = {
         "keys": keys,
-        "filters": filters,
+        "filters": asked,
+        "metadata_available": metadata_available,
         "error": error,
         "query": urlencode(kept),
         **_pages(total, page),

@@ -68,6 +68,11 @@ def _sign_in(request, username, password):
 
 @require_POST
 def logout(request):
+    """End the session, and the token too where the server allows (not StackStorm's)."""
+    token = request.session.get(SESSION_TOKEN)
+    if token:
+        with St2Client.from_settings() as client:
+            client.revoke_token(token)
     request.session.flush()
     messages.info(request, "You have signed out.")
     return redirect("login")

@@ -232,7 +232,30 @@ def paths():
                 "Is a token valid?", 200, obj(valid=BOOLEAN), errors=(413,), body=obj(token=STRING)
             )
         },
+        "/auth/v1/tokens/revoke": {
+            "post": operation(
+                "Revoke a token (the token in the body is the credential; an extension)",
+                204,
+                errors=(401, 413),
+                body=obj(["token"], token=STRING),
+                public=True,
+            )
+        },
         "/api/v1": {"get": operation("API version", 200, obj(["version"], version=STRING))},
+        "/api/v1/extensions": {
+            "get": operation(
+                "What this server offers beyond StackStorm's API",
+                200,
+                obj(
+                    ["server"],
+                    server=STRING,
+                    apikey_expiry=BOOLEAN,
+                    apikey_metadata_filter=BOOLEAN,
+                    token_revocation=BOOLEAN,
+                    teams_admin_path=STRING,
+                ),
+            )
+        },
         "/api/v1/user": {"get": operation("Who is calling", 200, ref("User"))},
         "/api/v1/apikeys": {
             "get": listing("ApiKey", extra=[query("user"), query("show_secrets", BOOLEAN)]),

@@ -1,4 +1,6 @@
-"""/auth/v1/tokens: trade a Django user's password for a StackStorm token (notes §2.2-2.3)."""
+"""/auth/v1/tokens: trade a Django user's password for a StackStorm token (notes §2.2-2.3),
+check one, and revoke one (an extension: StackStorm's tokens live until they expire; the
+portal's "Log out" ends its token here, and ignores a server that cannot)."""
 
 import base64
 import binascii
@@ -62,7 +64,24 @@ class TokenValidate(ApiView):
         return Response({"valid": auth.find_valid_token(token) is not None})
 
 
+class TokenRevoke(ApiView):
+    """The token in the body is the credential: whoever holds it may end it."""
+
+    authentication_classes = []
+    permission_classes = []
+
+    def post(self, request):
+        token = json_body(request).get("token")
+        if not token or not isinstance(token, str):
+            raise InvalidInput("token: a token to revoke is required.")
+        if auth.find_valid_token(token) is None:
+            raise Unauthorized("Unauthorized")
+        auth.revoke_token(token)
+        return Response(status=204)
+
+
 urlpatterns = [
     route(r"auth/v1/tokens", TokenCreate),
     route(r"auth/v1/tokens/validate", TokenValidate),
+    route(r"auth/v1/tokens/revoke", TokenRevoke),
 ]

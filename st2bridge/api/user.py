@@ -1,5 +1,8 @@
-"""GET /api/v1 and /api/v1/user: version, and who is calling in the shape `st2 whoami` reads."""
+"""GET /api/v1 and /api/v1/user: version, and who is calling in the shape `st2 whoami` reads;
+GET /api/v1/extensions: what this server offers beyond StackStorm's API, so that a portal in
+front of it can tell (a StackStorm server answers 404 there, and offers none of them)."""
 
+from django.urls import reverse
 from rest_framework.response import Response
 
 from .base import ApiView, route
@@ -31,7 +34,21 @@ class CurrentUser(ApiView):
         )
 
 
+class Extensions(ApiView):
+    def get(self, request):
+        return Response(
+            {
+                "server": "st2bridge",
+                "apikey_expiry": True,  # POST /apikeys takes expires_at
+                "apikey_metadata_filter": True,  # GET /apikeys?metadata=name:value
+                "token_revocation": True,  # POST /auth/v1/tokens/revoke
+                "teams_admin_path": reverse("admin:auth_group_changelist"),  # on this host
+            }
+        )
+
+
 urlpatterns = [
     route(r"api/v1", Root),
     route(r"api/v1/user", CurrentUser),
+    route(r"api/v1/extensions", Extensions),
 ]

@@ -6,6 +6,8 @@ import requests
 from playwright.sync_api import expect
 
 from st2bridge.models import Execution
+from tests.conftest import PASSWORD
+from tests.portal_support import api_as
 
 from .conftest import sign_in
 
@@ -211,3 +213,38 @@ def test_every_input_has_a_label(alice_page):
                .map(el => el.name || el.id)"""
         )
         assert unlabelled == [], (path, unlabelled)
+
+
+def test_a_user_outside_the_team_neither_sees_nor_launches_its_action(page, alice, admin_user):
+    sign_in(page, admin_user.username)
+    page.get_by_role("link", name="Teams").click()
+    page.get_by_label("Username").fill(admin_user.username)  # the admin's own sign-in
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name=re.compile("Add group")).click()
+    page.get_by_label("Name").fill("ops")
+    page.locator("#id_members_from").select_option(label="alice")
+    page.locator("button.selector-add, a.selector-add").first.click()
+    page.get_by_role("textbox", name="Packs:", exact=True).fill("core")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("row", name=re.compile("ops"))).to_contain_text("core")
+
+    page.goto(f"{page.portal_url}/")
+    page.get_by_role("button", name="Log out").click()
+    sign_in(page, "alice")
+    page.goto(f"{page.portal_url}/actions")
+    page.get_by_role("searchbox").fill("greet")
+    expect(page.locator("#action-list")).not_to_contain_text("demo.greet")
+    page.get_by_role("searchbox").fill("local")
+    expect(page.locator("#action-list")).to_contain_text("core.local")
+    assert page.goto(f"{page.portal_url}/actions/demo.greet").status == 404
+    token = api_as("alice").session.headers["X-Auth-Token"]
+    launched = requests.post(
+        f"{page.portal_url}/api/v1/executions",
+        json={"action": "demo.greet", "parameters": {"name": "x"}},
+        headers={"X-Auth-Token": token},
+        timeout=10,
+    )
+    assert launched.status_code == 403
+    assert 'may not run action "demo.greet"' in launched.json()["faultstring"]
+    assert not Execution.objects.exists()
