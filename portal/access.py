@@ -34,8 +34,9 @@ _extensions_seen = {}  # api_url -> (monotonic time it expires, extensions)
 
 
 def sign_in(request, token, is_admin):
-    """Start a fresh session (new key, so no fixation) holding the token, ending with it."""
-    request.session.cycle_key()
+    """Start a fresh session holding the token, ending with it: a new key (no fixation) and
+    nothing of the previous one, such as another user's sign-in to the Django admin."""
+    request.session.flush()
     request.session[SESSION_TOKEN] = token["token"]
     request.session[SESSION_USER] = token["user"]
     request.session[SESSION_ADMIN] = bool(is_admin)

@@ -176,6 +176,14 @@ def test_signing_out_of_the_portal_ends_the_admin_session(admin_browser):
     assert admin_browser.get(TEAMS).status_code == 302
 
 
+def test_another_users_portal_sign_in_ends_the_admin_session(admin_browser, alice):
+    admin_signed_in(admin_browser)
+    response = admin_browser.post("/login", {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 302
+    assert admin_browser.get(TEAMS).status_code == 302  # alice is not the admin
+    assert "alice" in admin_browser.get("/packs").content.decode()
+
+
 def test_admin_sign_in_shares_the_login_throttle(settings, portal, admin_user):
     settings.ST2_LOGIN_FAILURES_PER_USER = 3
     client = Client()
