@@ -34,6 +34,7 @@ class Scope(NamedTuple):
     packs: frozenset
     actions: frozenset
     in_team: bool = True  # False: the ST2_DEFAULT_ACCESS=none scope of a user in no team
+    disabled: bool = False  # True: a deactivated user (whose rules must no longer run)
 
     def allows(self, action_ref):
         return pack_of(action_ref) in self.packs or action_ref in self.actions
@@ -41,6 +42,9 @@ class Scope(NamedTuple):
     def pack_refs(self):
         """Packs with something visible: granted whole, or holding a granted action."""
         return self.packs | {pack_of(ref) for ref in self.actions}
+
+
+DISABLED = Scope(frozenset(), frozenset(), in_team=False, disabled=True)
 
 
 def pack_of(action_ref):
@@ -74,6 +78,8 @@ def refusal(scope, username, action_ref):
     if scope == ALL or scope.allows(action_ref):
         return None
     why = "no team of theirs grants it" if scope.in_team else "they are in no team"
+    if scope.disabled:
+        why = "the user is disabled"
     return AccessDenied(f'User "{username}" may not run action "{action_ref}": {why}.')
 
 
@@ -135,8 +141,9 @@ def check_scope(scope, username, action_ref):
 
 
 def scopes_by_username(usernames):
-    """{username: ALL or Scope} in one query. An unknown user is treated as in no team, except
-    the system user of pack rules (registered by admins), who may run everything."""
+    """{username: ALL or Scope} in one query. A deactivated user may run nothing (their rules
+    fail their enforcements, saying so). An unknown user is treated as in no team, except the
+    system user of pack rules (registered by admins), who may run everything."""
     from .rulebook import SYSTEM_USER  # rulebook checks rules with this module
 
     rows = (
@@ -144,6 +151,7 @@ def scopes_by_username(usernames):
         .objects.filter(username__in=sorted(usernames))
         .values_list(
             "username",
+            "is_active",
             "is_staff",
             "is_superuser",
             "groups__id",
@@ -151,15 +159,18 @@ def scopes_by_username(usernames):
             "groups__access__actions",
         )
     )
-    found = {}
-    for username, is_staff, is_superuser, group_id, packs, actions in rows:
+    found, disabled = {}, set()
+    for username, is_active, is_staff, is_superuser, group_id, packs, actions in rows:
         is_admin, grants = found.setdefault(username, (is_staff or is_superuser, []))
         if group_id is not None:
             grants.append((packs, actions))
+        if not is_active:
+            disabled.add(username)
     scopes = {
         username: scope_from_grants(is_admin, grants, settings.ST2_DEFAULT_ACCESS)
         for username, (is_admin, grants) in found.items()
     }
+    scopes.update({username: DISABLED for username in disabled})
     for username in usernames:
         if username not in scopes:
             unknown_admin = username == SYSTEM_USER

@@ -350,6 +350,18 @@ def test_a_disabled_action_is_a_failed_enforcement(alice_api):
     assert failed.failure_reason == 'Unable to execute. Action "core.local" is disabled.'
 
 
+def test_a_deactivated_owners_rules_fail_instead_of_running(alice, alice_api, bob_api):
+    rule = hook_rule(alice_api, cmd="echo hi")
+    alice.is_active = False
+    alice.save()
+    assert post_hook(bob_api, "deploy", {}).status_code == 202  # someone else posts
+    [failed] = enforcements_of(rule)
+    assert failed.failure_reason == (
+        'User "alice" may not run action "core.local": the user is disabled.'
+    )
+    assert not executions_of(rule)
+
+
 # --- executions started by rules run for real, and chain -------------------------------------
 
 
