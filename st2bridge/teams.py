@@ -110,6 +110,22 @@ def visible_actions(user, actions):
     return actions.filter(Q(pack__in=scope.packs) | Q(ref__in=scope.actions))
 
 
+def visible_rules(user, rules):
+    """The Rule queryset `rules` narrowed to the user's own rules (which they may still switch
+    off or delete when their action is no longer granted) and rules whose action they see."""
+    scope = allowed_scope(user)
+    if scope == ALL:
+        return rules
+    granted = Q(created_by=user.username) | Q(action_ref__in=scope.actions)
+    for pack in scope.packs:
+        granted |= Q(action_ref__startswith=f"{pack}.")
+    return rules.filter(granted)
+
+
+def may_see_rule(user, rule):
+    return rule.created_by == user.username or may_see_action(user, rule.action_ref)
+
+
 def visible_packs(user, packs):
     """The Pack queryset `packs` narrowed to packs where `user` sees something."""
     scope = allowed_scope(user)

@@ -252,6 +252,20 @@ def test_rule_fired_for_an_owner_who_lost_access_fails_its_enforcement(alice_api
     assert Execution.objects.filter(rule_ref=rule["ref"]).count() == 1
 
 
+def test_others_rules_naming_a_hidden_action_are_not_there(alice_api, bob_api, ops):
+    hidden = make_rule(bob_api, "demo.deploy", DEPLOY, name="deployer").json()
+    shared = make_rule(bob_api, "core.noop", name="nooper").json()
+    refs = {rule["ref"] for rule in alice_api.get("/api/v1/rules").json()}
+    assert refs == {shared["ref"]}
+    for method in (alice_api.get, alice_api.delete):
+        response = method(f"/api/v1/rules/{hidden['ref']}")
+        assert response.status_code == 404
+        assert response.json()["faultstring"] == (
+            f'Resource with a reference or id "{hidden["ref"]}" not found'
+        )
+    assert len(bob_api.get("/api/v1/rules").json()) == 2
+
+
 def test_pack_rules_of_the_system_user_keep_running(settings):
     settings.ST2_DEFAULT_ACCESS = "none"
     scopes = teams.scopes_by_username({"stanley", "ghost"})
