@@ -90,6 +90,14 @@ def template_extensions(request):
     return {"st2_extensions": SimpleLazyObject(probe)}
 
 
+def public_api_url(request):
+    """The API's URL as people reach it: the remote's, or this site's own /api/v1 (the portal
+    itself reaches the embedded API over loopback, a URL no one else can use)."""
+    if settings.ST2_API_URL:
+        return request.st2.api_url
+    return request.build_absolute_uri("/api/v1")
+
+
 def safe_next(request, target):
     """`target` when it points into this site, else None."""
     allowed = url_has_allowed_host_and_scheme(

@@ -117,6 +117,8 @@ def new_key_in(page):
 def test_sign_in_launch_and_follow_an_execution_on_the_remote(via_remote):
     carol = browser("carol", CAROL_PASSWORD)  # a user only the remote knows
     assert "core.local" in carol.get("/actions?q=local").content.decode()
+    form = carol.get("/actions/core.local").content.decode()
+    assert f"curl -X POST {via_remote.url}/api/v1/executions" in form  # the remote's API
     launched = carol.post("/actions/core.local", {"cmd": "echo ran on the remote"})
     assert launched.status_code == 302
     execution_id = launched["Location"].rsplit("/", 1)[1]

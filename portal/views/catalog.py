@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from portal.access import st2_login_required
+from portal.access import public_api_url, st2_login_required
 from portal.catalog import packs_with_actions, parameter_rows, search_actions
 from portal.forms import ADD_ROW, add_error, build_form, cleaned_parameters
 from portal.preview import command_preview
@@ -59,7 +59,7 @@ def action_detail(request, ref):
         "form": form,
         "rerun_of": rerun,
         "parameters": parameter_rows(merged),
-        "preview": command_preview(form, merged, ref, request.st2.api_url),
+        "preview": command_preview(form, merged, ref, public_api_url(request)),
         "executions": executions,
         "executions_total": total,
     }
@@ -74,7 +74,7 @@ def action_preview(request, ref):
     them with htmx as the user types; its JavaScript masks secrets before posting)."""
     merged = request.st2.action_parameters(ref)
     form = build_form(merged, data=request.POST)
-    preview = command_preview(form, merged, ref, request.st2.api_url)
+    preview = command_preview(form, merged, ref, public_api_url(request))
     return render(request, "portal/partials/_preview.html", {"preview": preview})
 
 
