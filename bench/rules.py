@@ -55,7 +55,8 @@ from django.contrib.auth.models import User
 from st2bridge import rulebook
 from st2bridge.auth import Caller
 urls, per_url = int(os.environ["BENCH_URLS"]), int(os.environ["BENCH_RULES_PER_URL"])
-caller = Caller(user=User.objects.get(username="bench"), method="authentication token", location="header")
+bench = User.objects.get(username="bench")
+caller = Caller(user=bench, method="authentication token", location="header")
 started = time.perf_counter()
 for u in range(urls):
     for i in range(per_url):
