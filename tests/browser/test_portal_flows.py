@@ -179,7 +179,16 @@ def test_api_key_used_by_a_script_then_revoked_by_an_admin(page, alice, admin_us
     assert requests.get(whoami, headers={"St2-Api-Key": key}, timeout=10).status_code == 401
 
 
-MAIN_PAGES = ("/packs", "/actions", "/actions/demo.deploy", "/executions", "/rules", "/apikeys")
+MAIN_PAGES = (
+    "/packs",
+    "/actions",
+    "/actions/demo.deploy",
+    "/actions/demo.every_type",
+    "/executions",
+    "/rules",
+    "/rules/new",
+    "/apikeys",
+)
 
 
 def test_phone_width_has_no_sideways_scrolling(alice_page):
