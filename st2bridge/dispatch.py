@@ -12,13 +12,14 @@ Speed (bench/rules.py): this runs on every webhook, so the path is lean, yet it 
 it needs from the database on every call: no web process can fire a rule that another one has
 just disabled, or use an action as it was before a change. The enabled rules of the trigger,
 then the actions the matching rules name and their runner types, come from plain SELECTs of
-the needed columns (`select_rows`: the ORM compiled each query anew, 0.2-0.6 ms each here).
+the needed columns (st2bridge.rows: the ORM compiled each query anew, 0.2-0.6 ms each here).
 What is derived from a row (decoded rule, action and runner objects, merged parameter schema,
 snapshots) is kept per process keyed by the row's content, so a changed row is a new key,
 never a stale hit. Reading, matching and rendering happen before the write transaction; the
 trigger instance, the executions, their stream events and the enforcements are then written
 with one INSERT per table in one transaction, which on SQLite holds the write lock only for
-those INSERTs.
+those INSERTs (st2bridge.writers: writers queue for the lock, and webhooks of one process
+that write at the same moment share the transaction).
 """
 
 import functools
@@ -26,10 +27,9 @@ import logging
 from collections import namedtuple
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.utils import timezone
 
-from . import catalog, executions, params, teams
+from . import catalog, executions, params, teams, writers
 from .errors import St2Error
 from .models import (
     Action,
@@ -39,6 +39,8 @@ from .models import (
     Trigger,
     TriggerInstance,
 )
+from .rows import columns, converted, mark_saved, prepared_insert, select_rows
+from .rows import instance as model_instance
 from .rules.criteria import criteria_match
 from .templating import datastore_context, is_template, render, render_keeping_type
 
@@ -65,18 +67,11 @@ def dispatch(trigger, payload, context=None):
     )
     batch = enforce_rules(instance)
     events = [executions.stream_event("st2.execution__create", e) for e in batch.executions]
+    written = ([instance], batch.executions, events, batch.enforcements)
     # Values are prepared before the transaction: on SQLite it holds the only write lock.
-    inserts = [
-        prepared_insert(objects)
-        for objects in ([instance], batch.executions, events, batch.enforcements)
-        if objects
-    ]
-    with transaction.atomic(), connection.cursor() as cursor:
-        for sql, rows in inserts:
-            cursor.executemany(sql, rows)
-    for objects in ([instance], batch.executions, events, batch.enforcements):
-        for obj in objects:
-            obj._state.adding, obj._state.db = False, connection.alias
+    writers.insert_together([prepared_insert(objects) for objects in written if objects])
+    for objects in written:
+        mark_saved(objects)
     return instance
 
 
@@ -202,17 +197,25 @@ def render_values(values, context):
     return values
 
 
-def emit_action_trigger(execution):
-    """A finished execution fires core.st2.generic.actiontrigger (secrets masked), when an
-    enabled rule uses it (one indexed SELECT otherwise: the worker asks after every run)."""
+def emit_action_triggers(finished):
+    """Each finished execution fires core.st2.generic.actiontrigger (secrets masked), when an
+    enabled rule uses it: one indexed SELECT for the whole batch otherwise (the worker asks
+    after every run). Each execution's trigger instance and what it starts commit together."""
     if not select_rows(
         Rule, ("id",), {"trigger_ref": [ACTION_TRIGGER], "enabled": [True]}, limit=1
     ):
-        return None
+        return
     trigger = Trigger.objects.filter(ref=ACTION_TRIGGER).first()
     if trigger is None:
-        return None
-    payload = {
+        return
+    for execution in finished:
+        depth = execution.context.get("rule_depth", 0)
+        context = {"rule_depth": depth, "execution_id": execution.id}
+        dispatch(trigger, _action_trigger_payload(execution), context)
+
+
+def _action_trigger_payload(execution):
+    return {
         "execution_id": execution.id,
         "status": execution.status,
         "start_timestamp": str(execution.start_timestamp),
@@ -223,9 +226,6 @@ def emit_action_trigger(execution):
         "parameters": execution.parameters,
         "result": execution.result,
     }
-    depth = execution.context.get("rule_depth", 0)
-    with transaction.atomic():
-        return dispatch(trigger, payload, {"rule_depth": depth, "execution_id": execution.id})
 
 
 # --- reading on the hot path ---------------------------------------------------------------
@@ -246,7 +246,7 @@ def enabled_rules(trigger_ref):
 def _matching_rule(row):
     """A rule row decoded once per distinct content (a changed rule is another key). The
     criteria and parameters are shared between calls: read them, never change them."""
-    return MatchingRule(*_converted(Rule, RULE_COLUMNS, row))
+    return MatchingRule(*converted(Rule, RULE_COLUMNS, row))
 
 
 def find_launchables(action_refs):
@@ -254,11 +254,11 @@ def find_launchables(action_refs):
     that is not there is left out. `prepared` is what executions.new_execution takes."""
     if not action_refs:
         return {}
-    actions = select_rows(Action, _columns(Action), {"ref": sorted(action_refs)})
-    runner_type = _columns(Action).index("runner_type")
+    actions = select_rows(Action, columns(Action), {"ref": sorted(action_refs)})
+    runner_type = columns(Action).index("runner_type")
     names = sorted({row[runner_type] for row in actions})
-    runners = select_rows(RunnerType, _columns(RunnerType), {"name": names}) if names else []
-    by_name = {row[_columns(RunnerType).index("name")]: row for row in runners}
+    runners = select_rows(RunnerType, columns(RunnerType), {"name": names}) if names else []
+    by_name = {row[columns(RunnerType).index("name")]: row for row in runners}
     found = (_launchable(row, by_name.get(row[runner_type])) for row in actions)
     return {action.ref: (action, runner, prepared) for action, runner, prepared in found}
 
@@ -267,94 +267,13 @@ def find_launchables(action_refs):
 def _launchable(action_row, runner_row):
     """Built once per distinct content of the two rows, so never stale: a changed row is
     another key. The objects returned are shared between calls: read them, never change them."""
-    action = _instance(Action, action_row)
+    action = model_instance(Action, action_row)
     if runner_row is None:
         return action, None, None
-    runner = _instance(RunnerType, runner_row)
+    runner = model_instance(RunnerType, runner_row)
     prepared = (
         params.merge_parameters(runner.runner_parameters, action.parameters),
         catalog.action_to_api(action),
         catalog.runner_type_to_api(runner),
     )
     return action, runner, prepared
-
-
-@functools.cache
-def _columns(model):
-    return tuple(field.attname for field in model._meta.concrete_fields)
-
-
-def _instance(model, row):
-    """A model object from a row of all its columns (select_rows of _columns(model))."""
-    names = _columns(model)
-    return model(**dict(zip(names, _converted(model, names, row), strict=True)))
-
-
-def select_rows(model, names, where, order_by=(), limit=None):
-    """Rows (as the database returns them) of columns `names` of `model` where every
-    {field: [values]} of `where` holds. One plain SELECT built from the model's own table and
-    column names; the ORM would compile the query anew on each call, which on the webhook path
-    cost more than running it."""
-    quote, meta = connection.ops.quote_name, model._meta
-    clauses, values = [], []
-    for name, allowed in where.items():
-        clauses.append(
-            f"{quote(meta.get_field(name).column)} IN ({', '.join(['%s'] * len(allowed))})"
-        )
-        values.extend(allowed)
-    columns = ", ".join(quote(meta.get_field(name).column) for name in names)
-    # Only the model's own quoted names go into the SQL text; values are parameters.
-    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {' AND '.join(clauses)}"  # noqa: S608  # nosec B608
-    if order_by:
-        sql += " ORDER BY " + ", ".join(quote(meta.get_field(name).column) for name in order_by)
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        return cursor.fetchall()
-
-
-def _converted(model, names, row):
-    """A row's values as the ORM gives them (JSON decoded, SQLite's 0/1 as booleans, ...)."""
-    return [
-        _convert(value, converters)
-        for value, converters in zip(row, _converters(model, names), strict=True)
-    ]
-
-
-def _convert(value, converters):
-    for convert, expression in converters:
-        value = convert(value, expression, connection)
-    return value
-
-
-@functools.cache
-def _converters(model, names):
-    """The ORM's own converters of each column (backend's first, then the field's)."""
-    found = []
-    for name in names:
-        column = model._meta.get_field(name).get_col(model._meta.db_table)
-        funcs = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-        found.append([(func, column) for func in funcs])
-    return found
-
-
-def prepared_insert(objects):
-    """(sql, rows): one INSERT of unsaved objects of one model for executemany, their values
-    prepared as bulk_create prepares them (field.pre_save, get_db_prep_save) but without
-    compiling a query on each call. An auto-increment id left unset is left to the database."""
-    meta = type(objects[0])._meta
-    fields = [
-        field
-        for field in meta.concrete_fields
-        if not (field.primary_key and getattr(objects[0], field.attname) is None)
-    ]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    rows = [
-        [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
-        for obj in objects
-    ]
-    table = quote(meta.db_table)  # only quoted names in the SQL text; values are parameters
-    return f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows  # noqa: S608  # nosec B608

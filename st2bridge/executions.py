@@ -2,17 +2,19 @@
 status transitions the worker records. Who may see what is decided here; who may run what,
 in st2bridge.teams."""
 
+import copy
 import json
 import logging
 
-from django.db import transaction
+from django.db import connection
 from django.utils import timezone
 
-from . import catalog, datastore, params, teams
+from . import catalog, datastore, params, teams, writers
 from .bodies import check_body
 from .errors import AccessDenied, InvalidInput, NotFound
 from .formats import isotime
 from .models import Action, Execution, ExecutionOutput, RunnerType, StreamEvent
+from .rows import prepared_insert, prepared_update
 from .templating import datastore_context
 
 log = logging.getLogger(__name__)
@@ -79,7 +81,7 @@ def request_execution(action_ref, given, *, user, context=None, parent=None, **f
     execution = new_execution(
         action, runner, given, user=user, context=context, parent=parent, **fields
     )
-    with transaction.atomic():
+    with writers.atomic():
         execution.save(force_insert=True)
         emit("st2.execution__create", execution)
     return execution
@@ -253,37 +255,104 @@ def transition(execution, status, *, only_from, **fields):
     an unchanged status means an unchanged log. If the status moved meanwhile, re-read the
     row and try again while it is still in `only_from` (statuses only move forward, so this
     ends)."""
+    return _move_or_retry(execution, [(status, fields)], only_from)
+
+
+def transition_all(moves, *, only_from):
+    """transition() of many executions at once: `moves` is [(execution, status, fields)];
+    returns the executions that moved."""
+    steps = [(execution, [(status, fields)]) for execution, status, fields in moves]
+    return transition_through(steps, only_from=only_from)
+
+
+def transition_through(moves, *, only_from):
+    """Like transition_all(), each execution passing through several statuses in one UPDATE:
+    `moves` is [(execution, [(status, fields), ...])], with a log entry and a stream event
+    for each status. One transaction holds all the UPDATEs and stream events, so on SQLite
+    the write lock is taken once for the whole batch. A row whose status moved meanwhile is
+    re-read and tried again alone, as transition() does."""
+    moved = _move_all([move for move in moves if move[0].status in only_from])
+    done = {execution.pk for execution in moved}
+    late = [
+        execution
+        for execution, steps in moves
+        if execution.pk not in done and _move_or_retry(execution, steps, only_from)
+    ]
+    return moved + late
+
+
+def _move_or_retry(execution, steps, only_from):
     while True:
-        if execution.status in only_from and _move(execution, status, fields):
+        if execution.status in only_from and _move_all([(execution, steps)]):
             return True
         execution.refresh_from_db()
         if execution.status not in only_from:
             return False
 
 
-def _move(execution, status, fields):
-    """The compare-and-set UPDATE of transition(), and its stream event."""
-    now = timezone.now()
-    changes = {
-        "status": status,
-        "log": [*execution.log, {"status": status, "timestamp": isotime(now)}],
-        **fields,
-    }
-    if status in Execution.COMPLETED:
-        changes["end_timestamp"] = now
-    # No savepoint when nested (a worker's claim): any error here aborts the whole claim.
-    with transaction.atomic(savepoint=False):
-        unchanged = Execution.objects.filter(pk=execution.pk, status=execution.status)
-        if not unchanged.update(**changes):
-            return False
-        for name, value in changes.items():
-            setattr(execution, name, value)
-        emit("st2.execution__update", execution)
-    if status in Execution.COMPLETED:
-        from .dispatch import emit_action_trigger  # dispatch requests executions itself
+class _Move:
+    """One compare-and-set UPDATE of an execution through one or more statuses, and a stream
+    event for each, prepared before the transaction (on SQLite it holds the only write lock)."""
 
-        emit_action_trigger(execution)
-    return True
+    def __init__(self, execution, steps):
+        now = timezone.now()
+        self.execution = execution
+        # Conditional on the status the copy in hand shows (see transition()).
+        where = {"id": execution.pk, "status": execution.status}
+        self.changes, self.events = {}, []
+        after = copy.copy(execution)
+        for status, fields in steps:
+            step = {
+                "status": status,
+                "log": [*after.log, {"status": status, "timestamp": isotime(now)}],
+                **fields,
+            }
+            if status in Execution.COMPLETED:
+                step["end_timestamp"] = now
+            _set(after, step)
+            self.changes.update(step)
+            self.events.append(stream_event("st2.execution__update", after))
+        self.update = prepared_update(Execution, self.changes, where)
+
+    def apply(self):
+        _set(self.execution, self.changes)
+        return self.execution
+
+
+def _set(execution, changes):
+    for name, value in changes.items():
+        setattr(execution, name, value)
+
+
+def _move_all(moves):
+    """The moves that find their row unchanged, in one transaction; returns the executions
+    moved (they then hold the new values), after firing their action triggers."""
+    if not moves:
+        return []
+    planned = [_Move(*move) for move in moves]
+    event_sql, event_rows = prepared_insert([e for move in planned for e in move.events])
+    moved, rows = [], []
+    # No savepoint when nested (a worker's claim): any error here aborts the whole claim.
+    with writers.atomic(savepoint=False), connection.cursor() as cursor:
+        for move in planned:
+            cursor.execute(*move.update)
+            events, event_rows = event_rows[: len(move.events)], event_rows[len(move.events) :]
+            if cursor.rowcount:
+                moved.append(move)
+                rows.extend(events)
+        if rows:
+            cursor.executemany(event_sql, rows)
+    executions = [move.apply() for move in moved]
+    _emit_action_triggers(executions)
+    return executions
+
+
+def _emit_action_triggers(moved):
+    completed = [execution for execution in moved if execution.status in Execution.COMPLETED]
+    if completed:
+        from .dispatch import emit_action_triggers  # dispatch requests executions itself
+
+        emit_action_triggers(completed)
 
 
 def emit(name, execution):

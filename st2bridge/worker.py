@@ -14,11 +14,12 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from . import datastore, executions, timers
+from . import datastore, executions, timers, writers
 from .models import Execution, ExecutionOutput, Pack, StreamEvent
+from .rows import columns, instance, select_rows
 from .runners import RunnerUnavailable, RunRequest, get_runner
 
 log = logging.getLogger(__name__)
@@ -30,28 +31,66 @@ LIVE = (Execution.SCHEDULED, Execution.RUNNING, Execution.CANCELING)
 
 
 def claim(worker_name, limit):
-    """Move up to `limit` requested executions to `scheduled` for this worker."""
+    """Claim up to `limit` requested executions for this worker; returns their Jobs. Jobs of
+    inline runners come back finished (see _claim_moves), the others `scheduled`, to be run
+    in threads of their own."""
     # Workers poll often; an idle poll is one indexed read, without the write lock that
-    # opening the transaction below takes on SQLite (BEGIN IMMEDIATE).
-    if not Execution.objects.filter(status=Execution.REQUESTED).exists():
+    # opening a transaction takes on SQLite (BEGIN IMMEDIATE).
+    if not select_rows(Execution, ("id",), {"status": [Execution.REQUESTED]}, limit=1):
         return []
-    with transaction.atomic():
-        candidates = Execution.objects.filter(status=Execution.REQUESTED).order_by(
-            "start_timestamp"
-        )
-        if connection.vendor == "postgresql":
-            candidates = candidates.select_for_update(skip_locked=True)
-        claimed = []
-        for execution in candidates[:limit]:
-            if executions.transition(
-                execution,
-                Execution.SCHEDULED,
-                only_from=(Execution.REQUESTED,),
-                worker=worker_name,
-                heartbeat_at=timezone.now(),
-            ):
-                claimed.append(execution)
-        return claimed
+    if connection.vendor == "postgresql":
+        # The candidates are locked (SKIP LOCKED) from the SELECT to the commit.
+        with writers.atomic():
+            return _claim(worker_name, _requested(limit, skip_locked=True))
+    # SQLite has one write lock: read and prepare everything before taking it. The claim is
+    # the UPDATE conditional on `requested`; a row another worker claimed (or someone
+    # canceled) since is passed over, and what was prepared for it is dropped.
+    return _claim(worker_name, _requested(limit))
+
+
+def _claim(worker_name, requested):
+    jobs = [Job(execution) for execution in requested]
+    moves = _claim_moves(jobs, {"worker": worker_name, "heartbeat_at": timezone.now()})
+    claimed = executions.transition_through(moves, only_from=(Execution.REQUESTED,))
+    ids = {execution.pk for execution in claimed}
+    return [job for job in jobs if job.execution.pk in ids]
+
+
+def _requested(limit, skip_locked=False):
+    """The `limit` oldest requested executions. A plain SELECT: the ORM compiled the query
+    anew for every batch the worker claims."""
+    found = select_rows(
+        Execution,
+        columns(Execution),
+        {"status": [Execution.REQUESTED]},
+        order_by=("start_timestamp",),
+        limit=limit,
+        skip_locked=skip_locked,
+    )
+    return [instance(Execution, row) for row in found]
+
+
+def _claim_moves(jobs, fields):
+    """[(execution, steps)] claiming each job: `scheduled` for a job run in a thread. A job
+    of an inline runner (returns at once and acts on nothing outside the database) is run
+    now, and its execution moves from `requested` through `scheduled` and `running` to its
+    outcome in one UPDATE, with a log entry and a stream event for each step: one write
+    transaction for a whole batch, where running them one by one took three each. Its
+    outcome is recorded only if the claim wins (else another worker runs it, or it was
+    canceled); a worker killed before the commit leaves it `requested` for the next claim."""
+    moves = []
+    for job in jobs:
+        if not job.inline:
+            moves.append((job.execution, [(Execution.SCHEDULED, fields)]))
+            continue
+        status, result = job.outcome()
+        steps = [
+            (Execution.SCHEDULED, fields),
+            (Execution.RUNNING, {}),
+            (status, job.finish_fields(status, result)),
+        ]
+        moves.append((job.execution, steps))
+    return moves
 
 
 def mark_abandoned(stale_after):
@@ -65,8 +104,8 @@ def mark_abandoned(stale_after):
 
 
 class Job:
-    """One execution, run in a thread of this worker, or in the worker's own loop when its
-    runner is `inline` (returns at once): that spares a thread and a database connection."""
+    """One execution, run in a thread of this worker, or while it is claimed when its runner
+    is `inline` (returns at once): that spares a thread and a database connection."""
 
     def __init__(self, execution):
         self.execution = execution
@@ -98,7 +137,7 @@ class Job:
             self._run()
         except Exception:  # a bug must not leave the execution running forever
             log.exception("Execution %s crashed while running", self.execution.id)
-            self._finish(Execution.FAILED, {"error": "Internal error while running the action."})
+            self._finish(*self._crashed())
 
     def _run(self):
         execution = self.execution
@@ -111,17 +150,27 @@ class Job:
                 execution, Execution.CANCELED, only_from=(Execution.CANCELING,), result=result
             )
             return
+        self._finish(*self.outcome())
+
+    def outcome(self):
+        """(status, result) of running the action of this `running` execution."""
+        try:
+            return self._outcome()
+        except Exception:  # a bug must not leave the execution running forever
+            log.exception("Execution %s crashed while running", self.execution.id)
+            return self._crashed()
+
+    @staticmethod
+    def _crashed():
+        return Execution.FAILED, {"error": "Internal error while running the action."}
+
+    def _outcome(self):
         if self.unavailable is not None:
-            self._finish(Execution.FAILED, {"error": str(self.unavailable)})
-            return
+            return Execution.FAILED, {"error": str(self.unavailable)}
         outcome = self.runner.run(self._request())
-        status, result = outcome.status, outcome.result
-        if self.shutdown and status == Execution.CANCELED:
-            status, result = (
-                Execution.FAILED,
-                {"error": "Worker shut down before the action finished."},
-            )
-        self._finish(status, result)
+        if self.shutdown and outcome.status == Execution.CANCELED:
+            return Execution.FAILED, {"error": "Worker shut down before the action finished."}
+        return outcome.status, outcome.result
 
     def _request(self):
         execution = self.execution
@@ -129,15 +178,27 @@ class Job:
         return RunRequest(
             execution_id=execution.id,
             action=execution.action,
-            pack_path=Pack.objects.filter(ref=execution.action["pack"])
-            .values_list("path", flat=True)
-            .first(),
+            pack_path=_pack_path(execution.action["pack"]),
             parameters=values,
             timeout=_timeout(values),
             on_output=self._record_output,
             cancel=self.cancel,
             datastore=ActionDatastore(execution.user),
             max_output_bytes=settings.ST2_MAX_OUTPUT_BYTES,
+        )
+
+    def finish_fields(self, status, result):
+        """The fields transition() records with the final status: the result, scrubbed."""
+        if status == Execution.CANCELED and not isinstance(result, dict):
+            result = {"message": "Action canceled by user."}
+        return {"result": executions.scrub(result, self.secrets)}
+
+    def _finish(self, status, result):
+        executions.transition(
+            self.execution,
+            status,
+            only_from=(Execution.RUNNING, Execution.CANCELING),
+            **self.finish_fields(status, result),
         )
 
     def _record_output(self, output_type, data):
@@ -154,15 +215,10 @@ class Job:
         if threading.current_thread() is not self.thread:  # a runner's output reader
             self.reader_connections[threading.current_thread()] = connection.connection
 
-    def _finish(self, status, result):
-        if status == Execution.CANCELED and not isinstance(result, dict):
-            result = {"message": "Action canceled by user."}
-        executions.transition(
-            self.execution,
-            status,
-            only_from=(Execution.RUNNING, Execution.CANCELING),
-            result=executions.scrub(result, self.secrets),
-        )
+
+def _pack_path(pack_ref):
+    found = select_rows(Pack, ("path",), {"ref": [pack_ref]})
+    return found[0][0] if found else None
 
 
 def _timeout(values):
@@ -233,16 +289,11 @@ class Worker:
         if free <= 0:
             return False
         claimed = claim(self.name, free)
-        for execution in claimed:
-            self._start(Job(execution))
+        for job in claimed:
+            if not job.inline:  # inline jobs are done already: they never hold a slot
+                self.jobs[job.execution.id] = job
+                job.thread.start()
         return len(claimed) == free
-
-    def _start(self, job):
-        if job.inline:
-            job.run()  # done before the next claim: it never holds a slot
-            return
-        self.jobs[job.execution.id] = job
-        job.thread.start()
 
     def _reap(self):
         for execution_id in [i for i, job in self.jobs.items() if not job.thread.is_alive()]:

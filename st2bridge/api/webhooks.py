@@ -8,10 +8,10 @@ from rest_framework.response import Response
 
 from st2bridge import dispatch, triggers
 from st2bridge.bodies import describe
-from st2bridge.dispatch import select_rows
 from st2bridge.errors import InvalidInput, NotFound
 from st2bridge.models import Trigger, TriggerType
 from st2bridge.params import to_json_schema
+from st2bridge.rows import select_rows
 
 from .base import ApiView, json_type, parse_body, route
 from .triggers import trigger_to_api
