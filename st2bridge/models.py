@@ -133,7 +133,10 @@ class Execution(IdModel):
     # mask here and kept only in `secret_parameters`, encrypted with the datastore key.
     parameters = models.JSONField(default=dict)
     secret_parameters = models.TextField(blank=True, default="")
-    status = models.CharField(max_length=20, db_index=True, default=REQUESTED)
+    # Every index is written on each insert and status change (several per webhook), so only
+    # what queries use: status lookups use the (status, start_timestamp) index below, the
+    # stale-heartbeat check too (it filters on status first).
+    status = models.CharField(max_length=20, default=REQUESTED)
     user = models.CharField(max_length=150, db_index=True)
     context = models.JSONField(default=dict)
     result = models.JSONField(null=True, blank=True)
@@ -144,7 +147,7 @@ class Execution(IdModel):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
     )
     worker = models.CharField(max_length=200, blank=True, default="")
-    heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     # Filled by rules (issue 4): which rule and trigger instance started this execution.
     rule_ref = models.CharField(max_length=400, blank=True, default="", db_index=True)
     trigger_instance_id = models.CharField(max_length=24, blank=True, default="", db_index=True)
@@ -167,13 +170,14 @@ class ExecutionOutput(models.Model):
 
 
 class StreamEvent(models.Model):
-    """Events for /stream/v1/stream, in one table so every web process can serve them."""
+    """Events for /stream/v1/stream, in one table so every web process can serve them.
+    Streams read by id (the primary key) only, so no other index is kept up to date."""
 
-    name = models.CharField(max_length=100, db_index=True)
-    execution_id = models.CharField(max_length=24, blank=True, default="", db_index=True)
+    name = models.CharField(max_length=100)
+    execution_id = models.CharField(max_length=24, blank=True, default="")
     user = models.CharField(max_length=150, blank=True, default="")  # whose event it is
     data = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
