@@ -133,9 +133,9 @@ class Execution(IdModel):
     # mask here and kept only in `secret_parameters`, encrypted with the datastore key.
     parameters = models.JSONField(default=dict)
     secret_parameters = models.TextField(blank=True, default="")
-    # Every index is written on each insert and status change (several per webhook), so only
-    # what queries use: status lookups use the (status, start_timestamp) index below, the
-    # stale-heartbeat check too (it filters on status first).
+    # Indexes are written on every insert and status change (several per webhook), so only
+    # those queries use are kept: lookups by status, and the stale-heartbeat check (which
+    # filters on status first), use the (status, start_timestamp) index below.
     status = models.CharField(max_length=20, default=REQUESTED)
     user = models.CharField(max_length=150, db_index=True)
     context = models.JSONField(default=dict)
