@@ -237,6 +237,9 @@ class Rule(IdModel):
     context = models.JSONField(default=dict, blank=True)
     metadata_file = models.CharField(max_length=1000, blank=True, default="")
     created_by = models.CharField(max_length=150, blank=True, default="")
+    # Secret action parameter values (those the action's schema marks secret), as encrypted
+    # JSON: action_parameters holds them masked (issue 12).
+    secret_action_parameters = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["pack", "name"]
@@ -257,6 +260,9 @@ class TriggerInstance(IdModel):
     occurrence_time = models.DateTimeField(db_index=True)
     status = models.CharField(max_length=20, default=PENDING)
     context = models.JSONField(default=dict, blank=True)
+    # Who caused it: the poster of a webhook, the user of the execution behind an actiontrigger;
+    # empty for timers. Decides, with the rules it enforced, who may read it (issue 12).
+    posted_by = models.CharField(max_length=150, blank=True, default="", db_index=True)
 
     class Meta:
         ordering = ["-occurrence_time", "id"]
@@ -268,6 +274,7 @@ class RuleEnforcement(IdModel):
     rule_id = models.CharField(max_length=24, db_index=True)
     rule_ref = models.CharField(max_length=400, db_index=True)
     rule_uid = models.CharField(max_length=500, blank=True, default="")
+    rule_owner = models.CharField(max_length=150, blank=True, default="", db_index=True)
     trigger_instance_id = models.CharField(max_length=24, db_index=True)
     execution_id = models.CharField(max_length=24, blank=True, default="", db_index=True)
     failure_reason = models.TextField(blank=True, default="")
