@@ -224,6 +224,25 @@ ST2_DATASTORE_KEY = secret_from_env_or_file(
     lambda: Fernet.generate_key().decode(),
 )
 
+# The self-service boundary (issue 12, docs/SECURITY.md).
+# Runner parameters that change how a process starts (env, cwd, sudo, ...) are staff-only;
+# false restores StackStorm's behaviour (anyone who may run an action may set them).
+ST2_RESTRICT_RUNNER_PARAMETERS = envbool("ST2_RESTRICT_RUNNER_PARAMETERS", True)
+# The OS user actions run as when the worker runs as root (created if missing).
+ST2_ACTION_USER = os.environ.get("ST2_ACTION_USER", "stanley").strip() or "stanley"
+# Bounds on one template render (st2bridge/templating.py) and one criteria regex match.
+ST2_TEMPLATE_MAX_SECONDS = float(os.environ.get("ST2_TEMPLATE_MAX_SECONDS", "1"))
+ST2_TEMPLATE_MAX_LENGTH = envint("ST2_TEMPLATE_MAX_LENGTH", 1_000_000)  # characters or items
+ST2_REGEX_TIMEOUT = float(os.environ.get("ST2_REGEX_TIMEOUT", "0.25"))  # seconds per match
+# Request bodies: JSON nested deeper than this is refused (400).
+ST2_MAX_JSON_DEPTH = envint("ST2_MAX_JSON_DEPTH", 64)
+# Open event streams: per user (429 beyond), and per web process, so that streams never hold
+# every thread of a process.
+ST2_STREAMS_PER_USER = envint("ST2_STREAMS_PER_USER", 8)
+# Non-staff http-request actions may not reach loopback, link-local and cloud metadata
+# addresses (staff are not restricted); false lifts the restriction.
+ST2_HTTP_PROTECT_LOCAL = envbool("ST2_HTTP_PROTECT_LOCAL", True)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
