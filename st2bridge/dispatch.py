@@ -54,10 +54,12 @@ RULE_COLUMNS = (
 MatchingRule = namedtuple("MatchingRule", RULE_COLUMNS)
 
 
-def dispatch(trigger, payload, context=None):
+def dispatch(trigger, payload, context=None, posted_by=""):
     """Record a trigger instance for `trigger` and enforce the matching rules now. Everything
-    it writes (instance, executions, stream events, enforcements) commits together."""
+    it writes (instance, executions, stream events, enforcements) commits together.
+    `posted_by` is the user who caused it (a webhook's poster, an execution's user)."""
     instance = TriggerInstance(
+        posted_by=posted_by,
         trigger=trigger.ref,
         trigger_type=trigger.type,
         payload=payload,
@@ -167,6 +169,7 @@ class Batch:
                 rule_id=rule.id,
                 rule_ref=rule.ref,
                 rule_uid=f"rule:{rule.pack}:{rule.name}",
+                rule_owner=_owner(rule),
                 trigger_instance_id=self.instance.id,
                 execution_id=execution_id,
                 failure_reason=failure,
@@ -211,7 +214,7 @@ def emit_action_triggers(finished):
     for execution in finished:
         depth = execution.context.get("rule_depth", 0)
         context = {"rule_depth": depth, "execution_id": execution.id}
-        dispatch(trigger, _action_trigger_payload(execution), context)
+        dispatch(trigger, _action_trigger_payload(execution), context, execution.user)
 
 
 def _action_trigger_payload(execution):

@@ -68,7 +68,9 @@ class Webhook(ApiView):
             "body": body,
         }
         for trigger in hooks:
-            dispatch.dispatch(trigger, payload, {"user": self.caller.username})
+            dispatch.dispatch(
+                trigger, payload, {"user": self.caller.username}, self.caller.username
+            )
 
     def _fire_any(self, body):
         if not isinstance(body, dict):
@@ -93,7 +95,7 @@ class Webhook(ApiView):
                 f"Trigger payload validation failed and validation is enabled, not dispatching "
                 f'a trigger "{ref}" ({json.dumps(payload)[:200]}): {describe(error)}'
             )
-        dispatch.dispatch(trigger, payload, {"user": self.caller.username})
+        dispatch.dispatch(trigger, payload, {"user": self.caller.username}, self.caller.username)
 
 
 urlpatterns = [
