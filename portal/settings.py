@@ -38,19 +38,37 @@ def envlist(name, default=""):
 
 
 def secret_from_env_or_file(env_name, path, make):
-    """A secret from the environment, else one generated once and kept in DATA_DIR, so a
-    fresh checkout runs without setup and keeps its tokens valid across restarts."""
+    """A secret from the environment, else one generated once and kept in DATA_DIR (0600, in
+    a 0700 directory), so a fresh checkout runs without setup and keeps its tokens valid
+    across restarts."""
     if os.environ.get(env_name):
         return os.environ[env_name]
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(make())
     return path.read_text().strip()
 
 
-DATA_DIR = Path(os.environ.get("PORTAL_DATA_DIR", BASE_DIR / "var"))
+def private_data_dir(path):
+    """DATA_DIR holds the service's secrets and its SQLite database: 0700, and the files it
+    keeps there 0600, so that no other OS user (actions run as one, st2bridge/sandbox.py) can
+    read them. Tightened on every start, since SQLite creates its files 0644; a directory or
+    file owned by another user is left as it is (its owner decides). Not created here: the
+    first secret written creates it, 0700."""
+    if not path.is_dir() or path.stat().st_uid != os.geteuid():
+        return path
+    path.chmod(0o700)
+    database = [f"portal.sqlite3{suffix}" for suffix in ("", "-wal", "-shm")]
+    for name in ["secret_key", "datastore.key", *database]:
+        file = path / name
+        if file.is_file() and not file.is_symlink() and file.stat().st_uid == os.geteuid():
+            file.chmod(0o600)
+    return path
+
+
+DATA_DIR = private_data_dir(Path(os.environ.get("PORTAL_DATA_DIR", BASE_DIR / "var")))
 
 SECRET_KEY = secret_from_env_or_file(
     "DJANGO_SECRET_KEY", DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50)
@@ -66,6 +84,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "corsheaders",
+    "csp",
     "rest_framework",
     "st2bridge",
     "portal",
@@ -76,6 +95,7 @@ MIDDLEWARE = [
     "st2bridge.api.middleware.RequestIdMiddleware",
     "st2bridge.api.middleware.ApiGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -158,6 +178,23 @@ if SECURE_HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("PORTAL_HSTS_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = envbool("PORTAL_HSTS_PRELOAD", True)
 
+# Content-Security-Policy (django-csp) on every response: scripts, styles and requests only
+# from this site's own files, no inline script, style attribute or eval (templates/ has none;
+# base.html turns off htmx's injected indicator <style> and its eval), never framed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
+
 # The API answers with its own JSON; DRF is used for views and authentication classes only.
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -193,11 +230,19 @@ CORS_EXPOSE_HEADERS = ["Content-Type", "X-Limit", "X-Total-Count", "X-Request-ID
 ST2_TOKEN_TTL = envint("ST2_TOKEN_TTL", 86400)  # default and maximum lifetime of a user token
 ST2_MAX_BODY_BYTES = envint("ST2_MAX_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = ST2_MAX_BODY_BYTES
-ST2_LOGIN_FAILURES_PER_USER = envint("ST2_LOGIN_FAILURES_PER_USER", 5)
-ST2_LOGIN_FAILURES_PER_ADDRESS = envint("ST2_LOGIN_FAILURES_PER_ADDRESS", 20)
+# The login throttle (st2bridge/auth.py), over the last ST2_LOGIN_FAILURE_WINDOW seconds; a
+# sign-in from an address with no failures of its own in the window is never refused.
 ST2_LOGIN_FAILURE_WINDOW = envint("ST2_LOGIN_FAILURE_WINDOW", 60)
-# Peers whose X-Forwarded-For names the client (loopback: nginx here, or the portal itself).
-ST2_TRUSTED_PROXIES = envlist("ST2_TRUSTED_PROXIES", "127.0.0.1,::1")
+ST2_LOGIN_FAILURES_PER_USER = envint("ST2_LOGIN_FAILURES_PER_USER", 5)  # one name, one address
+ST2_LOGIN_FAILURES_PER_ADDRESS = envint("ST2_LOGIN_FAILURES_PER_ADDRESS", 20)  # any names
+# One name from all addresses: beyond it, each address that failed for it is refused for it.
+ST2_LOGIN_FAILURES_PER_ACCOUNT = envint("ST2_LOGIN_FAILURES_PER_ACCOUNT", 20)
+# Peers (addresses or networks) whose X-Forwarded-For names the client: a proxy in front of
+# this site. None by default, not even loopback: actions' own HTTP calls come from loopback.
+# ST2_TRUSTED_PROXIES is the deprecated name of this setting.
+PORTAL_TRUSTED_PROXIES = envlist(
+    "PORTAL_TRUSTED_PROXIES", os.environ.get("ST2_TRUSTED_PROXIES", "")
+)
 ST2_API_KEY_LAST_USED_INTERVAL = envint("ST2_API_KEY_LAST_USED_INTERVAL", 60)
 ST2_MAX_PAGE_SIZE = envint("ST2_MAX_PAGE_SIZE", 100)
 ST2_PACKS_DIRS = [BASE_DIR / "packs"] + [Path(p) for p in envlist("ST2_PACKS_EXTRA_DIRS")]
@@ -236,8 +281,8 @@ ST2_TEMPLATE_MAX_LENGTH = envint("ST2_TEMPLATE_MAX_LENGTH", 1_000_000)  # charac
 ST2_REGEX_TIMEOUT = float(os.environ.get("ST2_REGEX_TIMEOUT", "0.25"))  # seconds per match
 # Request bodies: JSON nested deeper than this is refused (400).
 ST2_MAX_JSON_DEPTH = envint("ST2_MAX_JSON_DEPTH", 64)
-# Open event streams: per user (429 beyond), and per web process, so that streams never hold
-# every thread of a process.
+# Open event streams: per user and per web process (429 beyond), and at most half of a
+# process's threads, so that streams never hold every thread (st2bridge/api/stream.py).
 ST2_STREAMS_PER_USER = envint("ST2_STREAMS_PER_USER", 8)
 # Non-staff http-request actions may not reach loopback, link-local and cloud metadata
 # addresses (staff are not restricted); false lifts the restriction.

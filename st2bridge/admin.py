@@ -34,14 +34,16 @@ ACTION_REF = re.compile(r"^[\w-]+\.\S+$")
 
 
 class ThrottledAdminLoginForm(AdminAuthenticationForm):
-    """The admin's login form, refused while the user or address is throttled, and counting
-    its failures, so /admin/login/ is no way around the API's login throttle."""
+    """The admin's login form under the API's login throttle (st2bridge.auth): refused while
+    this username is throttled from this address, and counting its wrong passwords, so
+    /admin/login/ is no way around the throttle. The browser reaches the admin directly: its
+    address is the peer's, or X-Forwarded-For from PORTAL_TRUSTED_PROXIES."""
 
     def clean(self):
         username = self.cleaned_data.get("username") or ""
-        address = client_address(self.request.META, settings.ST2_TRUSTED_PROXIES)
+        address = client_address(self.request.META, settings.PORTAL_TRUSTED_PROXIES)
         try:
-            auth._refuse_if_throttled(username, address)  # the API's login throttle
+            auth.refuse_if_throttled(username, address)
         except TooManyRequests as error:
             wait = error.headers.get("Retry-After", "60")
             raise ValidationError(
@@ -49,9 +51,9 @@ class ThrottledAdminLoginForm(AdminAuthenticationForm):
             ) from None
         try:
             return super().clean()
-        except ValidationError as error:
-            if getattr(error, "code", None) == "invalid_login":
-                auth._record_login_failure(username, address)
+        except ValidationError:
+            if self.user_cache is None:  # a wrong password, not a right one of a non-admin
+                auth.record_login_failure(username, address)
             raise
 
 

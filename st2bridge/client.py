@@ -10,6 +10,8 @@ from urllib.parse import quote
 
 import requests
 
+from .addresses import PORTAL_ADDRESS_HEADER, vouch_for
+
 DEFAULT_TIMEOUT = 30
 PAGE_SIZE = 100  # StackStorm's largest page for non-admins
 
@@ -39,13 +41,21 @@ def _path(value):
 
 class St2Client:
     def __init__(
-        self, auth_url, api_url, stream_url, token=None, api_key=None, timeout=DEFAULT_TIMEOUT
+        self,
+        auth_url,
+        api_url,
+        stream_url,
+        token=None,
+        api_key=None,
+        timeout=DEFAULT_TIMEOUT,
+        embedded=False,
     ):
         self.auth_url = auth_url.rstrip("/")
         self.api_url = api_url.rstrip("/")
         self.stream_url = stream_url.rstrip("/")
         self.timeout = timeout
         self.page_size = PAGE_SIZE
+        self.embedded = embedded  # the embedded API of this site, which shares our SECRET_KEY
         self.session = requests.Session()
         self.session.headers["Accept"] = "application/json"
         if token:
@@ -67,6 +77,7 @@ class St2Client:
             token=token,
             api_key=api_key,
             timeout=settings.ST2_CLIENT_TIMEOUT,
+            embedded=not settings.ST2_AUTH_URL,
         )
 
     def close(self):
@@ -109,10 +120,15 @@ class St2Client:
 
     def login(self, username, password, ttl=None, client_address=None):
         """POST /auth/v1/tokens: the token dict ({"token", "user", "expiry", ...}).
-        `client_address` (the browser's) goes in X-Forwarded-For, so the API throttles
-        failed logins per person rather than per portal."""
+        `client_address` (the browser's) goes with it, so the API throttles failed logins per
+        person rather than per portal: signed for the embedded API (which believes no
+        X-Forwarded-For from loopback), in X-Forwarded-For for a remote StackStorm."""
         body = {"ttl": ttl} if ttl is not None else {}
-        headers = {"X-Forwarded-For": client_address} if client_address else {}
+        headers = {}
+        if client_address and self.embedded:
+            headers[PORTAL_ADDRESS_HEADER] = vouch_for(client_address, username)
+        elif client_address:
+            headers["X-Forwarded-For"] = client_address
         response = self._request(
             "POST",
             f"{self.auth_url}/tokens",

@@ -155,17 +155,20 @@ def find_item(caller, name, *, scope=None, user=None, decrypt=False):
     return _live_item(scope, owner, name)
 
 
-def get_value(scope, name, owner=None, decrypt=False):
-    """The value of a live item or None, for template rendering (st2kv.system.x). No access
-    checks: the caller decides whose user scope (owner) is read. Secrets stay ciphertext
-    unless decrypt is true."""
+def get_item(scope, name, owner=None):
+    """The live item or None, for template rendering (st2kv.system.x). No access checks: the
+    caller decides whose user scope (owner) is read and whether a secret may be decrypted."""
     scope = full_scope(scope)
     if scope == USER and not owner:
         raise ValueError("owner is required to read a user-scoped item")
-    item = _live().filter(scope=scope, owner=owner if scope == USER else "", name=name).first()
-    if item is None:
-        return None
-    return shown_value(item, decrypt)[0]
+    return _live().filter(scope=scope, owner=owner if scope == USER else "", name=name).first()
+
+
+def get_value(scope, name, owner=None, decrypt=False):
+    """The value of a live item or None (see get_item). Secrets stay ciphertext unless decrypt
+    is true."""
+    item = get_item(scope, name, owner)
+    return None if item is None else shown_value(item, decrypt)[0]
 
 
 # --- writes -------------------------------------------------------------------------------

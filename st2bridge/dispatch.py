@@ -29,7 +29,7 @@ from collections import namedtuple
 from django.conf import settings
 from django.utils import timezone
 
-from . import catalog, executions, params, teams, writers
+from . import catalog, executions, params, rulebook, teams, writers
 from .errors import St2Error
 from .models import (
     Action,
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 ACTION_TRIGGER = "core.st2.generic.actiontrigger"
 RULE_COLUMNS = (
     "id", "ref", "pack", "name", "criteria", "action_ref", "action_parameters", "type",
-    "created_by",
+    "created_by", "secret_action_parameters",
 )  # fmt: skip
 MatchingRule = namedtuple("MatchingRule", RULE_COLUMNS)
 
@@ -99,15 +99,25 @@ class Batch:
 
     def __init__(self, instance):
         self.instance = instance
-        self.depth = instance.context.get("rule_depth", 0)
+        self.depth = rule_depth(instance.context)
         self.executions, self.enforcements = [], []
+        self.owners = {}  # {username: teams.Owner} of the rules' owners
 
     def match(self, rules):
         """[(rule, render context)] of the rules whose criteria match; a criterion that
-        cannot be evaluated fails that rule's enforcement."""
+        cannot be evaluated fails that rule's enforcement. Templates read the datastore as
+        the rule's owner may (only staff decrypt system secrets)."""
+        # The owners' teams and staff status, in one query.
+        unknown = {_owner(rule) for rule in rules} - set(self.owners)
+        if unknown:
+            self.owners.update(teams.owners_by_username(unknown))
         matched = []
         for rule in rules:
-            context = {"trigger": self.instance.payload, **datastore_context(_owner(rule))}
+            owner = _owner(rule)
+            if not self._may_see_instance(owner):
+                continue
+            store = datastore_context(owner, system_decrypt=self.owners[owner].is_staff)
+            context = {"trigger": self.instance.payload, **store}
             try:
                 found, _reason = criteria_match(
                     rule.criteria, context, functools.partial(_render_pattern, context=context)
@@ -119,23 +129,37 @@ class Batch:
                 matched.append((rule, context))
         return matched
 
+    def _may_see_instance(self, owner):
+        """An actiontrigger carries an execution's parameters and result: only staff's rules
+        and its own user's rules see it (a member's rule never copies another's result)."""
+        if self.instance.trigger_type != ACTION_TRIGGER or self.owners[owner].is_staff:
+            return True
+        return owner == self.instance.posted_by
+
     def launch(self, matched):
         """Request the execution of each matched rule (unless the chain guard stops it)."""
         launchables = find_launchables({rule.action_ref for rule, _ in matched})
-        # The owner must (still) be allowed to run the action by their teams (one query).
-        owners = teams.scopes_by_username({_owner(rule) for rule, _ in matched}) if matched else {}
         for rule, context in matched:
+            owner = self.owners[_owner(rule)]
             try:
                 self._check_depth()
-                teams.check_scope(owners[_owner(rule)], _owner(rule), rule.action_ref)
-                values = render_values(rule.action_parameters, context)
+                # The owner must (still) be allowed to run the action by their teams.
+                teams.check_scope(owner.scope, _owner(rule), rule.action_ref)
+                stored = rulebook.stored_values(
+                    rule.action_parameters, rule.secret_action_parameters
+                )
+                values = render_values(stored, context)
                 action, runner, prepared = launchables.get(rule.action_ref, (None, None, None))
                 executions.check_launchable(rule.action_ref, action, runner)
+                # Rendered here, with the trigger payload: data from now on, never rendered
+                # again (a webhook body holding "{{ ... }}" stays that text).
                 execution = executions.new_execution(
                     action,
                     runner,
                     values,
                     user=_owner(rule),
+                    staff=owner.is_staff,
+                    data=frozenset(values),
                     context={
                         "rule": {"id": rule.id, "name": rule.name, "ref": rule.ref},
                         "trigger_instance": {"id": self.instance.id, "name": None},
@@ -183,6 +207,14 @@ def _owner(rule):
     return rule.created_by or "stanley"
 
 
+def rule_depth(context):
+    """How many rules deep the context says its execution is: a whole number, at least 0
+    (anything else, say from an execution recorded before callers' context keys were
+    dropped, counts as 0)."""
+    depth = context.get("rule_depth", 0)
+    return depth if isinstance(depth, int) and not isinstance(depth, bool) and depth > 0 else 0
+
+
 def _render_pattern(pattern, context):
     if not is_template(pattern):
         return pattern
@@ -212,8 +244,7 @@ def emit_action_triggers(finished):
     if trigger is None:
         return
     for execution in finished:
-        depth = execution.context.get("rule_depth", 0)
-        context = {"rule_depth": depth, "execution_id": execution.id}
+        context = {"rule_depth": rule_depth(execution.context), "execution_id": execution.id}
         dispatch(trigger, _action_trigger_payload(execution), context, execution.user)
 
 

@@ -15,6 +15,7 @@ from .errors import AccessDenied, InvalidInput, NotFound
 from .formats import isotime
 from .models import Action, Execution, ExecutionOutput, RunnerType, StreamEvent
 from .rows import prepared_insert, prepared_update
+from .runners.environment import check_env
 from .templating import datastore_context
 
 log = logging.getLogger(__name__)
@@ -56,22 +57,47 @@ def merged_parameters(execution):
 # --- launching -----------------------------------------------------------------------------
 
 
+# Context keys the server sets itself, or StackStorm's servers set (who runs, for whom, what
+# started it), dropped from what callers send in `context` or the St2-Context header: taken
+# from a caller they would forge an identity (user, api_user, parent: st2kv.user lookups and
+# the run-as user are read from them), a provenance (rule, trigger_instance, re-run,
+# trace_context, chat sources) or lift a guard (rule_depth: a negative depth lengthens a
+# self-triggering chain past ST2_RULE_CHAIN_LIMIT). Anything else a caller sends is kept.
+RESERVED_CONTEXT_KEYS = frozenset(
+    {
+        "user", "api_user", "pack", "parent", "rule", "rule_depth", "trigger_instance",
+        "trace_context", "re-run", "source_channel", "source_context", "action_alias_ref",
+    }
+)  # fmt: skip
+
+
+def caller_context(*contexts):
+    """The contexts a caller sent (body, header), merged, without RESERVED_CONTEXT_KEYS."""
+    merged = {}
+    for context in contexts:
+        merged.update(context or {})
+    return {key: value for key, value in merged.items() if key not in RESERVED_CONTEXT_KEYS}
+
+
 def launch(caller, body, header_context=None):
     """POST /executions: returns the new, `requested` execution."""
     check_body(body, LAUNCH_SCHEMA)
     teams.check_may_run(caller.user, body["action"])
-    context = {**(body.get("context") or {}), **(header_context or {})}
-    parent = context.get("parent") if isinstance(context.get("parent"), dict) else {}
-    # A parent execution's user wins, as in StackStorm; naming someone else is admin-only.
-    user = parent.get("user") or body.get("user") or caller.username
+    context = caller_context(body.get("context"), header_context)
+    # Running as someone else (the `user` field) is admin-only.
+    user = body.get("user") or caller.username
     if user != caller.username and not caller.is_admin:
         raise AccessDenied("user: only administrators may run actions as another user.")
     return request_execution(
-        body["action"], body.get("parameters") or {}, user=user, context=context
+        body["action"],
+        body.get("parameters") or {},
+        user=user,
+        staff=caller.is_admin,
+        context=context,
     )
 
 
-def request_execution(action_ref, given, *, user, context=None, parent=None, **fields):
+def request_execution(action_ref, given, *, user, staff, context=None, parent=None, **fields):
     """Validate and record an execution in `requested` state; the worker picks it up."""
     action = Action.objects.filter(ref=action_ref).first()
     runner = None
@@ -79,7 +105,7 @@ def request_execution(action_ref, given, *, user, context=None, parent=None, **f
         runner = RunnerType.objects.filter(name=action.runner_type).first()
     check_launchable(action_ref, action, runner)
     execution = new_execution(
-        action, runner, given, user=user, context=context, parent=parent, **fields
+        action, runner, given, user=user, staff=staff, context=context, parent=parent, **fields
     )
     with writers.atomic():
         execution.save(force_insert=True)
@@ -99,17 +125,25 @@ def check_launchable(action_ref, action, runner):
         )
 
 
-def new_execution(action, runner, given, *, user, context=None, parent=None, prepared=None,
-                  **fields):  # fmt: skip
+def new_execution(action, runner, given, *, user, staff, data=(), context=None, parent=None,
+                  prepared=None, **fields):  # fmt: skip
     """An unsaved `requested` execution of a launchable action: values checked, cast and
-    rendered, secrets split out. `prepared` is (merged parameters, action snapshot, runner
-    snapshot) when the caller computed them already (rule dispatch does, once per action)."""
+    rendered, secrets split out. `staff`: whether who launches it (the API caller, or a rule's
+    owner) is staff, who alone may set runner parameters that change how the process starts
+    (st2bridge.teams) and decrypt system secrets in templates. `data`: names of given values
+    that are data, not templates (params.prepare_values). `prepared` is (merged parameters,
+    action snapshot, runner snapshot) when the caller computed them already (rule dispatch
+    does, once per action)."""
     merged, action_api, runner_api = prepared or (
         params.merge_parameters(runner.runner_parameters, action.parameters),
         catalog.action_to_api(action),
         catalog.runner_type_to_api(runner),
     )
-    shown, _final = params.prepare_values(merged, given, datastore_context(user))
+    teams.check_runner_parameters(staff, runner.runner_parameters, merged, given)
+    store = datastore_context(user, system_decrypt=staff)
+    shown, final = params.prepare_values(merged, given, store, data)
+    if "env" in (runner.runner_parameters or {}):
+        check_env(final.get("env"))  # 400 naming a denied variable, for staff too
     public, secret = _split_secrets(merged, shown)
     now = timezone.now()
     return Execution(
@@ -183,7 +217,9 @@ def runner_values(execution):
 
 def re_run(caller, execution, body):
     """A new execution of the same action with the original parameters, overrides on top.
-    Secrets are reused on the server only; they never travel back through the client."""
+    Secrets are reused on the server only; they never travel back through the client. What
+    the new execution carries counts as sent by the caller: runner parameters only staff may
+    set are refused to others (403) even when the original carried them."""
     teams.check_may_run(caller.user, execution.action_ref)
     check_body(body, RERUN_SCHEMA)
     merged = merged_parameters(execution)
@@ -197,9 +233,19 @@ def re_run(caller, execution, body):
         for name, value in (body.get("parameters") or {}).items()
         if not (merged.get(name, {}).get("secret") and value in ("", params.MASK))
     }
-    context = {"re-run": {"ref": execution.id}}
+    # The recorded values were rendered when the original ran: they are data now, whatever
+    # text they hold, also when sent back unchanged (the portal's form sends every value).
+    # The caller's other overrides are rendered, as at launch.
+    recorded = frozenset(
+        name for name in original if overrides.get(name, original[name]) == original[name]
+    )
     return request_execution(
-        execution.action_ref, {**original, **overrides}, user=caller.username, context=context
+        execution.action_ref,
+        {**original, **overrides},
+        user=caller.username,
+        staff=caller.is_admin,
+        data=recorded,
+        context={"re-run": {"ref": execution.id}},
     )
 
 

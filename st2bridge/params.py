@@ -259,10 +259,15 @@ def with_defaults(merged, values):
     return complete
 
 
-def prepare_values(merged, given, render_context):
+def prepare_values(merged, given, render_context, data=()):
     """Check, cast and render what a caller passed. Returns (shown, final): `shown` is what
     StackStorm records (given values plus defaults that were templates, rendered), `final`
-    adds every plain default and is what the runner receives."""
+    adds every plain default and is what the runner receives.
+
+    Templates are rendered once, by the side that owns them: the given values named in `data`
+    are data (a rule's parameters rendered with a trigger payload, a re-run's recorded values)
+    and are never rendered again, whatever text they hold; the action's template defaults and
+    the caller's own values are rendered here."""
     from .templating import is_template, render
 
     given = given or {}
@@ -270,6 +275,8 @@ def prepare_values(merged, given, render_context):
     shown = {name: cast_value(name, merged[name], value) for name, value in given.items()}
     context = {**render_context, **with_defaults(merged, shown)}
     for name, spec in merged.items():
+        if name in data and name in shown:
+            continue
         template = shown.get(name, spec.get("default") if name not in shown else None)
         if is_template(template):
             shown[name] = cast_value(name, spec, render(template, context, name))

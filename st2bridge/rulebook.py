@@ -1,16 +1,24 @@
 """Rules: create, change, delete and show them (notes §5.1-5.3). Who may do what is decided
 here: everyone may create rules, which run their action as the rule's owner, naming only
-actions their teams let them run (st2bridge.teams); only the owner or an admin may change or
-delete a rule."""
+actions their teams let them run and setting runner parameters only staff may set if they are
+staff (st2bridge.teams); only the owner or an admin may change or delete a rule.
 
+Secret action parameter values (those the action's schema marks secret) are stored encrypted
+in secret_action_parameters, as executions store theirs, and masked in action_parameters;
+rules saved before that hold them in action_parameters, which still works."""
+
+import json
+
+from cryptography.fernet import InvalidToken
 from django.db import IntegrityError, transaction
 
-from . import catalog, params, teams, triggers
+from . import catalog, datastore, params, teams, triggers
 from .bodies import check_body
 from .errors import AccessDenied, Conflict, InvalidInput, NotFound
 from .formats import without_nulls
-from .models import Action, Rule, TriggerType
+from .models import Action, Rule, RunnerType, TriggerType
 from .rules.criteria import check_criteria
+from .runners.environment import check_env
 
 SYSTEM_USER = "stanley"  # who runs the actions of rules registered from pack directories
 RULE_SCHEMA = {
@@ -73,9 +81,10 @@ def find_rule(ref_or_id):
 
 def to_api(rule, unmasked=False, merged=None):
     """StackStorm's rule object; secret action parameters masked unless `unmasked`."""
-    action_parameters = rule.action_parameters
-    if not unmasked:
-        action_parameters = params.mask_secrets(action_parameters, merged or {})
+    if unmasked:
+        action_parameters = stored_values(rule.action_parameters, rule.secret_action_parameters)
+    else:
+        action_parameters = params.mask_secrets(rule.action_parameters, merged or {})
     return without_nulls(
         {
             "id": rule.id,
@@ -108,32 +117,57 @@ def merged_parameters_by_action(rules):
     return {by_id[action_id]: schema for action_id, schema in merged.items()}
 
 
+def stored_values(action_parameters, secret_action_parameters):
+    """A rule's action parameter values with its secrets restored (decrypted)."""
+    values = dict(action_parameters or {})
+    if secret_action_parameters:
+        try:
+            values.update(json.loads(datastore.decrypt(secret_action_parameters)))
+        except InvalidToken:
+            raise InvalidInput(
+                "The rule's secret action parameters cannot be decrypted with the datastore "
+                "keys (ST2_DATASTORE_KEY)."
+            ) from None
+    return values
+
+
+def sealed_values(values, merged):
+    """(action_parameters, secret_action_parameters) to store: `values` with the secret ones
+    masked, and the secret ones as encrypted JSON ("" when there are none)."""
+    secret = {
+        name: value for name, value in values.items() if (merged.get(name) or {}).get("secret")
+    }
+    public = {name: params.MASK if name in secret else value for name, value in values.items()}
+    return public, datastore.encrypt(json.dumps(secret)) if secret else ""
+
+
 # --- writing -------------------------------------------------------------------------------
 
 
 def create_rule(caller, body):
     _check_may_run(caller, body)
-    fields = checked_fields(body)
+    fields = checked_fields(body, staff=caller.is_admin)
     rule = Rule(**fields, created_by=caller.username, context={"user": caller.username})
-    return _save_new(rule)
+    return _save_new(rule, staff=caller.is_admin)
 
 
 def save_rule_from_disk(pack, body, metadata_file):
-    """Register a rule from a pack directory (rules/*.yaml): create, or update in place."""
+    """Register a rule from a pack directory (rules/*.yaml): create, or update in place.
+    Pack directories are installed by admins: their rules are checked as staff's."""
     body = {**body, "pack": pack}
     existing = Rule.objects.filter(ref=f"{pack}.{body.get('name')}").first()
     if existing is not None:
-        return _update(existing, {**body, "metadata_file": metadata_file}, strict=False)
-    fields = checked_fields({**body, "metadata_file": metadata_file}, strict=False)
+        return _update(existing, {**body, "metadata_file": metadata_file}, True, strict=False)
+    fields = checked_fields({**body, "metadata_file": metadata_file}, strict=False, staff=True)
     rule = Rule(**fields, created_by=SYSTEM_USER, context={"user": SYSTEM_USER})
     rule.enabled = body.get("enabled", True)  # a pack's rules are on unless they say otherwise
-    return _save_new(rule)
+    return _save_new(rule, staff=True)
 
 
 def update_rule(caller, rule, body):
     _require_owner(caller, rule)
     _check_may_run(caller, body, rule)
-    return _update(rule, body)
+    return _update(rule, body, caller.is_admin)
 
 
 def delete_rule(caller, rule):
@@ -167,9 +201,8 @@ def _require_owner(caller, rule):
     raise AccessDenied(f'User "{caller.username}" may not change rule "{rule.ref}".')
 
 
-def _update(rule, body, strict=True):
-    fields = checked_fields(body, strict)
-    _keep_masked_secrets(rule, fields)
+def _update(rule, body, staff, strict=True):
+    fields = checked_fields(body, strict, staff=staff, existing=rule)
     old_trigger = rule.trigger_ref
     with transaction.atomic():
         if (fields["trigger_type"], fields["trigger_parameters"]) != (
@@ -182,27 +215,48 @@ def _update(rule, body, strict=True):
             fields["trigger_ref"] = old_trigger
         for name, value in fields.items():
             setattr(rule, name, value)
+        _refuse_shared_webhook(rule, staff)
         _save(rule)
     return rule
 
 
-def _keep_masked_secrets(rule, fields):
+def _keep_masked_secrets(existing, action_ref, values, merged):
     """A body read back from GET (`st2 rule enable`) holds ******** for secret action
-    parameters: keep the stored value instead of saving the mask."""
-    if fields["action_ref"] != rule.action_ref:
-        return
-    merged = merged_parameters_by_action([rule]).get(rule.action_ref, {})
-    given, stored = fields["action_parameters"], rule.action_parameters or {}
-    for name, value in given.items():
-        if value == params.MASK and name in stored and merged.get(name, {}).get("secret"):
-            given[name] = stored[name]
+    parameters: `values` with the stored value instead of the mask."""
+    if existing is None or action_ref != existing.action_ref:
+        return values
+    stored = stored_values(existing.action_parameters, existing.secret_action_parameters)
+    return {
+        name: stored[name]
+        if value == params.MASK and name in stored and merged.get(name, {}).get("secret")
+        else value
+        for name, value in values.items()
+    }
 
 
-def _save_new(rule):
+def _save_new(rule, staff):
     with transaction.atomic():
         rule.trigger_ref = _acquire(rule.trigger_type, rule.trigger_parameters)
+        _refuse_shared_webhook(rule, staff)
         _save(rule)
     return rule
+
+
+def _refuse_shared_webhook(rule, staff):
+    """403 when a member's webhook rule would share its url with someone else's rule: rules of
+    one url share one trigger, so every post to it (body and headers) would reach both."""
+    if staff or rule.trigger_type != triggers.WEBHOOK:
+        return
+    url = str((rule.trigger_parameters or {}).get("url", "")).strip("/")
+    spellings = [url, f"/{url}", f"{url}/", f"/{url}/"]  # a post reaches each of them
+    others = Rule.objects.filter(
+        trigger_type=triggers.WEBHOOK, trigger_parameters__url__in=spellings
+    ).exclude(pk=rule.pk)
+    if others.exclude(created_by=rule.created_by).exists():
+        raise AccessDenied(
+            f'trigger.parameters.url: the webhook url "{url}" is used by another user\'s rule; '
+            "choose another url."
+        )
 
 
 def _acquire(type_ref, parameters):
@@ -230,10 +284,12 @@ def _duplicate_message(ref):
     return f"Tried to save duplicate unique keys (rule ref {ref} already exists)"
 
 
-def checked_fields(body, strict=True):
+def checked_fields(body, strict=True, *, staff, existing=None):
     """Validate a rule body (schema, trigger type and parameters, criteria, action and its
-    parameters) and return the model fields it sets. Rules of pack directories are not
-    `strict`: like StackStorm, they may name a trigger type or action that is not there yet."""
+    parameters) and return the model fields it sets, secrets sealed. Rules of pack
+    directories are not `strict`: like StackStorm, they may name a trigger type or action that
+    is not there yet. `staff`: whether the caller may set runner parameters only staff may
+    set. `existing`: the rule being replaced, whose secrets a masked value keeps."""
     check_body(body, RULE_SCHEMA)
     pack = body.get("pack") or "default"
     trigger_type = body["trigger"]["type"]
@@ -246,7 +302,9 @@ def checked_fields(body, strict=True):
         raise InvalidInput(str(error)) from None  # StackStorm's message names the field
     action_ref = body["action"]["ref"]
     action_parameters = body["action"].get("parameters") or {}
-    _check_action(action_ref, action_parameters, strict)
+    merged = _check_action(action_ref, action_parameters, strict, staff) or {}
+    values = _keep_masked_secrets(existing, action_ref, action_parameters, merged)
+    action_parameters, secret_action_parameters = sealed_values(values, merged)
     return {
         "pack": pack,
         "name": body["name"],
@@ -258,6 +316,7 @@ def checked_fields(body, strict=True):
         "criteria": criteria,
         "action_ref": action_ref,
         "action_parameters": action_parameters,
+        "secret_action_parameters": secret_action_parameters,
         "type": body.get("type") or {"ref": "standard", "parameters": {}},
         "tags": body.get("tags") or [],
         "metadata_file": body.get("metadata_file") or "",
@@ -277,14 +336,24 @@ def _check_trigger(type_ref, parameters, strict):
         raise InvalidInput(f'trigger.parameters: trigger type "{type_ref}" takes no parameters.')
 
 
-def _check_action(action_ref, values, strict):
+def _check_action(action_ref, values, strict, staff):
+    """The merged parameter schema of the rule's action (None when a pack's rule names an
+    action not registered yet), after checking the rule's values for it: runner parameters
+    only staff may set (403), then names, types and a literal `env` (400)."""
     action = Action.objects.filter(ref=action_ref).first()
     if action is None and not strict:
-        return
+        return None
     if action is None:
         raise InvalidInput(f'action.ref: action "{action_ref}" does not exist.')
-    merged = catalog.merged_parameters(action)
+    runner = RunnerType.objects.filter(name=action.runner_type).first()
+    runner_parameters = runner.runner_parameters if runner else {}
+    merged = params.merge_parameters(runner_parameters, action.parameters)
+    where = "action.parameters: "
+    teams.check_runner_parameters(staff, runner_parameters, merged, values, where)
     try:
         params.check_rule_values(merged, values)
+        if "env" in (runner_parameters or {}) and isinstance(values.get("env"), dict):
+            check_env(values["env"])  # its names are literal (only values are rendered)
     except InvalidInput as error:
-        raise InvalidInput(f"action.parameters: {error.message}") from None
+        raise InvalidInput(f"{where}{error.message}") from None
+    return merged

@@ -12,6 +12,11 @@ re-run, a rule naming it, a rule firing for an owner who lost it) is refused wit
 the action, decided from the ref before the action is looked up, so a refusal says nothing of
 what exists.
 
+Runner parameters that change how an action's process starts, or where its requests go
+(RESTRICTED_RUNNER_PARAMETERS), may be set only by staff (issue 12): a member who sends one
+is refused with 403 naming it, when launching, re-running, saving a rule, and when a rule of a
+member fires. The action's own metadata (a default, `immutable`) fixes them for everyone.
+
 The scope costs one query per user and is kept on the user object, which the API loads anew
 for each request: so it is computed at most once per request and never outlives one.
 """
@@ -23,7 +28,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Q
 
-from .errors import AccessDenied
+from .errors import AccessDenied, InvalidInput
 
 ALL = "all"  # the scope of admins, and of users in no team while ST2_DEFAULT_ACCESS is `all`
 _CACHE = "_st2_team_scope"
@@ -154,33 +159,111 @@ def check_scope(scope, username, action_ref):
         raise error
 
 
+# --- runner parameters only staff may set ---------------------------------------------------
+
+# Runner parameters that change how an action's process starts or where its requests go, and
+# why. Staff may set them; others may not (403), unless settings.ST2_RESTRICT_RUNNER_PARAMETERS
+# is false (StackStorm lets anyone who may run an action set them). Only runner parameters
+# count: an action's own parameter that happens to be called `env` is the action's business.
+RESTRICTED_RUNNER_PARAMETERS = {
+    "env": "it sets variables in the action's process environment",
+    "cwd": "it chooses the directory the action's process starts in",
+    "sudo": "it runs the action's process as root",
+    "sudo_password": "it is the password given to sudo",
+    "kwarg_op": "it changes how arguments are written on the action's command line",
+    "content_version": "it chooses which version of the pack's code runs",
+    "http_proxy": "it sends the action's HTTP requests through another host",
+    "https_proxy": "it sends the action's HTTPS requests through another host",
+    "url_hosts_blacklist": "it changes which hosts the action's HTTP requests may reach",
+    "url_hosts_whitelist": "it changes which hosts the action's HTTP requests may reach",
+}
+
+
+def staff_only_parameters(runner_parameters, merged, given):
+    """The names in `given` that only staff may set: restricted parameters of the action's
+    runner type (`runner_parameters`) given a value other than the action's default (a value
+    the action's metadata gives anyway changes nothing: forms send defaults back). Immutable
+    ones are left to params.check_overrides: nobody may set them (400)."""
+    if not settings.ST2_RESTRICT_RUNNER_PARAMETERS:
+        return []
+    return sorted(
+        name
+        for name, value in (given or {}).items()
+        if name in RESTRICTED_RUNNER_PARAMETERS
+        and name in (runner_parameters or {})
+        and not (merged.get(name) or {}).get("immutable")
+        and not _is_default(merged.get(name) or {}, name, value)
+    )
+
+
+def _is_default(spec, name, value):
+    from .params import cast_value  # params is pure; teams must not need it at import
+
+    try:
+        value = cast_value(name, spec, value)
+    except InvalidInput:
+        return False
+    return value == spec.get("default")
+
+
+def check_runner_parameters(is_staff, runner_parameters, merged, given, where=""):
+    """Raise AccessDenied (403) naming the first parameter of `given` that only staff may
+    set, unless `is_staff`. `where` prefixes the message ("action.parameters: " for rules)."""
+    if is_staff:
+        return
+    names = staff_only_parameters(runner_parameters, merged, given)
+    if names:
+        name = names[0]
+        raise AccessDenied(
+            f'{where}{name}: only staff may set the runner parameter "{name}": '
+            f"{RESTRICTED_RUNNER_PARAMETERS[name]}."
+        )
+
+
 # --- for rule owners (usernames, in the rule engine) ----------------------------------------
 
 
-def scopes_by_username(usernames):
-    """{username: ALL or Scope} in one query. A deactivated user may run nothing (their rules
-    fail their enforcements, saying so). An unknown user is treated as in no team, except the
-    system user of pack rules (registered by admins), who may run everything."""
+class Owner(NamedTuple):
+    """What the rule engine needs to know of a rule's owner."""
+
+    scope: object  # ALL or a Scope
+    is_staff: bool
+
+
+def owners_by_username(usernames):
+    """{username: Owner} in one query. A deactivated user may run nothing (their rules fail
+    their enforcements, saying so). An unknown user is treated as in no team, except the
+    system user of pack rules (registered by admins), who may run everything as staff."""
     from .rulebook import SYSTEM_USER  # rulebook checks rules with this module
 
     rows = _owner_rows(sorted(usernames))
     found, disabled = {}, set()
-    for username, is_active, is_staff, is_superuser, group_id, packs, actions in rows:
-        is_admin, grants = found.setdefault(username, (is_staff or is_superuser, []))
+    for username, is_active, staff, superuser, group_id, packs, actions in rows:
+        is_admin, grants = found.setdefault(username, (staff or superuser, []))
         if group_id is not None:
             grants.append((packs, actions))
         if not is_active:
             disabled.add(username)
-    scopes = {
-        username: scope_from_grants(is_admin, grants, settings.ST2_DEFAULT_ACCESS)
+    owners = {
+        username: Owner(
+            DISABLED
+            if username in disabled
+            else scope_from_grants(is_admin, grants, settings.ST2_DEFAULT_ACCESS),
+            is_admin and username not in disabled,
+        )
         for username, (is_admin, grants) in found.items()
     }
-    scopes.update({username: DISABLED for username in disabled})
     for username in usernames:
-        if username not in scopes:
+        if username not in owners:
             unknown_admin = username == SYSTEM_USER
-            scopes[username] = scope_from_grants(unknown_admin, [], settings.ST2_DEFAULT_ACCESS)
-    return scopes
+            scope = scope_from_grants(unknown_admin, [], settings.ST2_DEFAULT_ACCESS)
+            owners[username] = Owner(scope, unknown_admin)
+    return owners
+
+
+def scopes_by_username(usernames):
+    """{username: ALL or Scope} (owners_by_username without staff status)."""
+    return {name: owner.scope for name, owner in owners_by_username(usernames).items()}
 
 
 def _owner_rows(usernames):

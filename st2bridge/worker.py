@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from . import datastore, executions, timers, writers
+from . import datastore, executions, sandbox, timers, writers
 from .models import Execution, ExecutionOutput, Pack, StreamEvent
 from .rows import columns, instance, select_rows
 from .runners import RunnerUnavailable, RunRequest, get_runner
@@ -173,6 +173,8 @@ class Job:
         return outcome.status, outcome.result
 
     def _request(self):
+        from .auth import is_admin_username
+
         execution = self.execution
         values = executions.runner_values(execution)
         return RunRequest(
@@ -185,6 +187,9 @@ class Job:
             cancel=self.cancel,
             datastore=ActionDatastore(execution.user),
             max_output_bytes=settings.ST2_MAX_OUTPUT_BYTES,
+            protect_local_addresses=settings.ST2_HTTP_PROTECT_LOCAL
+            and not self.inline  # no query on the claim's path: inline runners connect nowhere
+            and not is_admin_username(execution.user),
         )
 
     def finish_fields(self, status, result):
@@ -269,6 +274,7 @@ class Worker:
 
     def run(self):
         log.info("Worker %s started (concurrency %s)", self.name, self.concurrency)
+        sandbox.announce()  # who actions run as; a warning when they can read our secrets
         while not self.stopping.is_set():
             if not self.tick():
                 self.stopping.wait(self.poll_interval)

@@ -9,6 +9,15 @@ from rest_framework.test import APIClient
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture
+def shared_tmp():
+    """A temporary directory the action user may enter and write (tests/action_support.py):
+    under root, actions cannot reach pytest's own tmp_path."""
+    from .action_support import shared_tmp_dir
+
+    yield from shared_tmp_dir()
+
+
 @pytest.fixture(autouse=True)
 def fast_hasher(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -104,8 +104,16 @@ class LiveSite:
 
     # --- helpers --------------------------------------------------------------------------
 
-    def token(self):
-        credentials = b64encode(f"{ADMIN}:{PASSWORD}".encode()).decode()
+    def add_user(self, username, password=PASSWORD, staff=False):
+        """A user of the site (not staff unless asked), by default with the admin's password."""
+        code = (
+            "from django.contrib.auth import get_user_model; get_user_model().objects"
+            f".create_user({username!r}, password={password!r}, is_staff={staff!r})"
+        )
+        self.manage("shell", "-v", "0", "-c", code)
+
+    def token(self, username=ADMIN, password=PASSWORD):
+        credentials = b64encode(f"{username}:{password}".encode()).decode()
         request = urllib.request.Request(  # noqa: S310 - loopback URL of ours
             f"{self.url}/auth/v1/tokens",
             data=b"{}",

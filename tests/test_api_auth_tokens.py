@@ -142,7 +142,8 @@ def test_expired_token_refused_and_invalid(alice, alice_api):
 
 def test_throttle_counts_the_forwarded_client_behind_a_trusted_proxy(alice, settings):
     settings.ST2_LOGIN_FAILURES_PER_ADDRESS = 2
-    client = APIClient(REMOTE_ADDR="127.0.0.1")
+    settings.PORTAL_TRUSTED_PROXIES = ["10.0.0.0/24"]
+    client = APIClient(REMOTE_ADDR="10.0.0.2")
     for name in ("u1", "u2"):
         response = client.post(
             "/auth/v1/tokens",

@@ -4,6 +4,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from st2bridge import dispatch
@@ -392,30 +394,44 @@ def test_get_trigger_instance(alice_api, instances):
     assert alice_api.get("/api/v1/triggerinstances/000000000000000000000000").status_code == 404
 
 
-def test_re_emit(alice_api, instances):
+def test_re_emit(admin_api, instances):
     older = instances["older"]
-    response = alice_api.post(f"/api/v1/triggerinstances/{older.id}/re_emit")
+    response = admin_api.post(f"/api/v1/triggerinstances/{older.id}/re_emit")
     body = ok(response)
     assert body["message"] == f"Trigger instance {older.id} succesfully re-sent."
     assert body["payload"] == {"body": {"n": 1}, "__context": {"original_id": older.id}}
     copy = TriggerInstance.objects.exclude(pk__in=[older.id, instances["newer"].id]).get()
     assert copy.trigger == older.trigger
     assert copy.payload["__context"] == {"original_id": older.id}
+    assert copy.posted_by == "admin"  # re-emitting is for admins (issue 12)
     # the re-emitted instance enforces the rule again
     assert RuleEnforcement.objects.filter(trigger_instance_id=copy.id).count() == 1
 
 
-def test_re_emit_of_an_instance_whose_trigger_is_gone(alice_api, instances):
+def test_re_emit_of_an_instance_whose_trigger_is_gone(alice_api, admin_api, instances):
     older = instances["older"]
     alice_api.delete(f"/api/v1/rules/{instances['first']['id']}")
     assert not Trigger.objects.filter(ref=older.trigger).exists()
-    body = ok(alice_api.post(f"/api/v1/triggerinstances/{older.id}/re_emit"))
+    body = ok(admin_api.post(f"/api/v1/triggerinstances/{older.id}/re_emit"))
     assert body["payload"]["__context"] == {"original_id": older.id}
 
 
-def test_re_emit_unknown_instance_is_404(alice_api):
+def test_re_emit_unknown_instance_is_404(admin_api):
     url = "/api/v1/triggerinstances/000000000000000000000000/re_emit"
-    assert alice_api.post(url).status_code == 404
+    assert admin_api.post(url).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/v1/triggerinstances", "/api/v1/ruleenforcements"])
+def test_a_member_s_list_costs_the_same_queries_for_one_row_or_many(alice_api, path):
+    rule = create_rule(alice_api, "counted", "counted")
+    fire(rule["trigger"]["ref"], {"body": {}})
+    with CaptureQueriesContext(connection) as one:
+        assert len(ok(alice_api.get(path))) == 1
+    for n in range(5):
+        fire(rule["trigger"]["ref"], {"body": {"n": n}})
+    with CaptureQueriesContext(connection) as six:
+        assert len(ok(alice_api.get(path))) == 6
+    assert len(six) == len(one)
 
 
 # --- rule enforcements ---------------------------------------------------------------------

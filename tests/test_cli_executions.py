@@ -255,8 +255,8 @@ TEST_PACK = {
 
 
 @pytest.fixture
-def test_pack(tmp_path, worker):
-    root = tmp_path / "testpack"
+def test_pack(shared_tmp, worker):
+    root = shared_tmp / "testpack"
     for name, text in TEST_PACK.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(textwrap.dedent(text))
@@ -299,10 +299,10 @@ def stream_opened():
     request_started.disconnect(started)
 
 
-def test_execution_tail_follows_a_running_execution_to_its_end(st2, tmp_path, stream_opened):
+def test_execution_tail_follows_a_running_execution_to_its_end(st2, shared_tmp, stream_opened):
     # The stream only carries what happens after it is opened (as in StackStorm), so the
     # command prints nothing until the test has seen `tail` connect and creates the flag.
-    flag = tmp_path / "go"
+    flag = shared_tmp / "go"
     execution_id = run_async(
         st2,
         "core.local",

@@ -103,6 +103,19 @@ def test_a_secret_never_comes_back_in_the_html(alice_browser):
     assert "********" in page
 
 
+def test_a_staff_only_runner_parameter_is_refused_beside_its_field_input_kept(alice_browser):
+    """alice is not staff: the API's 403 for `cwd` (issue 12) shows on the form, not as an
+    error page, and nothing runs."""
+    data = {"environment": "staging", "version": "1.4.2", "cwd": "/etc"}
+    response = launch(alice_browser, "demo.deploy", data)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "only staff may set the runner parameter" in field_html(page, "cwd")
+    assert 'value="/etc"' in field_html(page, "cwd")
+    assert 'value="1.4.2"' in field_html(page, "version")
+    assert not Execution.objects.exists()
+
+
 def test_query_string_prefills_the_form(alice_browser):
     page = alice_browser.get(f"/actions/demo.greet?name={SCRIPT}&times=3").content.decode()
     assert f'value="{ESCAPED}"' in field_html(page, "name")

@@ -7,6 +7,7 @@ import pytest
 from st2bridge.rules.criteria import (
     MISSING,
     CriteriaError,
+    CriteriaTimeout,
     UnknownCriteriaOperator,
     check_criteria,
     criteria_match,
@@ -353,6 +354,14 @@ def test_search_sub_criterion_errors_only_fail_that_item():
     context = {"trigger": {"fields": [{"level": "high"}, {"level": 45}, {}]}}
     assert match(search("any", {"item.level": crit("gt", 40)}), context)
     assert not match(search("all", {"item.level": crit("gt", 40)}), context)
+
+
+def test_a_timeout_inside_search_fails_the_whole_criteria(settings):
+    # Each item would wait for the pattern again: the first timeout stops matching.
+    settings.ST2_REGEX_TIMEOUT = 0.05
+    context = {"trigger": {"fields": [{"msg": "a" * 40 + "!"}] * 20}}
+    with pytest.raises(CriteriaTimeout, match='"item.msg" \\(regex\\).*timed out'):
+        criteria_match(search("any", {"item.msg": crit("regex", "(a|aa)+$")}), context)
 
 
 def test_search_with_a_bad_condition_or_value_is_an_error():

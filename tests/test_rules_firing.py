@@ -273,11 +273,12 @@ def test_a_criteria_type_error_is_a_failed_enforcement(alice_api):
 
 
 def test_datastore_values_in_parameters(alice_api, admin_api):
+    """The rule's owner (staff here: only staff decrypt system secrets) reads the datastore."""
     set_key(admin_api, "region", "eu-west")
     set_key(admin_api, "password", "s3cret", secret=True)
-    set_key(alice_api, "nick", "ally", scope="user")
+    set_key(admin_api, "nick", "ally", scope="user")
     rule = hook_rule(
-        alice_api,
+        admin_api,
         cmd="echo {{ st2kv.system.region }} {{ st2kv.user.nick }} "
         "{{ st2kv.system.password | decrypt_kv }} [{{ st2kv.system.missing }}]",
     )

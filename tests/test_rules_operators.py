@@ -1,5 +1,6 @@
 """Criteria operators, one by one, against StackStorm's semantics (notes §5.4, §11 item 8)."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from st2bridge.rules.operators import (
     OPERATOR_NAMES,
     OPERATORS,
     OperatorError,
+    PatternTimeout,
     UnknownOperator,
     UnrecognizedCondition,
     get_operator,
@@ -258,6 +260,33 @@ def test_a_bad_regular_expression_is_an_error():
 def test_bytes_are_compared_as_text():
     assert op("equals", b"st2", "st2")
     assert op("regex", b"abc", b"b")
+
+
+@pytest.mark.parametrize("name", ["matchregex", "regex", "iregex"])
+def test_a_pattern_past_the_time_limit_is_an_error(settings, name):
+    settings.ST2_REGEX_TIMEOUT = 0.05
+    with pytest.raises(PatternTimeout, match=r'"\(a\|aa\)\+\$" timed out after 0.05 s'):
+        op(name, "a" * 40 + "!", "(a|aa)+$")
+
+
+@pytest.mark.parametrize(
+    "value, pattern",
+    [
+        ("v1.1", r"^v(?P<major>\d+)\.(?P=major)$"),
+        ("[x]", r"[[x]]"),  # the regex package's own syntax would read a nested set
+        ("a--b", r"[a-]--"),
+        ("ab", r"(?i)AB"),
+        ("line1\nline2", r"line1.line2"),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:Possible nested set:FutureWarning")  # re's own warning
+def test_patterns_behave_as_python_re(value, pattern):
+    assert op("regex", value, pattern) == (re.search(pattern, value) is not None)
+
+
+def test_a_wildcard_with_many_stars_stays_fast(settings):
+    settings.ST2_REGEX_TIMEOUT = 0.05
+    assert not op("matchwildcard", "a" * 5000 + "!", "*a*a*a*a*a*a*a*b")
 
 
 # --- time --------------------------------------------------------------------------------------

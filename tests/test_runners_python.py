@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 
 from st2bridge.runners import RunRequest, get_runner
+from tests.action_support import shared_tmp_dir
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def tmp_path():
+    """The actions written here live in the test's directory: one the action user can read."""
+    yield from shared_tmp_dir()
 
 
 class DictDatastore:

@@ -11,9 +11,16 @@ import pytest
 import yaml
 
 from st2bridge.runners import RunRequest, get_runner, process
+from tests.action_support import shared_tmp_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 ARGS_SCRIPT = '#!/usr/bin/env bash\nfor arg in "$@"; do printf \'<%s>\\n\' "$arg"; done\n'
+
+
+@pytest.fixture
+def tmp_path():
+    """Actions here read and write the test's files: a directory the action user can use."""
+    yield from shared_tmp_dir()
 
 
 class Output:
@@ -125,7 +132,7 @@ def test_env_parameter_and_st2_variables_reach_the_command(monkeypatch):
         ({1: "x"}, "env: 1 is not a valid environment variable name."),
         ({"A=B": "x"}, "env: 'A=B' is not a valid environment variable name."),
         ({"NESTED": {"a": 1}}, 'env: the value of "NESTED" must be a string or a number.'),
-        (["A=1"], "env must be a mapping of variable names to values."),
+        (["A=1"], "env: must be a mapping of variable names to values."),
     ],
 )
 def test_bad_env_fails_without_running(tmp_path, env, message):
@@ -164,11 +171,13 @@ def test_sudo_when_enabled_runs_the_command_through_sudo(settings, tmp_path, mon
         'shift\nexec "$@"\n'
     )
     fake_sudo.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
-    outcome = run_cmd("echo as root", sudo=True)
+    # Actions have a fixed PATH, not the worker's: the fake sudo goes first on that one.
+    monkeypatch.setattr(process, "ACTION_PATH", f"{tmp_path}:{process.ACTION_PATH}")
+    outcome = run_cmd("echo as root; id -u >&2", sudo=True)
     assert outcome.status == "succeeded"
     assert outcome.result["stdout"] == "as root"
-    assert outcome.result["stderr"] == "sudo option -n\nsudo option -E"
+    # A sudo run starts as the worker's own user: the action user has no sudo rights.
+    assert outcome.result["stderr"] == f"sudo option -n\nsudo option -E\n{os.geteuid()}"
 
 
 # --- live output, truncation --------------------------------------------------------------

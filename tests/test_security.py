@@ -240,9 +240,9 @@ def test_entry_points_outside_the_pack_never_run(admin_api, entry_point):
 
 
 @pytest.mark.django_db(transaction=True)  # the worker runs in threads
-def test_shell_metacharacters_in_parameters_are_never_executed(alice_api, tmp_path):
+def test_shell_metacharacters_in_parameters_are_never_executed(alice_api, shared_tmp):
     register_bundled_packs()
-    marker = tmp_path / "pwned"
+    marker = shared_tmp / "pwned"
     payloads = [f"$(touch {marker})", f"`touch {marker}`", f"; touch {marker}", f"| touch {marker}"]
     parameters = {
         "environment": "staging",
@@ -259,9 +259,9 @@ def test_shell_metacharacters_in_parameters_are_never_executed(alice_api, tmp_pa
 
 
 @pytest.mark.django_db(transaction=True)  # the worker runs in threads
-def test_http_action_parameters_are_not_a_shell(alice_api, tmp_path):
+def test_http_action_parameters_are_not_a_shell(alice_api, shared_tmp):
     register_bundled_packs()
-    marker = tmp_path / "pwned-http"
+    marker = shared_tmp / "pwned-http"
     url = f"http://127.0.0.1:9/$(touch {marker})"
     execution = launch(alice_api, "core.http", url=url, timeout=2).json()
     run_to_completion(execution["id"])

@@ -12,6 +12,7 @@ from django.db import connection
 from st2bridge.models import Execution, StreamEvent
 from st2bridge.worker import mark_abandoned
 
+from .action_support import shared_tmp_dir
 from .catalog_support import register_bundled_packs
 from .worker_support import (
     Worker,
@@ -23,6 +24,12 @@ from .worker_support import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def tmp_path():
+    """Actions here write pid and marker files: a directory the action user can use."""
+    yield from shared_tmp_dir()
 
 
 @pytest.fixture(autouse=True)
@@ -189,10 +196,10 @@ def test_sigterm_finishes_running_work_then_fails_what_overruns(alice_api):
     assert status_of(late) == "requested"  # no new work after SIGTERM
 
 
-def test_secret_printed_by_an_action_is_masked_everywhere(alice_api):
+def test_secret_printed_by_an_action_is_masked_everywhere(admin_api):
     canary = "canary-printed-9001"
     execution_id = launch(
-        alice_api,
+        admin_api,  # sudo_password is a runner parameter only staff may set
         "core.local",
         sudo_password=canary,  # a secret runner parameter, rendered into the command
         cmd="echo token is {{ sudo_password }}; echo {{ sudo_password }} >&2",
@@ -200,8 +207,8 @@ def test_secret_printed_by_an_action_is_masked_everywhere(alice_api):
     done = run_to_completion(execution_id)
     assert done.status == "succeeded", done.result
     assert done.result["stdout"] == "token is ********"
-    shown = alice_api.get(f"/api/v1/executions/{execution_id}").content.decode()
-    output = alice_api.get(f"/api/v1/executions/{execution_id}/output").content.decode()
+    shown = admin_api.get(f"/api/v1/executions/{execution_id}").content.decode()
+    output = admin_api.get(f"/api/v1/executions/{execution_id}/output").content.decode()
     events = StreamEvent.objects.filter(execution_id=execution_id).values_list("data", flat=True)
     for text in (shown, output, json.dumps(list(events)), json.dumps(done.parameters)):
         assert canary not in text

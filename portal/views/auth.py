@@ -49,7 +49,7 @@ def _sign_in(request, username, password):
     """Sign the user in and return None, or return the message saying why not."""
     try:
         with St2Client.from_settings() as client:
-            address = client_address(request.META, settings.ST2_TRUSTED_PROXIES)
+            address = client_address(request.META, settings.PORTAL_TRUSTED_PROXIES)
             token = client.login(username, password, client_address=address)
         with St2Client.from_settings(token=token["token"]) as client:
             me = client.whoami()

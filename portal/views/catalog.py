@@ -99,7 +99,7 @@ def _launch(request, ref, form, merged, rerun):
             return request.st2.re_run(rerun, values)
         return request.st2.launch(ref, values)
     except St2Error as error:
-        if error.status != 400:
+        if error.status not in (400, 403):  # 403: a runner parameter only staff may set
             raise
         add_error(form, error.faultstring)
         return None

@@ -220,7 +220,9 @@ def _save(request, rule, page):
             return request.st2.create_rule(body)
         return request.st2.update_rule(rule["ref"], body)
     except St2Error as error:
-        if error.status not in (400, 409):
+        # 403: an action the user's teams do not grant, or a runner parameter only staff may
+        # set; shown on the form with the input kept, like a 400.
+        if error.status not in (400, 403, 409):
             raise
         _show_refusal(page, error.faultstring)
         return None

@@ -2,6 +2,7 @@
 attribute selection and timestamps, all as StackStorm does them (notes §1)."""
 
 import json
+import math
 import re
 from urllib.parse import parse_qs
 
@@ -63,43 +64,85 @@ def parse_body(request):
     of lists, and an empty body as {}."""
     media_type = (request.content_type or "").split(";")[0].strip().lower()
     if media_type == "multipart/form-data":  # Django's parser (DRF's has none configured)
-        return dict(getattr(request, "_request", request).POST.lists())
+        return _checked(dict(getattr(request, "_request", request).POST.lists()))
     raw = request.body
     if not raw.strip():
         return {}
     if media_type == "application/x-www-form-urlencoded":
-        return parse_qs(raw.decode("utf-8", "replace"))
+        return _checked(parse_qs(raw.decode("utf-8", "replace")))
     if media_type not in ("", "application/json", "text/plain") and not media_type.endswith(
         "+json"
     ):
         raise InvalidInput(
             f'Failed to parse request body: Unsupported Content-Type: "{media_type}"'
         )
+    return loads(raw, "body", "Failed to parse request body: ")
+
+
+def _checked(form):
+    check_json(form)
+    return form
+
+
+def loads(raw, where, prefix=""):
+    """JSON text (bytes or str) parsed and checked by check_json(); a parse error, or nesting
+    too deep for the parser itself, is an InvalidInput starting with `prefix`."""
     try:
-        body = json.loads(raw)
+        value = json.loads(raw)
+    except RecursionError:
+        raise InvalidInput(f"{prefix}{where}: {_too_deep()}") from None
     except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidInput(f"Failed to parse request body: {error}") from None
-    _check_storable(body)
-    return body
+        raise InvalidInput(f"{prefix}{error}") from None
+    check_json(value, where)
+    return value
 
 
-def _check_storable(value, where="body"):
-    """Refuse what JSON allows but no database stores: NUL characters and lone surrogates
-    (escapes like \\ud800), in keys and values at any depth."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _check_storable(key, where)
-            _check_storable(item, f"{where}.{key}" if isinstance(key, str) else where)
-    elif isinstance(value, list):
-        for item in value:
-            _check_storable(item, where)
-    elif isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidInput(f"{where}: contains an invalid Unicode escape.") from None
-        if "\x00" in value:
-            raise InvalidInput(f"{where}: NUL characters are not allowed.")
+def check_json(value, where="body"):
+    """Refuse, at any depth, what JSON parses but nothing downstream can hold:
+    - nesting deeper than settings.ST2_MAX_JSON_DEPTH (every later walk of the value recurses);
+    - NaN, Infinity and -Infinity (Python's parser accepts them, and 1e999 becomes infinity;
+      they are not JSON, no JSON column stores them and comparisons with them are false);
+    - NUL characters and lone surrogates (escapes like \\ud800) in keys and strings.
+    Iterative, so that the check itself cannot run out of stack."""
+    limit = settings.ST2_MAX_JSON_DEPTH
+    pending = [(value, where, 1)]
+    while pending:
+        item, path, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                raise InvalidInput(f"{path}: {_too_deep()}")
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    _check_text(key, path)
+                    pending.append((child, f"{path}.{key}", depth + 1))
+            else:
+                pending.extend((child, path, depth + 1) for child in item)
+        elif isinstance(item, str):
+            _check_text(item, path)
+        elif isinstance(item, float) and not math.isfinite(item):
+            spelled = "NaN" if math.isnan(item) else ("Infinity" if item > 0 else "-Infinity")
+            raise InvalidInput(
+                f"{path}: {spelled} is not a JSON number (NaN, Infinity and -Infinity, "
+                "or a number too large to hold, are not allowed)."
+            )
+
+
+def _too_deep():
+    return (
+        f"nested deeper than {settings.ST2_MAX_JSON_DEPTH} levels "
+        "(ST2_MAX_JSON_DEPTH), which is not allowed."
+    )
+
+
+def _check_text(value, where):
+    if not isinstance(value, str):
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{where}: contains an invalid Unicode escape.") from None
+    if "\x00" in value:
+        raise InvalidInput(f"{where}: NUL characters are not allowed.")
 
 
 def json_body(request):

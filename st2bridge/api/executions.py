@@ -12,6 +12,7 @@ from st2bridge.executions import to_api
 from .base import (
     ApiView,
     attribute_selector,
+    check_json,
     json_body,
     paginate,
     query_filters,
@@ -42,9 +43,11 @@ def header_context(request):
         return None
     try:
         context = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         context = raw
-    if not isinstance(context, dict):
+    if isinstance(context, dict):
+        check_json(context, "St2-Context")
+    else:
         kind = type(context).__name__
         raise InvalidInput(
             f"Unable to convert st2-context from the headers into JSON (was {kind})."

@@ -23,7 +23,7 @@ ERROR_STATUSES = {
     "404": "No such object (or not the caller's)",
     "409": "An object with that reference already exists (conflict-id names it)",
     "413": "The request body is larger than ST2_MAX_BODY_BYTES",
-    "429": "Too many failed logins: Retry-After says when to try again",
+    "429": "Too many failed logins or open streams: Retry-After says when to try again",
 }
 
 
@@ -108,8 +108,13 @@ SCHEMAS = {
     ),
     "TriggerType": obj(["id", "ref", "pack", "name"], id=STRING, ref=STRING, pack=STRING),
     "Trigger": obj(["id", "ref", "type"], id=STRING, ref=STRING, type=STRING),
+    # posted_by (ours, absent for timers): who caused it; shown to those who may read it.
     "TriggerInstance": obj(
-        ["id", "trigger", "payload"], id=STRING, trigger=STRING, payload=ANY_OBJECT
+        ["id", "trigger", "payload"],
+        id=STRING,
+        trigger=STRING,
+        payload=ANY_OBJECT,
+        posted_by=STRING,
     ),
     "RuleEnforcement": obj(
         ["id", "rule", "trigger_instance_id"],
@@ -372,10 +377,10 @@ def paths():
         "/api/v1/triggerinstances/{instance_id}/re_emit": {
             "parameters": [path("instance_id")],
             "post": operation(
-                "Send a trigger instance again",
+                "Send a trigger instance again (administrators only)",
                 200,
                 obj(["payload"], payload=ANY_OBJECT),
-                errors=(404,),
+                errors=(403, 404),
             ),
         },
         "/api/v1/ruleenforcements": {
@@ -399,12 +404,18 @@ def paths():
         },
         "/stream/v1/stream": {
             "get": {
-                **operation("Server-sent events", 200, parameters=[query("events")], media=SSE),
+                **operation(
+                    "Server-sent events",
+                    200,
+                    errors=(429,),
+                    parameters=[query("events")],
+                    media=SSE,
+                ),
             }
         },
         "/stream/v1/executions/{execution_id}/output": {
             "parameters": execution,
-            "get": operation("An execution's output as events", 200, errors=(404,), media=SSE),
+            "get": operation("An execution's output as events", 200, errors=(404, 429), media=SSE),
         },
     }
 

@@ -1,17 +1,29 @@
 """/stream/v1: server-sent events (notes §8). Events live in one table, so any web process
-can serve any client; each connection polls for rows newer than the last it sent."""
+can serve any client; each connection polls for rows newer than the last it sent.
+
+An open stream holds a thread of its web process for as long as it lasts, so each process
+caps the streams it serves (StreamSlots): per user, and in all to half its threads, so that
+streams never starve other requests; beyond either cap, 429 with Retry-After."""
 
 import fnmatch
 import json
+import socket
+import threading
 import time
+import weakref
+from collections import Counter
+from functools import partial
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
 
 from st2bridge import executions
+from st2bridge.errors import TooManyRequests
 from st2bridge.models import Execution, ExecutionOutput, StreamEvent
 
 from .base import ApiView, route
+
+RETRY_AFTER = 10  # seconds a refused client waits: others' streams may close at any moment
 
 DEFAULT_EVENTS = [
     "st2.announcement__*",
@@ -23,6 +35,97 @@ DEFAULT_EVENTS = [
     "st2.liveaction__delete",
 ]
 EXECUTION_EVENTS = ("st2.execution__", "st2.liveaction__", "st2.execution.output__")
+
+
+class StreamSlots:
+    """The open streams of this web process, counted in memory under a lock.
+
+    The count lives in the process, not the database, because what a stream uses up is a
+    thread of the process that serves it: the count is exact, costs no query, is released the
+    moment the response closes, and dies with its process. So ST2_STREAMS_PER_USER caps one
+    user's streams per web process: with WEB_CONCURRENCY processes behind one address, a user
+    may hold up to that many times as many in all.
+
+    `process_limit` caps this process's streams whoever opened them. gunicorn sets it to half
+    its threads when a worker starts (portal/gunicorn_conf.py, WEB_THREADS), so the other half
+    always serves other requests; None (runserver and the tests' live server start a thread
+    per request) means no such cap.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._open = Counter()  # username -> open streams
+        self.process_limit = None
+
+    def claim(self, username):
+        """Take a slot for `username` or raise TooManyRequests. Returns the function that gives
+        the slot back (HeldStream calls it exactly once)."""
+        per_user = settings.ST2_STREAMS_PER_USER
+        with self._lock:
+            if self._open[username] >= per_user:
+                raise TooManyRequests(
+                    f'Too many open streams: user "{username}" already has {per_user} open '
+                    "on this server (ST2_STREAMS_PER_USER). Close one and try again.",
+                    RETRY_AFTER,
+                )
+            if self.process_limit is not None and self._open.total() >= self.process_limit:
+                raise TooManyRequests(
+                    "Too many open streams: this server is serving as many as it may "
+                    f"({self.process_limit}, half its threads). Try again later.",
+                    RETRY_AFTER,
+                )
+            self._open[username] += 1
+        return partial(self._release, username)
+
+    def _release(self, username):
+        with self._lock:
+            self._open[username] -= 1
+            if self._open[username] <= 0:
+                del self._open[username]
+
+    def count(self, username=None):
+        with self._lock:
+            return self._open.total() if username is None else self._open[username]
+
+
+SLOTS = StreamSlots()
+
+
+class HeldStream:
+    """A stream response's body that holds a slot and gives it back exactly once: when the
+    server closes the response (the stream ended, or a write to a client that went away
+    failed), or, should nothing close it, when it is garbage-collected. A generator's own
+    `finally` would not do: it never runs for a generator closed before its first step."""
+
+    def __init__(self, body, release):
+        self._body = body
+        self._release = weakref.finalize(self, release)
+
+    def __iter__(self):
+        return self._body
+
+    def close(self):
+        try:
+            self._body.close()
+        finally:
+            self._release()
+
+
+def client_gone(request):
+    """True once the client has closed its connection, found by peeking at the socket gunicorn
+    hands the application (environ["gunicorn.socket"]): end-of-file there means the client
+    went away. Cheap, writes nothing, and ends a stream (freeing its slot) within a poll
+    interval instead of at the next heartbeat write. Elsewhere (runserver, the test client,
+    TLS sockets, which cannot peek) it is always False and a failed write ends the stream."""
+    sock = request.META.get("gunicorn.socket")
+    if not isinstance(sock, socket.socket):
+        return False
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError, ValueError):  # nothing to read yet; TLS
+        return False
+    except OSError:  # reset by the peer, or already closed
+        return True
 
 
 def frame(name, data):
@@ -67,7 +170,7 @@ def event_stream(request, caller):
                 and event.data.get("status") in Execution.COMPLETED
             ):
                 return
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline or client_gone(request):
             return  # the client reconnects; pending events were delivered first
         if time.monotonic() - quiet_since >= settings.ST2_STREAM_HEARTBEAT:
             quiet_since = time.monotonic()
@@ -75,26 +178,38 @@ def event_stream(request, caller):
         time.sleep(settings.ST2_STREAM_POLL_INTERVAL)
 
 
-def output_stream(execution, output_type):
-    """Stored output chunks, then new ones, then an EOF event once the execution is done."""
+def output_stream(request, execution):
+    """As on /stream/v1/stream, a bare newline at once (the client has its headers) and after
+    each quiet heartbeat period; between them stored output chunks, then new ones, then an
+    EOF event once the execution is done."""
+    output_type = request.query_params.get("output_type")
     last_id = 0
     deadline = time.monotonic() + settings.ST2_STREAM_MAX_SECONDS
-    while time.monotonic() < deadline:
+    quiet_since = time.monotonic()
+    yield "\n"
+    while time.monotonic() < deadline and not client_gone(request):
         chunks = ExecutionOutput.objects.filter(execution=execution, id__gt=last_id)
         if output_type not in (None, "", "all"):
             chunks = chunks.filter(output_type=output_type)
         for chunk in chunks.order_by("id"):
             last_id = chunk.id
+            quiet_since = time.monotonic()
             yield frame("st2.execution.output__create", executions.output_to_api(execution, chunk))
         execution.refresh_from_db(fields=["status"])
         if execution.status in Execution.COMPLETED:
             yield "event: EOF\ndata: ''\n\n"
             return
+        if time.monotonic() - quiet_since >= settings.ST2_STREAM_HEARTBEAT:
+            quiet_since = time.monotonic()
+            yield "\n"
         time.sleep(settings.ST2_STREAM_POLL_INTERVAL)
 
 
-def sse_response(body):
-    response = StreamingHttpResponse(body, content_type="text/event-stream; charset=UTF-8")
+def sse_response(caller, body):
+    """The response for a stream of `caller`'s, holding one of their slots while it is open
+    (429 if none is free)."""
+    held = HeldStream(body, SLOTS.claim(caller.username))
+    response = StreamingHttpResponse(held, content_type="text/event-stream; charset=UTF-8")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
@@ -102,13 +217,13 @@ def sse_response(body):
 
 class Stream(ApiView):
     def get(self, request):
-        return sse_response(event_stream(request, self.caller))
+        return sse_response(self.caller, event_stream(request, self.caller))
 
 
 class ExecutionOutputStream(ApiView):
     def get(self, request, execution_id):
         execution = executions.find_execution(self.caller, execution_id)
-        return sse_response(output_stream(execution, request.query_params.get("output_type")))
+        return sse_response(self.caller, output_stream(request, execution))
 
 
 urlpatterns = [

@@ -9,7 +9,7 @@ from django.conf import settings
 from rest_framework.response import Response
 
 from st2bridge import auth
-from st2bridge.addresses import client_address
+from st2bridge.addresses import login_address
 from st2bridge.errors import InvalidInput, Unauthorized
 
 from .base import ApiView, isotime, json_body, route
@@ -49,7 +49,7 @@ class TokenCreate(ApiView):
     def post(self, request):
         username, password = basic_credentials(request)
         ttl = json_body(request).get("ttl")
-        address = client_address(request.META, settings.ST2_TRUSTED_PROXIES)
+        address = login_address(request.META, username, settings.PORTAL_TRUSTED_PROXIES)
         token, raw = auth.issue_token(username, password, address, ttl)
         response = Response(token_to_api(token, raw), status=201)
         response["X-API-URL"] = request.build_absolute_uri("/api/v1")

@@ -1,5 +1,6 @@
 """/api/v1/triggertypes (read by everyone; created, changed and deleted by admins),
-/triggers, /triggerinstances and /ruleenforcements (notes §5.5, §6)."""
+/triggers, /triggerinstances and /ruleenforcements (notes §5.5, §6). Trigger instances and
+enforcements are read through st2bridge.visibility; re-emitting is for admins (issue 12)."""
 
 from rest_framework.response import Response
 
@@ -7,6 +8,12 @@ from st2bridge import dispatch, triggers
 from st2bridge.errors import NotFound
 from st2bridge.formats import isotime, without_nulls
 from st2bridge.models import RuleEnforcement, Trigger, TriggerInstance, TriggerType
+from st2bridge.visibility import (
+    check_may_re_emit,
+    visible_enforcements,
+    visible_trigger_instances,
+    visible_triggers,
+)
 
 from .base import ApiView, json_body, list_response, query_filters, route
 
@@ -44,13 +51,19 @@ def trigger_to_api(trigger):
 
 
 def instance_to_api(instance):
-    return {
+    """StackStorm's shape, and `posted_by` (ours): who caused the instance (a webhook's
+    poster, the user of the execution behind an actiontrigger, who re-emitted it); absent
+    for timers."""
+    data = {
         "id": instance.id,
         "trigger": instance.trigger,
         "payload": instance.payload,
         "occurrence_time": isotime(instance.occurrence_time),
         "status": instance.status,
     }
+    if instance.posted_by:
+        data["posted_by"] = instance.posted_by
+    return data
 
 
 def enforcement_to_api(enforcement):
@@ -123,13 +136,15 @@ class TriggerList(ApiView):
         triggers = Trigger.objects.filter(
             **query_filters(request, {"type": "type", "name": "name"})
         )
+        triggers = visible_triggers(self.caller, triggers)
         # No pagination here (notes §6.2).
         return list_response(request, triggers, self.caller, trigger_to_api, TRIGGER_FIELDS)
 
 
 class TriggerDetail(ApiView):
     def get(self, request, ref_or_id):
-        return Response(trigger_to_api(_by_ref_or_id(Trigger.objects, ref_or_id)))
+        triggers = visible_triggers(self.caller, Trigger.objects.all())
+        return Response(trigger_to_api(_by_ref_or_id(triggers, ref_or_id)))
 
 
 INSTANCE_FILTERS = {
@@ -141,32 +156,41 @@ INSTANCE_FILTERS = {
 }
 
 
+INSTANCE_FIELDS = {"id", "trigger", "payload", "occurrence_time", "status", "posted_by"}
+
+
+def _find_instance(caller, instance_id):
+    """The trigger instance, or 404 (the same answer when it exists but is not theirs)."""
+    instance = visible_trigger_instances(caller).filter(pk=instance_id).first()
+    if instance is None:
+        raise NotFound(f'Trigger instance with id "{instance_id}" not found')
+    return instance
+
+
 class TriggerInstanceList(ApiView):
     def get(self, request):
-        instances = TriggerInstance.objects.filter(**query_filters(request, INSTANCE_FILTERS))
-        fields = {"id", "trigger", "payload", "occurrence_time", "status"}
-        return list_response(request, instances, self.caller, instance_to_api, fields, 100)
+        instances = visible_trigger_instances(
+            self.caller, TriggerInstance.objects.filter(**query_filters(request, INSTANCE_FILTERS))
+        )
+        return list_response(request, instances, self.caller, instance_to_api, INSTANCE_FIELDS, 100)
 
 
 class TriggerInstanceDetail(ApiView):
     def get(self, request, instance_id):
-        instance = TriggerInstance.objects.filter(pk=instance_id).first()
-        if instance is None:
-            raise NotFound(f'Trigger instance with id "{instance_id}" not found')
-        return Response(instance_to_api(instance))
+        return Response(instance_to_api(_find_instance(self.caller, instance_id)))
 
 
 class TriggerInstanceReEmit(ApiView):
     def post(self, request, instance_id):
-        original = TriggerInstance.objects.filter(pk=instance_id).first()
-        if original is None:
-            raise NotFound(f'Trigger instance with id "{instance_id}" not found')
+        check_may_re_emit(self.caller)  # before the lookup: a member learns nothing of the id
+        original = _find_instance(self.caller, instance_id)
         # As in StackStorm, re-emit by ref even when no trigger (and so no rule) uses it now.
         trigger = Trigger.objects.filter(ref=original.trigger).first() or Trigger(
             ref=original.trigger, type=original.trigger_type
         )
         payload = {**original.payload, "__context": {"original_id": original.id}}
-        dispatch.dispatch(trigger, payload, {"re_emitted_by": self.caller.username})
+        user = self.caller.username
+        dispatch.dispatch(trigger, payload, {"re_emitted_by": user}, posted_by=user)
         message = f"Trigger instance {original.id} succesfully re-sent."
         return Response({"message": message, "payload": payload})
 
@@ -186,7 +210,10 @@ ENFORCEMENT_FIELDS = {
 
 class RuleEnforcementList(ApiView):
     def get(self, request):
-        enforcements = RuleEnforcement.objects.filter(**query_filters(request, ENFORCEMENT_FILTERS))
+        enforcements = visible_enforcements(
+            self.caller,
+            RuleEnforcement.objects.filter(**query_filters(request, ENFORCEMENT_FILTERS)),
+        )
         return list_response(
             request, enforcements, self.caller, enforcement_to_api, ENFORCEMENT_FIELDS, 50
         )
@@ -194,7 +221,7 @@ class RuleEnforcementList(ApiView):
 
 class RuleEnforcementDetail(ApiView):
     def get(self, request, enforcement_id):
-        enforcement = RuleEnforcement.objects.filter(pk=enforcement_id).first()
+        enforcement = visible_enforcements(self.caller).filter(pk=enforcement_id).first()
         if enforcement is None:
             raise NotFound(f'Rule enforcement with id "{enforcement_id}" not found')
         return Response(enforcement_to_api(enforcement))

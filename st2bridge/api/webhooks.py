@@ -1,5 +1,7 @@
 """/api/v1/webhooks (notes §6.3): custom hooks fire the rules whose webhook trigger has that
-url; /webhooks/st2 fires any trigger with a validated payload. Both need credentials."""
+url; /webhooks/st2 fires any trigger with a validated payload. Both need credentials, and any
+user may post to them (as in StackStorm): the poster is recorded in the trigger instance, and
+the answer is their own body. Reading webhooks goes through st2bridge.visibility (issue 12)."""
 
 import json
 
@@ -12,6 +14,7 @@ from st2bridge.errors import InvalidInput, NotFound
 from st2bridge.models import Trigger, TriggerType
 from st2bridge.params import to_json_schema
 from st2bridge.rows import select_rows
+from st2bridge.visibility import visible_webhooks
 
 from .base import ApiView, json_type, parse_body, route
 from .triggers import trigger_to_api
@@ -34,12 +37,12 @@ def _url_hashes(url):
 
 class WebhookList(ApiView):
     def get(self, request):
-        return Response([trigger_to_api(t) for t in Trigger.objects.filter(type=triggers.WEBHOOK)])
+        return Response([trigger_to_api(t) for t in visible_webhooks(self.caller)])
 
 
 class Webhook(ApiView):
     def get(self, request, url):
-        trigger = webhook_triggers(url).first()
+        trigger = visible_webhooks(self.caller, webhook_triggers(url)).first()
         if trigger is None:
             raise NotFound(f"Webhook {url} not registered with st2")
         return Response(trigger_to_api(trigger))

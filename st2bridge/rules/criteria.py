@@ -1,6 +1,7 @@
 """Rule criteria: validate them and match them against a trigger instance (notes §5.4).
 
-Pure functions: no Django, no database. Criteria are StackStorm's dict
+Pure functions: no database (the operators read one setting, the regex timeout). Criteria are
+StackStorm's dict
 
     {"trigger.body.name": {"type": "equals", "pattern": "st2"},
      "trigger.fields": {"type": "search", "condition": "any",
@@ -21,6 +22,7 @@ from .operators import (
     SEARCH,
     SEARCH_CONDITIONS,
     OperatorError,
+    PatternTimeout,
     UnknownOperator,
     get_operator,
     is_known,
@@ -29,6 +31,7 @@ from .operators import (
 __all__ = [
     "MISSING",
     "CriteriaError",
+    "CriteriaTimeout",
     "UnknownCriteriaOperator",
     "check_criteria",
     "criteria_match",
@@ -42,6 +45,11 @@ class CriteriaError(ValueError):
 
 class UnknownCriteriaOperator(CriteriaError):
     """A stored rule names an operator that does not exist (it fails the whole rule)."""
+
+
+class CriteriaTimeout(CriteriaError, PatternTimeout):
+    """A pattern ran past its time limit: it fails the whole rule, even inside `search` (a
+    PatternTimeout, so that the search operator passes it on as it is)."""
 
 
 # --- validation (rule create/update) ----------------------------------------------------------
@@ -186,6 +194,8 @@ def _match_one(key, criterion, context, render_pattern):
             matched = operator(value, pattern, criterion.get("condition"), check)
         else:
             matched = operator(value, pattern)
+    except PatternTimeout as error:
+        raise CriteriaTimeout(f'Failed to evaluate criterion "{key}" ({name}): {error}') from None
     except (OperatorError, CriteriaError) as error:
         raise CriteriaError(f'Failed to evaluate criterion "{key}" ({name}): {error}') from None
     if matched:
@@ -196,10 +206,11 @@ def _match_one(key, criterion, context, render_pattern):
 
 def _check_item(key, criterion, item, render_pattern):
     """One sub-criterion of `search` against one list item (keys start with `item.`). As in
-    StackStorm, a sub-criterion that cannot be evaluated on an item just does not match it."""
+    StackStorm, a sub-criterion that cannot be evaluated on an item just does not match it;
+    a timeout stops the rule (each item would wait for it again)."""
     try:
         return _match_one(key, criterion, {"item": item}, render_pattern)[0]
-    except UnknownCriteriaOperator:
+    except (UnknownCriteriaOperator, CriteriaTimeout):
         raise
     except CriteriaError:
         return False

@@ -14,12 +14,20 @@ Each operator is `function(value, pattern) -> bool`; `value` comes from the trig
 `search` is the one operator with more arguments: `search(value, pattern, condition, check)`,
 where `check(key, criterion, item) -> bool` evaluates one sub-criterion against one list item;
 `criteria.criteria_match` supplies it, as StackStorm's rule filter does.
+
+Patterns (`regex`, `iregex`, `matchregex`, `matchwildcard`) run on the `regex` package in its
+`re`-compatible mode, stopped after settings.ST2_REGEX_TIMEOUT seconds (read at each match, the
+one setting this module reads): a backtracking pattern such as `(a|aa)+$` fails its enforcement
+with PatternTimeout instead of holding a web process.
 """
 
+import contextlib
 import fnmatch
 import functools
-import re
 from datetime import UTC, datetime
+
+import regex as regex_package
+from django.conf import settings
 
 
 class _Missing:
@@ -45,6 +53,10 @@ class UnrecognizedCondition(OperatorError):
     pass
 
 
+class PatternTimeout(OperatorError):
+    """A regular expression ran past settings.ST2_REGEX_TIMEOUT."""
+
+
 class UnknownOperator(ValueError):
     def __init__(self, name):
         self.name = name
@@ -64,7 +76,13 @@ def _operator(name):
                 return func(value, pattern, *args, **kwargs)
             except (OperatorError, UnknownOperator):
                 raise
-            except (TypeError, AttributeError, ValueError, OverflowError, re.error) as error:
+            except (
+                TypeError,
+                AttributeError,
+                ValueError,
+                OverflowError,
+                regex_package.error,
+            ) as error:
                 raise OperatorError(f"{name}: {error}") from error
 
         return run
@@ -148,25 +166,53 @@ def iendswith(value, pattern):
     return pattern is not None and value.lower().endswith(pattern.lower())
 
 
+def compile_pattern(pattern, flags=0):
+    """`pattern` compiled by the regex package with re's syntax and behaviour (VERSION0)."""
+    return regex_package.compile(pattern, flags | regex_package.VERSION0)
+
+
+@contextlib.contextmanager
+def regex_time_limit(pattern):
+    """Yields the timeout to pass to a match; turns the regex package's TimeoutError into
+    PatternTimeout naming the pattern."""
+    timeout = settings.ST2_REGEX_TIMEOUT
+    try:
+        yield timeout
+    except TimeoutError:
+        shown = pattern if len(pattern) <= 60 else pattern[:57] + "..."
+        raise PatternTimeout(
+            f'the pattern "{shown}" timed out after {timeout:g} s (ST2_REGEX_TIMEOUT)'
+        ) from None
+
+
+def _found(pattern, value, flags=0, anchored=False):
+    compiled = compile_pattern(pattern, flags)
+    with regex_time_limit(pattern) as timeout:
+        if anchored:
+            return compiled.match(value, timeout=timeout) is not None
+        return compiled.search(value, timeout=timeout) is not None
+
+
 @_operator("matchwildcard")
 def match_wildcard(value, pattern):
-    return pattern is not None and fnmatch.fnmatch(value, pattern)
+    # fnmatch.fnmatch on POSIX: the shell pattern as a regular expression, matched whole.
+    return pattern is not None and _found(fnmatch.translate(pattern), value, anchored=True)
 
 
 @_operator("matchregex")
 def match_regex(value, pattern):
     # Deprecated in StackStorm in favour of regex/iregex; anchored at the start, DOTALL.
-    return pattern is not None and re.compile(pattern, re.DOTALL).match(value) is not None
+    return pattern is not None and _found(pattern, value, regex_package.DOTALL, anchored=True)
 
 
 @_operator("regex")
 def regex(value, pattern):
-    return pattern is not None and re.compile(pattern).search(value) is not None
+    return pattern is not None and _found(pattern, value)
 
 
 @_operator("iregex")
 def iregex(value, pattern):
-    return pattern is not None and re.compile(pattern, re.IGNORECASE).search(value) is not None
+    return pattern is not None and _found(pattern, value, regex_package.IGNORECASE)
 
 
 # --- ordering and time -----------------------------------------------------------------------

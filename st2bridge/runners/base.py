@@ -41,6 +41,9 @@ class RunRequest:
     config: dict = field(default_factory=dict)  # the pack config, for Python actions
     datastore: Datastore | None = None
     max_output_bytes: int = 1_000_000  # per stream
+    # http-request: refuse loopback, link-local and cloud metadata addresses (non-staff users
+    # while ST2_HTTP_PROTECT_LOCAL is on; see runners/http_request.py)
+    protect_local_addresses: bool = False
 
     @property
     def pack(self):

@@ -9,6 +9,8 @@ staff included, since a value that runs code is never what an `env` parameter is
 Pure: the API checks a launch with it, the runners check again before starting a process.
 """
 
+import os
+
 from ..errors import InvalidInput
 
 DENIED_NAMES = frozenset(
@@ -16,6 +18,10 @@ DENIED_NAMES = frozenset(
         # shells
         "BASH_ENV", "ENV", "IFS", "PS1", "PS2", "PS4", "PROMPT_COMMAND", "SHELLOPTS",
         "BASHOPTS", "CDPATH", "GLOBIGNORE", "HISTFILE", "EXECIGNORE", "ZDOTDIR",
+        # what bash sets or resets itself: an `env` value for these never reaches the action
+        "BASH", "BASHPID", "PWD", "OLDPWD", "SHLVL", "_", "PPID", "RANDOM", "SRANDOM",
+        "EPOCHSECONDS", "EPOCHREALTIME", "LINENO", "OPTIND", "OPTERR", "HISTCMD",
+        "COMP_WORDBREAKS",
         # what finds programs and libraries
         "PATH", "HOME", "TMPDIR", "GCONV_PATH", "HOSTALIASES", "LOCALDOMAIN", "RESOLV_HOST_CONF",
         "NLSPATH", "LOCPATH", "MALLOC_CHECK_", "MALLOC_TRACE", "GETCONF_DIR", "TERMINFO",
@@ -32,8 +38,10 @@ DENIED_NAMES = frozenset(
     }
 )  # fmt: skip
 DENIED_PREFIXES = (
-    "LD_", "DYLD_", "PYTHON", "PERL", "RUBY", "BASH_FUNC_", "GCONV_", "NODE_",
+    "LD_", "DYLD_", "PYTHON", "PERL", "RUBY", "BASH_", "GCONV_", "NODE_",
     "GIT_CONFIG_", "LUA_INIT_",
+    # the runner's own variables (StackStorm's), set last: an `env` value would be ignored
+    "ST2_ACTION_",
 )  # fmt: skip
 
 
@@ -52,7 +60,7 @@ def check_env(env):
     if not isinstance(env, dict):
         raise InvalidInput("env: must be a mapping of variable names to values.")
     for name, value in env.items():
-        if not isinstance(name, str) or not name or "=" in name or "\0" in name:
+        if not isinstance(name, str) or not name or "=" in name or not _encodable(name):
             raise InvalidInput(f"env: {name!r} is not a valid environment variable name.")
         if is_denied(name):
             raise InvalidInput(
@@ -63,3 +71,17 @@ def check_env(env):
             raise InvalidInput(f'env: the value of "{name}" must be a string or a number.')
         if "\0" in str(value):
             raise InvalidInput(f'env: the value of "{name}" contains a NUL character.')
+        if not _encodable(str(value)):
+            raise InvalidInput(f'env: the value of "{name}" is not valid text.')
+
+
+def _encodable(text):
+    """Whether the OS can take `text` as environment bytes: no NUL, and no lone surrogate
+    (JSON can carry one; the process would fail to start)."""
+    if "\0" in text:
+        return False
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -16,8 +16,8 @@ ShellScriptAction), but as an argv list: no value ever passes through a shell.
 """
 
 import json
-import os
 
+from .. import sandbox
 from .base import Runner, RunRefused, entry_point_path
 from .shell import SHELL_RUNNER_PARAMETERS, refused, run_local
 
@@ -35,7 +35,7 @@ class LocalShellScriptRunner(Runner):
             return refused(str(refusal))
         kwarg_op = request.parameters.get("kwarg_op") or "--"
         arguments = script_arguments(request.action, self.action_parameters(request), kwarg_op)
-        return run_local(interpreter(script) + arguments, request)
+        return run_local(request, lambda account: script_command(script, account) + arguments)
 
 
 def script_arguments(action, values, kwarg_op):
@@ -85,11 +85,18 @@ def positional_value(action, name, value):
     return str(value)
 
 
-def interpreter(script):
-    """How to start the script: directly when it is executable. StackStorm chmods entry points
-    +x before running them; pack files are not ours to modify, so a non-executable script runs
-    with the interpreter named on its #! line, or bash when it has none."""
-    if os.access(script, os.X_OK):
+def script_command(script, account):
+    """How `account` starts the script; refused, naming the user, when it cannot read it."""
+    sandbox.require_readable(account, script, "the entry point")
+    return interpreter(script, account)
+
+
+def interpreter(script, account):
+    """How to start the script: directly when the account may execute it. StackStorm chmods
+    entry points +x before running them; pack files are not ours to modify, so a
+    non-executable script runs with the interpreter named on its #! line, or bash when it has
+    none (found on the action's fixed PATH)."""
+    if account.can_run(script):
         return [str(script)]
     with open(script, "rb") as handle:
         first_line = handle.readline(256).decode("utf-8", errors="replace")

@@ -3,6 +3,8 @@ enforced on the whole process tree.
 
 The child starts a session of its own, so it and everything it spawns share one process group
 that can be killed at once; a shell's background jobs do not outlive a timeout or a cancel.
+It runs as the action account (st2bridge/sandbox.py: ST2_ACTION_USER when the worker is root)
+in a known environment (action_env), never the worker's.
 """
 
 import codecs
@@ -15,7 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import InvalidInput
 from .base import CANCELED, TIMEOUT, RunRefused
+from .environment import check_env
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +30,9 @@ CHUNK_BYTES = 64 * 1024
 TRUNCATION_MARKER = "\n[output truncated after {limit} bytes]\n"
 # StackStorm reports a timed-out action with the exit code of SIGKILL, whatever really ended it.
 TIMEOUT_RETURN_CODE = -9
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# The PATH and LANG of every action process, whatever the worker's own.
+ACTION_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+ACTION_LANG = "C.UTF-8"
 
 
 @dataclass
@@ -45,49 +51,46 @@ class ProcessOutcome:
         return self.ending == CANCELED
 
 
-def action_env(request, extra=None):
-    """The child's environment. It starts from a minimal base instead of the worker's own
-    environment, which holds secrets (database URL, datastore key, Django secret key)."""
-    env = {
-        "PATH": os.environ.get("PATH", DEFAULT_PATH),
-        "HOME": os.environ.get("HOME", "/"),
-        "LANG": os.environ.get("LANG", "C.UTF-8"),
-    }
-    env.update(_checked_env(extra))
-    # As StackStorm, its own variables come last so that `env` cannot fake them.
+def action_env(request, extra, account):
+    """The child's environment, the same on every worker host. Nothing comes from the worker's
+    own environment, which holds secrets (database URL, datastore key, Django secret key) and
+    whatever its shell set up: a fixed PATH, the action account's HOME, LANG, then the action's
+    `env` (refused whole if it sets a variable that changes how a process starts: the API
+    refuses it too, but a record or an action's metadata default may carry one), then, as
+    StackStorm, its own ST2_ACTION_* variables, last so that `env` cannot fake them."""
+    env = {"PATH": ACTION_PATH, "HOME": account.home, "LANG": ACTION_LANG}
+    env.update(checked_env(extra))
     env["ST2_ACTION_PACK_NAME"] = request.pack
     env["ST2_ACTION_EXECUTION_ID"] = str(request.execution_id)
     return env
 
 
-def _checked_env(env):
-    if not env:
-        return {}
-    if not isinstance(env, dict):
-        raise RunRefused("env must be a mapping of variable names to values.")
-    checked = {}
-    for name, value in env.items():
-        if not isinstance(name, str) or not name or "=" in name or "\0" in name:
-            raise RunRefused(f"env: {name!r} is not a valid environment variable name.")
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise RunRefused(f'env: the value of "{name}" must be a string or a number.')
-        if "\0" in str(value):
-            raise RunRefused(f'env: the value of "{name}" contains a NUL character.')
-        checked[name] = str(value)
-    return checked
+def checked_env(env):
+    """The action's `env` as strings, checked by the same rules as the API's (deny-list,
+    names, values); RunRefused naming the variable otherwise."""
+    try:
+        check_env(env)
+    except InvalidInput as error:
+        raise RunRefused(str(error)) from None
+    return {name: str(value) for name, value in (env or {}).items()}
 
 
-def checked_cwd(cwd):
-    """None (the worker's own directory, as StackStorm) or an existing directory."""
+def checked_cwd(cwd, account):
+    """None (the worker's own directory, as StackStorm) or an existing directory that the
+    action account can enter."""
     if cwd in (None, ""):
         return None
     if not isinstance(cwd, str) or not Path(cwd).is_dir():
         raise RunRefused(f'Working directory "{cwd}" does not exist.')
+    if not account.can_enter(cwd):
+        raise RunRefused(f'The action user "{account.name}" cannot enter "{cwd}".')
     return cwd
 
 
-def run_process(argv, request, *, env, cwd=None, stdin_data=None, pass_fds=(), on_poll=None):
-    """Run argv (never through a shell) until it ends, times out or is canceled.
+def run_process(
+    argv, request, *, env, account, cwd=None, stdin_data=None, pass_fds=(), on_poll=None
+):
+    """Run argv (never through a shell) as `account` until it ends, times out or is canceled.
 
     The run is over when the process has exited AND its output pipes are closed: a background
     child still writing to them keeps the run going, within the timeout. `on_poll` is called
@@ -102,6 +105,7 @@ def run_process(argv, request, *, env, cwd=None, stdin_data=None, pass_fds=(), o
             cwd=cwd,
             start_new_session=True,
             pass_fds=pass_fds,
+            **account.popen_arguments(),
         )
     except OSError as error:  # missing program or interpreter, not executable, ...
         raise RunRefused(f"Could not start {argv[0]}: {error.strerror or error}.") from error

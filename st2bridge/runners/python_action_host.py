@@ -1,9 +1,10 @@
 """Runs one StackStorm Python action in a process of its own.
 
-Started by python_script.py as `python python_action_host.py <channel fd>`. The channel is a
-socket shared with the runner, carrying JSON lines: the job comes in first; datastore calls go
-out and their answers come back; the final message is the action's result or its error. Not
-stdout: an action may print whatever it likes there.
+Started by python_script.py as `python -I -u -B python_action_host.py <channel fd>`, as the
+action user (st2bridge/sandbox.py). The channel is a socket shared with the runner, carrying
+JSON lines: the job comes in first; datastore calls go out and their answers come back; the
+final message is the action's result or its error. Not stdout: an action may print whatever it
+likes there.
 
 This file is a script, not a module of st2bridge: it imports nothing from Django or st2bridge,
 only the standard library and the compatibility layer in ./compat.
@@ -108,11 +109,10 @@ def main(argv):
 
 
 def set_sys_path(entry_point):
-    """compat first (for `st2common`), then what StackStorm adds: the action's directory and
-    the pack's actions/lib. This script's own directory goes, so that the runner modules next
-    to it cannot shadow anything."""
-    if sys.path and Path(sys.path[0]).resolve() == HERE:
-        del sys.path[0]
+    """The runner starts this script isolated (-I): no PYTHONPATH, no user site and not this
+    script's own directory on sys.path (the runner modules next to it cannot shadow anything).
+    What an action imports is put there explicitly: compat first (for `st2common`), then what
+    StackStorm adds, the action's directory and the pack's actions/lib."""
     actions_lib = entry_point.parent / "lib"
     sys.path[:0] = [str(COMPAT), str(entry_point.parent), str(actions_lib)]
 

@@ -9,11 +9,13 @@ Status: failed when run() raised, returned (False, ...) or the process exited no
 import json
 import logging
 import queue
+import shutil
 import socket
 import sys
 import threading
 from pathlib import Path
 
+from .. import sandbox
 from .base import (
     CANCELED,
     FAILED,
@@ -24,16 +26,16 @@ from .base import (
     RunResult,
     entry_point_path,
 )
-from .process import TIMEOUT_RETURN_CODE, action_env, run_process
+from .process import ACTION_PATH, TIMEOUT_RETURN_CODE, action_env, run_process
 
 log = logging.getLogger(__name__)
 
 HOST = Path(__file__).resolve().parent / "python_action_host.py"
 CHANNEL_JOIN_SECONDS = 2.0
-PYTHON_ENV = {
-    "PYTHONUNBUFFERED": "1",  # print() output reaches on_output while the action runs
-    "PYTHONDONTWRITEBYTECODE": "1",  # no __pycache__ written into pack directories
-}
+# -I: isolated, no PYTHON* variable, user site or script directory shapes the interpreter
+# (the host sets sys.path itself); -u: print() output reaches on_output while the action runs;
+# -B: no __pycache__ written into pack directories.
+PYTHON_FLAGS = ("-I", "-u", "-B")
 # What an action may ask of request.datastore, and with which arguments.
 DATASTORE_CALLS = {
     "get_value": {"name", "local", "scope", "decrypt"},
@@ -48,8 +50,12 @@ class PythonScriptRunner(Runner):
 
     def run(self, request):
         try:
+            account = sandbox.action_account()
             entry_point = entry_point_path(request)
-            env = action_env(request, request.parameters.get("env"))
+            sandbox.require_readable(account, HOST, "the Python action host")
+            sandbox.require_readable(account, entry_point, "the entry point")
+            python = action_python(account)
+            env = action_env(request, request.parameters.get("env"), account)
         except RunRefused as refusal:
             return RunResult(FAILED, _output(None, -1, "", "", error=str(refusal)))
         job = {
@@ -61,11 +67,12 @@ class PythonScriptRunner(Runner):
         }
         channel = ActionChannel(job, request.datastore)
         try:
-            argv = [sys.executable, str(HOST), str(channel.child_fd)]
+            argv = [python, *PYTHON_FLAGS, str(HOST), str(channel.child_fd)]
             outcome = run_process(
                 argv,
                 request,
-                env={**env, **PYTHON_ENV},
+                env=env,
+                account=account,
                 pass_fds=(channel.child_fd,),
                 on_poll=channel.serve,
             )
@@ -74,6 +81,22 @@ class PythonScriptRunner(Runner):
         finally:
             channel.close()
         return python_result(outcome, channel.final, request.timeout)
+
+
+def action_python(account):
+    """The interpreter for Python actions: the worker's own when the account can run it, else
+    the python3 on the actions' PATH (a virtualenv whose Python lives under /root cannot be
+    run by another user). The host needs only the standard library."""
+    ours = Path(sys.executable)
+    if account.can_run(ours) and account.can_enter(sys.base_prefix):
+        return str(ours)
+    system = shutil.which("python3", path=ACTION_PATH)
+    if system and account.can_run(system):
+        return system
+    raise RunRefused(
+        f'No Python interpreter that the action user "{account.name}" can run: it cannot '
+        f"run {ours}, and there is no python3 on {ACTION_PATH}."
+    )
 
 
 def python_result(outcome, final, timeout):

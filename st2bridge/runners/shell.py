@@ -3,6 +3,7 @@
 
 import json
 
+from .. import sandbox
 from .base import CANCELED, FAILED, SUCCEEDED, TIMEOUT, RunRefused, RunResult
 from .process import TIMEOUT_RETURN_CODE, action_env, checked_cwd, run_process
 
@@ -12,17 +13,29 @@ SHELL_RUNNER_PARAMETERS = frozenset(
 )
 
 
-def run_local(argv, request):
-    """Run argv locally with the runner parameters cwd, env and sudo; StackStorm's result."""
+def run_local(request, command):
+    """Run `command(account)`, an argv for the account the run uses (it may refuse with
+    RunRefused: a script that account cannot read), with the runner parameters cwd, env and
+    sudo; StackStorm's result."""
     params = request.parameters
     try:
         sudo, password = sudo_prefix(params)
-        env = action_env(request, params.get("env"))
-        cwd = checked_cwd(params.get("cwd"))
-        outcome = run_process(sudo + argv, request, env=env, cwd=cwd, stdin_data=password)
+        account = run_as(sudo)
+        argv = command(account)
+        env = action_env(request, params.get("env"), account)
+        cwd = checked_cwd(params.get("cwd"), account)
+        outcome = run_process(
+            sudo + argv, request, env=env, account=account, cwd=cwd, stdin_data=password
+        )
     except RunRefused as refusal:
         return refused(str(refusal))
     return shell_result(outcome, request.timeout)
+
+
+def run_as(sudo):
+    """The action account (sandbox.py), except for a sudo run: sudo makes it root anyway, and
+    it starts as the worker's user, as before, because the action user has no sudo rights."""
+    return sandbox.worker_account() if sudo else sandbox.action_account()
 
 
 def sudo_prefix(params):

@@ -1,6 +1,18 @@
 // Rule editor: add and remove criteria rows; hide the no-JavaScript "load parameters" button,
-// since htmx reloads the parameter forms when the trigger type or the action changes.
+// since htmx reloads the parameter forms when the trigger type or the action changes (this file
+// sends the form the "reload-parameters" event it listens for: an hx-trigger filter would be
+// code that htmx evaluates, which the Content-Security-Policy forbids).
 (function () {
+  const RELOADING_FIELDS = ["trigger_type", "action_ref"];
+  const form = document.querySelector("form.rule-form");
+  if (form) {
+    form.addEventListener("change", function (event) {
+      if (RELOADING_FIELDS.includes(event.target.name)) {
+        form.dispatchEvent(new Event("reload-parameters"));
+      }
+    });
+  }
+
   function wire(root) {
     const rows = root.querySelector("#criteria-rows");
     const add = root.querySelector("#add-criteria-row");

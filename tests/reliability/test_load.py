@@ -167,8 +167,8 @@ def test_fifty_clients_for_a_minute_without_an_error():
         assert all(marker in payloads for marker in load.posted)
 
 
-def test_killed_web_process_and_worker_lose_nothing_and_run_nothing_twice(tmp_path):
-    runs = tmp_path / "runs.log"
+def test_killed_web_process_and_worker_lose_nothing_and_run_nothing_twice(shared_tmp):
+    runs = shared_tmp / "runs.log"
     settings = {
         "WEB_CONCURRENCY": "2",
         "ST2_WORKER_CONCURRENCY": "8",

@@ -11,13 +11,16 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from st2bridge import datastore
-from st2bridge.models import Execution, KeyValuePair
+from st2bridge.models import Execution, KeyValuePair, Rule
 
 BATCH = 500
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt secret datastore values and secret execution parameters with the first key."
+    help = (
+        "Re-encrypt secret datastore values, secret execution parameters and secret rule "
+        "action parameters with the first key."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -30,9 +33,12 @@ class Command(BaseCommand):
             return
         values = _rotate(KeyValuePair.objects.filter(secret=True), "value")
         parameters = _rotate(Execution.objects.exclude(secret_parameters=""), "secret_parameters")
+        rules = _rotate(
+            Rule.objects.exclude(secret_action_parameters=""), "secret_action_parameters"
+        )
         self.stdout.write(
-            f"Re-encrypted {values} secret datastore values and the secret parameters of "
-            f"{parameters} executions."
+            f"Re-encrypted {values} secret datastore values, the secret parameters of "
+            f"{parameters} executions and the secret action parameters of {rules} rules."
         )
 
 

@@ -5,6 +5,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from st2bridge import sandbox
 from st2bridge.worker import POLL_INTERVAL, Worker
 
 
@@ -16,6 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--poll-interval", type=float, default=POLL_INTERVAL)
 
     def handle(self, *args, concurrency, poll_interval, **options):
+        sandbox.protect_database()  # 0600: `migrate` created it with SQLite's default 0644
         worker = Worker(concurrency=concurrency, poll_interval=poll_interval)
         signal.signal(signal.SIGTERM, worker.stop)
         signal.signal(signal.SIGINT, worker.stop)
