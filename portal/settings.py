@@ -275,7 +275,7 @@ ST2_DATASTORE_KEY = secret_from_env_or_file(
 ST2_RESTRICT_RUNNER_PARAMETERS = envbool("ST2_RESTRICT_RUNNER_PARAMETERS", True)
 # The OS user actions run as when the worker runs as root (created if missing).
 ST2_ACTION_USER = os.environ.get("ST2_ACTION_USER", "stanley").strip() or "stanley"
-# Bounds on one template render (st2bridge/templating.py) and one criteria regex match.
+# Bounds on one template render (st2bridge/jinja_bounds.py) and one criteria regex match.
 ST2_TEMPLATE_MAX_SECONDS = float(os.environ.get("ST2_TEMPLATE_MAX_SECONDS", "1"))
 ST2_TEMPLATE_MAX_LENGTH = envint("ST2_TEMPLATE_MAX_LENGTH", 1_000_000)  # characters or items
 ST2_REGEX_TIMEOUT = float(os.environ.get("ST2_REGEX_TIMEOUT", "0.25"))  # seconds per match

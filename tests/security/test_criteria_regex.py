@@ -7,7 +7,7 @@ import pytest
 from st2bridge.models import Execution, RuleEnforcement, TriggerInstance
 
 from ..catalog_support import register_bundled_packs
-from .test_templates import finishes_within
+from .support import finishes_within
 
 pytestmark = pytest.mark.django_db
 LIMIT = 2.5  # seconds: 10x ST2_REGEX_TIMEOUT

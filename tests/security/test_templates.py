@@ -2,9 +2,7 @@
 reads exactly what they may read through the API, and cannot make one request do unbounded
 work. Every attack answers 400 with a message; none leaves an execution behind."""
 
-import contextlib
 import io
-import signal
 
 import pytest
 from django.core.management import call_command
@@ -18,28 +16,11 @@ from st2bridge.models import Execution, RuleEnforcement
 from st2bridge.templating import render
 
 from ..catalog_support import register_bundled_packs
+from .support import finishes_within
 
 PLAINTEXT = "db-password-plaintext"
 LIMIT = 10  # seconds: 10x ST2_TEMPLATE_MAX_SECONDS; a bounded render ends long before
 TOO_LONG = "would be longer than 1000000 characters or items (ST2_TEMPLATE_MAX_LENGTH)"
-
-
-@contextlib.contextmanager
-def finishes_within(seconds):
-    """Fail the test when the block is still running after `seconds`. SIGALRM interrupts the
-    runaway work itself (a watching thread could not stop it), and pytest.fail raises a
-    BaseException that no `except Exception` on the way swallows."""
-
-    def expired(signum, frame):
-        pytest.fail(f"still running after {seconds} s", pytrace=False)
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture
