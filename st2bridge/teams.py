@@ -29,6 +29,7 @@ from django.db import connection
 from django.db.models import Q
 
 from .errors import AccessDenied, InvalidInput
+from .params import cast_value
 
 ALL = "all"  # the scope of admins, and of users in no team while ST2_DEFAULT_ACCESS is `all`
 _CACHE = "_st2_team_scope"
@@ -197,8 +198,6 @@ def staff_only_parameters(runner_parameters, merged, given):
 
 
 def _is_default(spec, name, value):
-    from .params import cast_value  # params is pure; teams must not need it at import
-
     try:
         value = cast_value(name, spec, value)
     except InvalidInput:

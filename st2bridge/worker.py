@@ -18,6 +18,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from . import datastore, executions, sandbox, timers, writers
+from .auth import is_admin_username
 from .models import Execution, ExecutionOutput, Pack, StreamEvent
 from .rows import columns, instance, select_rows
 from .runners import RunnerUnavailable, RunRequest, get_runner
@@ -173,8 +174,6 @@ class Job:
         return outcome.status, outcome.result
 
     def _request(self):
-        from .auth import is_admin_username
-
         execution = self.execution
         values = executions.runner_values(execution)
         return RunRequest(
