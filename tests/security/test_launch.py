@@ -10,9 +10,8 @@ Users: bob, a member of a team granted only the `demo` pack; admin (staff); alic
 import json
 
 import pytest
-from django.contrib.auth.models import Group
 
-from st2bridge.models import Action, Execution, RuleEnforcement, TeamAccess
+from st2bridge.models import Action, Execution, RuleEnforcement
 
 from ..catalog_support import change_action, register_bundled_packs
 from ..worker_support import Worker, run_until
@@ -26,15 +25,6 @@ DEPLOY = {"environment": "staging", "version": "1.0.0"}
 @pytest.fixture(autouse=True)
 def catalog(db):
     register_bundled_packs()
-
-
-@pytest.fixture
-def member_api(bob, bob_api):
-    """bob, in a team granted only the demo pack."""
-    group = Group.objects.create(name="demo-only")
-    TeamAccess.objects.create(group=group, packs=["demo"], actions=[])
-    group.user_set.add(bob)
-    return bob_api
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,6 @@ import json
 
 import pytest
 from django.apps import apps
-from django.contrib.auth.models import Group
 from django.db import connection
 
 from st2bridge import executions
@@ -20,7 +19,6 @@ from st2bridge.models import (
     Rule,
     RuleEnforcement,
     StreamEvent,
-    TeamAccess,
     TriggerInstance,
 )
 
@@ -36,15 +34,6 @@ TEMPLATE = "{{ st2kv.system.db_password | decrypt_kv }}"
 @pytest.fixture(autouse=True)
 def catalog(db):
     register_bundled_packs()
-
-
-@pytest.fixture
-def member_api(bob, bob_api):
-    """bob, in a team granted only the demo pack."""
-    group = Group.objects.create(name="demo-only")
-    TeamAccess.objects.create(group=group, packs=["demo"], actions=[])
-    group.user_set.add(bob)
-    return bob_api
 
 
 def rule_body(name="hooked", action="demo.deploy", parameters=None, url=None):
