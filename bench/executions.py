@@ -147,9 +147,9 @@ def wait_until_serving(site, base_url, timeout=30):
     while time.monotonic() < deadline:
         site.check_alive()
         try:
-            requests.get(f"{base_url}/api/v1", timeout=2)
+            requests.get(f"{base_url}/api/v1", timeout=5)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up, or busy importing
             time.sleep(0.1)
     raise RuntimeError(f"gunicorn did not answer within {timeout}s:\n{site.tail('gunicorn')}")
 
