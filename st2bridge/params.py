@@ -11,11 +11,11 @@ import json
 import jsonschema
 
 from .bodies import describe
+from .constants import MASK
 from .errors import InvalidInput
 
 TYPES = ["string", "integer", "number", "boolean", "object", "array", "null"]
 OVERRIDABLE = {"default", "description", "enum", "immutable", "required"}
-MASK = "********"
 
 _ANY = {}
 PARAMETER_SCHEMA = {
