@@ -40,10 +40,11 @@ from .models import (
     Trigger,
     TriggerInstance,
 )
+from .params import is_template
 from .rows import columns, converted, mark_saved, prepared_insert, select_rows
 from .rows import instance as model_instance
 from .rules.criteria import criteria_match
-from .templating import datastore_context, is_template, render, render_keeping_type
+from .templating import datastore_context, render, render_keeping_type
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from .formats import isotime
 from .models import Action, Execution, ExecutionOutput, RunnerType, StreamEvent
 from .rows import prepared_insert, prepared_update
 from .runners.environment import check_env
-from .templating import datastore_context
+from .templating import datastore_context, render
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def new_execution(action, runner, given, *, user, staff, data=(), context=None, 
     )
     teams.check_runner_parameters(staff, runner.runner_parameters, merged, given)
     store = datastore_context(user, system_decrypt=staff)
-    shown, final = params.prepare_values(merged, given, store, data)
+    shown, final = params.prepare_values(merged, given, store, data, render=render)
     if "env" in (runner.runner_parameters or {}):
         check_env(final.get("env"))  # 400 naming a denied variable, for staff too
     public, secret = _split_secrets(merged, shown)

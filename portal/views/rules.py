@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from portal import rules as editor
+from portal import rule_editor as editor
 from portal.access import st2_login_required
 from portal.forms import ADD_ROW, add_error, build_form, cleaned_parameters
 from st2bridge.client import St2Error
