@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portal.access import safe_next, st2_login_required
-from st2bridge.client import St2Error
+from st2bridge.client import ApiError
 
 PAGE_SIZE = 25
 BLANK_METADATA_ROWS = 3  # extra key/value rows offered without JavaScript
@@ -117,7 +117,7 @@ def _create(request, form, rows):
         created = request.st2.create_api_key(
             metadata, expires.isoformat().replace("+00:00", "Z") if expires else None
         )
-    except St2Error as error:
+    except ApiError as error:
         if error.status != 400:
             raise
         field = "expires_at" if error.faultstring.startswith("expires_at") else None
@@ -170,7 +170,7 @@ def manage_apikeys(request):
         keys, total = request.st2.list_api_keys(
             limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **asked
         )
-    except St2Error as refused:
+    except ApiError as refused:
         if refused.status != 400:
             raise
         keys, total, error = [], 0, refused.faultstring

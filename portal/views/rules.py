@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from portal import rule_editor as editor
 from portal.access import st2_login_required
 from portal.forms import ADD_ROW, add_error, build_form, cleaned_parameters
-from st2bridge.client import St2Error
+from st2bridge.client import ApiError
 
 PAGE_SIZE = 25
 
@@ -187,7 +187,7 @@ def _action_spec(request, action_ref):
         return {}
     try:
         return request.st2.action_parameters(action_ref)
-    except St2Error as error:
+    except ApiError as error:
         if error.status != 404:
             raise
         return {}
@@ -219,7 +219,7 @@ def _save(request, rule, page):
         if rule is None:
             return request.st2.create_rule(body)
         return request.st2.update_rule(rule["ref"], body)
-    except St2Error as error:
+    except ApiError as error:
         # 403: an action the user's teams do not grant, or a runner parameter only staff may
         # set; shown on the form with the input kept, like a 400.
         if error.status not in (400, 403, 409):
