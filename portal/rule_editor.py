@@ -60,10 +60,6 @@ def action_parameters_form(merged, data=None, initial=None):
     return form
 
 
-def shown_value(value):
-    return value if isinstance(value, str) else json.dumps(value)
-
-
 def action_values(form, merged):
     """{name: value} of the filled fields: Jinja kept as text, the rest cast to its type.
     Errors are added to the form; returns None then."""
