@@ -25,10 +25,12 @@ run: $(VENV)/.installed
 	$(PY) manage.py ensure_admin
 	PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) exec $(PY) manage.py serve
 
-# The whole suite on SQLite, then the API and worker suites on a throwaway PostgreSQL cluster
-# (scripts/with-postgres installs Debian's server if it can; no PostgreSQL fails the run, unless
-# SKIP_POSTGRES=1, which CI never sets).
+# The import contracts and ruff (`make lint`), then the whole suite on SQLite, then the API and
+# worker suites on a throwaway PostgreSQL cluster (scripts/with-postgres installs Debian's
+# server if it can; no PostgreSQL fails the run, unless SKIP_POSTGRES=1, which CI never sets).
 test: $(VENV)/.installed $(ST2CLIENT_VENV)/.installed
+	@echo "==== make test: import contracts (pyproject.toml), ruff format and lint ===="
+	$(MAKE) --no-print-directory lint
 	scripts/ensure-chromium
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
@@ -39,6 +41,9 @@ test: $(VENV)/.installed $(ST2CLIENT_VENV)/.installed
 	@echo "==== make test: schemathesis against a live server (scripts/fuzz-api) ===="
 	$(PY) scripts/fuzz-api
 
+# The layers held by a test: the import contracts of pyproject.toml (the portal imports only the
+# client and the pure modules, ...), then ruff's formatting and lint rules.
 lint: $(VENV)/.installed
+	$(VENV)/bin/lint-imports --no-logo
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .

@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from st2bridge.client import St2Client, St2Error, Unauthorized, Unavailable
+from st2bridge.client import ApiError, ApiUnauthorized, ApiUnavailable, St2Client
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def template_extensions(request):
         try:
             with St2Client.from_settings(token=token) as client:
                 return extensions(client)
-        except St2Error:
+        except ApiError:
             return {}
 
     return {"st2_extensions": SimpleLazyObject(probe)}
@@ -131,14 +131,14 @@ def st2_login_required(view):
             request.st2_extensions = SimpleLazyObject(partial(extensions, request.st2))
             try:
                 return view(request, *args, **kwargs)
-            except Unauthorized:
+            except ApiUnauthorized:
                 forget_token(request)
                 messages.warning(request, EXPIRED_MESSAGE)
                 return _to_login(request)
-            except Unavailable as error:
+            except ApiUnavailable as error:
                 log.warning("StackStorm API unavailable: %s", error.faultstring)
                 return render(request, "portal/unavailable.html", status=502)
-            except St2Error as error:
+            except ApiError as error:
                 if error.status == 404:
                     raise Http404(error.faultstring) from error
                 if error.status == 403:

@@ -1,8 +1,7 @@
 """Pure helpers for the catalog pages: search text of an action, search, grouping, and the
 rows of a parameter table. No I/O: views fetch with St2Client and pass the dicts here."""
 
-import json
-
+from portal.forms import shown_value
 from st2bridge.params import MASK, ordered_parameters
 
 
@@ -35,12 +34,6 @@ def packs_with_actions(packs, actions):
     ]
 
 
-def _shown(value):
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
-
-
 def parameter_rows(merged):
     """Rows of the parameter table in StackStorm's order; secret defaults masked."""
     rows = []
@@ -55,9 +48,9 @@ def parameter_rows(merged):
                 "secret": bool(spec.get("secret")),
                 "immutable": bool(spec.get("immutable")),
                 "description": spec.get("description", ""),
-                "enum": [_shown(choice) for choice in spec.get("enum") or []],
+                "enum": [shown_value(choice) for choice in spec.get("enum") or []],
                 "has_default": has_default,
-                "default": MASK if spec.get("secret") and has_default else _shown(default),
+                "default": MASK if spec.get("secret") and has_default else shown_value(default),
             }
         )
     return rows

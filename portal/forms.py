@@ -39,7 +39,8 @@ INDEX = "__index__"  # where forms.js puts a new row's index
 ADD_ROW = "add-row"  # the "Add a row" button's name: no parameter name has a dash
 
 
-def _shown(value):
+def shown_value(value):
+    """A value as one line of text: text as it is, anything else as JSON."""
     return value if isinstance(value, str) else json.dumps(value)
 
 
@@ -309,7 +310,7 @@ def _trim(field):
 
 
 def _shown_row(value):
-    return "" if value is None else _shown(value)
+    return "" if value is None else shown_value(value)
 
 
 def blank_row(row):
@@ -402,7 +403,7 @@ def to_form_field(spec):
             **common,
         )
     if spec.get("enum"):
-        by_text = {_shown(choice): choice for choice in spec["enum"]}
+        by_text = {shown_value(choice): choice for choice in spec["enum"]}
         choices = [(text, text) for text in by_text]
         if not common["required"]:
             choices = [("", "—"), *choices]

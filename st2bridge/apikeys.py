@@ -11,10 +11,9 @@ from django.utils.dateparse import parse_datetime
 
 from .auth import credential_hash, new_api_key
 from .bodies import check_body
+from .constants import MASK
 from .errors import AccessDenied, Conflict, InvalidInput, NotFound
 from .models import ApiKey
-
-MASK = "********"
 
 _FIELDS = {
     "id": {"type": "string", "pattern": "^([0-9a-f]{24})?$"},  # an ObjectId, as exported

@@ -28,9 +28,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .addresses import throttle_key
+from .constants import SYSTEM_USER
 from .errors import InvalidInput, TooManyRequests, Unauthorized
 from .models import ApiKey, LoginFailure, Token
-from .rulebook import SYSTEM_USER
 
 API_KEY_ALPHABET = string.ascii_letters + string.digits
 API_KEY_LENGTH = 86  # as long as StackStorm's keys, so they fit wherever those fit

@@ -4,6 +4,10 @@ so it imports nothing from st2bridge's models or services.
 
     client = St2Client.from_settings(token=request.session["st2_token"])
     items, total = client.list_executions(action="core.local", limit=10)
+
+A refusal or failure of the API raises ApiError (ApiUnauthorized for 401, ApiUnavailable when
+no answer came): the client's side of an error, named apart from st2bridge.errors, which the
+server's services raise.
 """
 
 from urllib.parse import quote
@@ -16,7 +20,7 @@ DEFAULT_TIMEOUT = 30
 PAGE_SIZE = 100  # StackStorm's largest page for non-admins
 
 
-class St2Error(Exception):
+class ApiError(Exception):
     """The API refused or failed a call: `status` (None when it could not be reached) and
     StackStorm's `faultstring`; `retry_after` (seconds) when it throttles."""
 
@@ -27,11 +31,11 @@ class St2Error(Exception):
         self.retry_after = retry_after
 
 
-class Unauthorized(St2Error):
+class ApiUnauthorized(ApiError):
     """401: bad credentials, or a token that expired or was revoked."""
 
 
-class Unavailable(St2Error):
+class ApiUnavailable(ApiError):
     """The API did not answer (connection refused, timeout)."""
 
 
@@ -95,7 +99,7 @@ class St2Client:
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.RequestException as error:
-            raise Unavailable(None, f"StackStorm API unreachable: {error}") from error
+            raise ApiUnavailable(None, f"StackStorm API unreachable: {error}") from error
         if response.status_code >= 400:
             raise _error_for(response)
         return response
@@ -147,7 +151,7 @@ class St2Client:
         token already gone; True when revoked."""
         try:
             self._request("POST", f"{self.auth_url}/tokens/revoke", json={"token": token})
-        except St2Error:
+        except ApiError:
             return False
         return True
 
@@ -156,7 +160,7 @@ class St2Client:
         StackStorm server, which has no such endpoint. See st2bridge/api/user.py."""
         try:
             return self._get("/extensions").json()
-        except St2Error as error:
+        except ApiError as error:
             if error.status in (404, 405):
                 return {}
             raise
@@ -273,5 +277,5 @@ def _error_for(response):
         faultstring = response.text[:500] or response.reason
     retry_after = response.headers.get("Retry-After")
     retry_after = int(retry_after) if retry_after and retry_after.isdigit() else None
-    kind = Unauthorized if response.status_code == 401 else St2Error
+    kind = ApiUnauthorized if response.status_code == 401 else ApiError
     return kind(response.status_code, faultstring, retry_after)

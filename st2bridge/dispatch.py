@@ -30,6 +30,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import catalog, executions, params, rulebook, teams, writers
+from .constants import ACTION_TRIGGER, SYSTEM_USER
 from .errors import St2Error
 from .models import (
     Action,
@@ -39,14 +40,14 @@ from .models import (
     Trigger,
     TriggerInstance,
 )
+from .params import is_template
 from .rows import columns, converted, mark_saved, prepared_insert, select_rows
 from .rows import instance as model_instance
 from .rules.criteria import criteria_match
-from .templating import datastore_context, is_template, render, render_keeping_type
+from .templating import datastore_context, render, render_keeping_type
 
 log = logging.getLogger(__name__)
 
-ACTION_TRIGGER = "core.st2.generic.actiontrigger"
 RULE_COLUMNS = (
     "id", "ref", "pack", "name", "criteria", "action_ref", "action_parameters", "type",
     "created_by", "secret_action_parameters",
@@ -204,7 +205,7 @@ class Batch:
 
 
 def _owner(rule):
-    return rule.created_by or "stanley"
+    return rule.created_by or SYSTEM_USER
 
 
 def rule_depth(context):

@@ -40,7 +40,3 @@ class TooManyRequests(St2Error):
 
     def __init__(self, message, retry_after):
         super().__init__(message, headers={"Retry-After": str(retry_after)})
-
-
-class PayloadTooLarge(St2Error):
-    status = 413

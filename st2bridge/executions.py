@@ -11,12 +11,13 @@ from django.utils import timezone
 
 from . import catalog, datastore, params, teams, writers
 from .bodies import check_body
+from .constants import MASK
 from .errors import AccessDenied, InvalidInput, NotFound
 from .formats import isotime
 from .models import Action, Execution, ExecutionOutput, RunnerType, StreamEvent
 from .rows import prepared_insert, prepared_update
 from .runners.environment import check_env
-from .templating import datastore_context
+from .templating import datastore_context, render
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ def new_execution(action, runner, given, *, user, staff, data=(), context=None, 
     )
     teams.check_runner_parameters(staff, runner.runner_parameters, merged, given)
     store = datastore_context(user, system_decrypt=staff)
-    shown, final = params.prepare_values(merged, given, store, data)
+    shown, final = params.prepare_values(merged, given, store, data, render=render)
     if "env" in (runner.runner_parameters or {}):
         check_env(final.get("env"))  # 400 naming a denied variable, for staff too
     public, secret = _split_secrets(merged, shown)
@@ -169,7 +170,7 @@ def _split_secrets(merged, values):
     public = {}
     for name, value in values.items():
         if name in secret:
-            public[name] = params.MASK
+            public[name] = MASK
             continue
         public[name] = scrub(value, texts)
         if public[name] != value:
@@ -201,7 +202,7 @@ def scrub(value, secrets):
         return value
     if isinstance(value, str):
         for secret in secrets:
-            value = value.replace(secret, params.MASK)
+            value = value.replace(secret, MASK)
         return value
     if isinstance(value, list):
         return [scrub(item, secrets) for item in value]
@@ -231,7 +232,7 @@ def re_run(caller, execution, body):
     overrides = {
         name: value
         for name, value in (body.get("parameters") or {}).items()
-        if not (merged.get(name, {}).get("secret") and value in ("", params.MASK))
+        if not (merged.get(name, {}).get("secret") and value in ("", MASK))
     }
     # The recorded values were rendered when the original ran: they are data now, whatever
     # text they hold, also when sent back unchanged (the portal's form sends every value).

@@ -3,6 +3,10 @@ orders them, and checks them. The API validates with it and the portal builds fo
 
 StackStorm parameters are JSON-schema draft 4 per parameter plus its own keys (`required` as a
 boolean, `secret`, `immutable`, `position`); notes §3.4.
+
+Pure: no database, no datastore. It knows what a template looks like (`is_template`), and
+renders the templates among launch values with the `render` function its caller passes
+(st2bridge.templating's, which reads the datastore).
 """
 
 import copy
@@ -11,11 +15,11 @@ import json
 import jsonschema
 
 from .bodies import describe
+from .constants import MASK
 from .errors import InvalidInput
 
 TYPES = ["string", "integer", "number", "boolean", "object", "array", "null"]
 OVERRIDABLE = {"default", "description", "enum", "immutable", "required"}
-MASK = "********"
 
 _ANY = {}
 PARAMETER_SCHEMA = {
@@ -259,7 +263,24 @@ def with_defaults(merged, values):
     return complete
 
 
-def prepare_values(merged, given, render_context, data=()):
+# --- templates -----------------------------------------------------------------------------
+
+
+def is_template(value):
+    """Whether `value` is Jinja to render: text holding `{{` or `{%`."""
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def holds_template(value):
+    """Whether `value` is a template or holds one at any depth (mapping values, list items)."""
+    if isinstance(value, dict):
+        return any(holds_template(item) for item in value.values())
+    if isinstance(value, list):
+        return any(holds_template(item) for item in value)
+    return is_template(value)
+
+
+def prepare_values(merged, given, render_context, data=(), *, render):
     """Check, cast and render what a caller passed. Returns (shown, final): `shown` is what
     StackStorm records (given values plus defaults that were templates, rendered), `final`
     adds every plain default and is what the runner receives.
@@ -267,9 +288,8 @@ def prepare_values(merged, given, render_context, data=()):
     Templates are rendered once, by the side that owns them: the given values named in `data`
     are data (a rule's parameters rendered with a trigger payload, a re-run's recorded values)
     and are never rendered again, whatever text they hold; the action's template defaults and
-    the caller's own values are rendered here."""
-    from .templating import is_template, render
-
+    the caller's own values are rendered here, with `render(template, context, label)` (the
+    caller's: st2bridge.templating.render) against `render_context` plus the values."""
     given = given or {}
     check_overrides(merged, given)
     shown = {name: cast_value(name, merged[name], value) for name, value in given.items()}
@@ -285,16 +305,6 @@ def prepare_values(merged, given, render_context, data=()):
     return shown, final
 
 
-def _has_template(value):
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value
-    if isinstance(value, dict):
-        return any(_has_template(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_template(item) for item in value)
-    return False
-
-
 def check_rule_values(merged, given):
     """Action parameters stored in a rule: known names, no immutable override, required ones
     present, and every literal value valid; a value holding Jinja is checked when it renders."""
@@ -304,7 +314,7 @@ def check_rule_values(merged, given):
         if spec.get("required") and name not in given and spec.get("default") is None:
             raise InvalidInput(f"'{name}' is a required property")
     for name, value in given.items():
-        if _has_template(value):
+        if holds_template(value):
             continue
         value = cast_value(name, merged[name], value)
         error = jsonschema.exceptions.best_match(

@@ -14,13 +14,13 @@ from django.db import IntegrityError, transaction
 
 from . import catalog, datastore, params, teams, triggers
 from .bodies import check_body
+from .constants import MASK, SYSTEM_USER
 from .errors import AccessDenied, Conflict, InvalidInput, NotFound
 from .formats import without_nulls
 from .models import Action, Rule, RunnerType, TriggerType
 from .rules.criteria import check_criteria
 from .runners.environment import check_env
 
-SYSTEM_USER = "stanley"  # who runs the actions of rules registered from pack directories
 RULE_SCHEMA = {
     "type": "object",
     "required": ["name", "trigger", "action"],
@@ -137,7 +137,7 @@ def sealed_values(values, merged):
     secret = {
         name: value for name, value in values.items() if (merged.get(name) or {}).get("secret")
     }
-    public = {name: params.MASK if name in secret else value for name, value in values.items()}
+    public = {name: MASK if name in secret else value for name, value in values.items()}
     return public, datastore.encrypt(json.dumps(secret)) if secret else ""
 
 
@@ -228,7 +228,7 @@ def _keep_masked_secrets(existing, action_ref, values, merged):
     stored = stored_values(existing.action_parameters, existing.secret_action_parameters)
     return {
         name: stored[name]
-        if value == params.MASK and name in stored and merged.get(name, {}).get("secret")
+        if value == MASK and name in stored and merged.get(name, {}).get("secret")
         else value
         for name, value in values.items()
     }

@@ -28,6 +28,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Q
 
+from .constants import SYSTEM_USER
 from .errors import AccessDenied, InvalidInput
 from .params import cast_value
 
@@ -233,8 +234,6 @@ def owners_by_username(usernames):
     """{username: Owner} in one query. A deactivated user may run nothing (their rules fail
     their enforcements, saying so). An unknown user is treated as in no team, except the
     system user of pack rules (registered by admins), who may run everything as staff."""
-    from .rulebook import SYSTEM_USER  # rulebook checks rules with this module
-
     rows = _owner_rows(sorted(usernames))
     found, disabled = {}, set()
     for username, is_active, staff, superuser, group_id, packs, actions in rows:

@@ -9,6 +9,10 @@ process, so every render does bounded work (issue 12): the sandbox and its bound
 sizes and integers are st2bridge/jinja_bounds.py. Breaking a bound raises InvalidInput, a 400
 through the API and a failed enforcement in rules. The filters here keep to the same bounds,
 and regular expressions (regex_match, regex_replace) stop after settings.ST2_REGEX_TIMEOUT.
+
+Rendering reads the datastore, so this module belongs to the side that launches and fires
+(executions, dispatch). Whether a value is a template at all is st2bridge.params.is_template,
+pure, which the portal uses too.
 """
 
 import functools
@@ -195,10 +199,6 @@ def _expression(source):
 
 
 # --- rendering --------------------------------------------------------------------------------
-
-
-def is_template(value):
-    return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
 # What a template can cause (a wrong type, a bad pattern, a bound); anything else is a bug.

@@ -28,7 +28,6 @@ INTERVAL, DATE, CRON, WEBHOOK = (
     "core.st2.CronTimer",
     "core.st2.webhook",
 )
-ACTION_TRIGGER = "core.st2.generic.actiontrigger"
 TIMER_TYPES = (INTERVAL, DATE, CRON)
 BUILTIN_TRIGGER_TYPES_FILE = Path(__file__).with_name("trigger_types.yaml")
 

@@ -16,10 +16,11 @@ Each rule is one filter with subqueries, so a page of rows costs the same few qu
 
 from django.db.models import Q
 
+from .constants import ACTION_TRIGGER
 from .errors import AccessDenied
 from .executions import visible_executions
 from .models import Rule, RuleEnforcement, Trigger, TriggerInstance
-from .triggers import ACTION_TRIGGER, WEBHOOK
+from .triggers import WEBHOOK
 
 
 def visible_trigger_instances(caller, instances=None):

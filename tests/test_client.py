@@ -2,7 +2,7 @@
 
 import pytest
 
-from st2bridge.client import St2Client, St2Error, Unauthorized, Unavailable
+from st2bridge.client import ApiError, ApiUnauthorized, ApiUnavailable, St2Client
 
 from .catalog_support import register_bundled_packs
 from .conftest import PASSWORD
@@ -49,7 +49,7 @@ def test_login_and_whoami(embedded, alice):
 
 
 def test_bad_password_is_unauthorized(embedded, alice):
-    with pytest.raises(Unauthorized) as raised:
+    with pytest.raises(ApiUnauthorized) as raised:
         St2Client.from_settings().login("alice", "wrong")
     assert raised.value.status == 401
     assert raised.value.faultstring == "Invalid or missing credentials"
@@ -59,16 +59,16 @@ def test_throttled_login_carries_retry_after(embedded, alice, settings):
     settings.ST2_LOGIN_FAILURES_PER_USER = 2
     client = St2Client.from_settings()
     for _ in range(2):
-        with pytest.raises(Unauthorized):
+        with pytest.raises(ApiUnauthorized):
             client.login("alice", "wrong")
-    with pytest.raises(St2Error) as raised:
+    with pytest.raises(ApiError) as raised:
         client.login("alice", PASSWORD)
     assert raised.value.status == 429
     assert 1 <= raised.value.retry_after <= settings.ST2_LOGIN_FAILURE_WINDOW
 
 
 def test_unknown_token_is_unauthorized(embedded):
-    with pytest.raises(Unauthorized):
+    with pytest.raises(ApiUnauthorized):
         St2Client.from_settings(token="0" * 32).list_packs()
 
 
@@ -102,11 +102,11 @@ def test_list_actions_reads_every_page(embedded, alice):
 
 
 def test_not_found_carries_the_faultstring(embedded, alice):
-    with pytest.raises(St2Error) as raised:
+    with pytest.raises(ApiError) as raised:
         signed_in("alice").get_action("core.nope")
     assert raised.value.status == 404
     assert "core.nope" in raised.value.faultstring
-    assert not isinstance(raised.value, Unauthorized)
+    assert not isinstance(raised.value, ApiUnauthorized)
 
 
 def test_launch_list_and_get_executions(embedded, alice, bob):
@@ -124,7 +124,7 @@ def test_launch_list_and_get_executions(embedded, alice, bob):
 
 
 def test_invalid_launch_is_an_error(embedded, alice):
-    with pytest.raises(St2Error) as raised:
+    with pytest.raises(ApiError) as raised:
         signed_in("alice").launch("core.local", {})
     assert raised.value.status == 400
     assert "cmd" in raised.value.faultstring
@@ -132,6 +132,6 @@ def test_invalid_launch_is_an_error(embedded, alice):
 
 def test_unreachable_api(settings):
     settings.ST2_EMBEDDED_BASE_URL = "http://127.0.0.1:9"  # discard port: refused
-    with pytest.raises(Unavailable) as raised:
+    with pytest.raises(ApiUnavailable) as raised:
         St2Client.from_settings().login("alice", PASSWORD)
     assert raised.value.status is None

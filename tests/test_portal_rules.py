@@ -6,7 +6,7 @@ import requests
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from portal.rules import criteria_from_rows, rows_from_criteria
+from portal.rule_editor import criteria_from_rows, rows_from_criteria
 from st2bridge.models import Execution, Rule
 
 from .portal_support import ESCAPED, SCRIPT, api_as

@@ -2,7 +2,6 @@
 delete) and the administrators' page of everyone's keys, filterable by user and metadata."""
 
 from datetime import UTC
-from urllib.parse import urlencode
 
 from django import forms
 from django.core.exceptions import PermissionDenied
@@ -11,9 +10,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portal.access import safe_next, st2_login_required
-from st2bridge.client import St2Error
+from portal.paging import page_number, pager, window
+from st2bridge.client import ApiError
 
-PAGE_SIZE = 25
 BLANK_METADATA_ROWS = 3  # extra key/value rows offered without JavaScript
 
 
@@ -63,20 +62,8 @@ def metadata_errors(rows):
 
 
 def _own_keys(request, page):
-    keys, total = request.st2.list_api_keys(
-        user=request.st2_user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-    )
-    return keys, _pages(total, page)
-
-
-def _pages(total, page):
-    pages = max(1, -(-total // PAGE_SIZE))
-    return {"total": total, "page": page, "pages": pages, "has_next": page < pages}
-
-
-def _page_number(query):
-    raw = query.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    keys, total = request.st2.list_api_keys(user=request.st2_user, **window(page))
+    return keys, pager(total, page)
 
 
 @st2_login_required
@@ -91,7 +78,7 @@ def apikey_list(request):
         new_key, status = _create(request, form, rows)
         if new_key is not None:
             form, rows = ApiKeyForm(expiry=expiry), []
-    keys, pages = _own_keys(request, _page_number(request.GET))
+    keys, pages = _own_keys(request, page_number(request.GET))
     context = {
         "form": form,
         "metadata_rows": rows + [("", "")] * BLANK_METADATA_ROWS,
@@ -117,7 +104,7 @@ def _create(request, form, rows):
         created = request.st2.create_api_key(
             metadata, expires.isoformat().replace("+00:00", "Z") if expires else None
         )
-    except St2Error as error:
+    except ApiError as error:
         if error.status != 400:
             raise
         field = "expires_at" if error.faultstring.startswith("expires_at") else None
@@ -164,23 +151,19 @@ def manage_apikeys(request):
     # A StackStorm server ignores ?metadata=: the filter would silently show every key.
     metadata_available = bool(request.st2_extensions.get("apikey_metadata_filter"))
     asked = filters if metadata_available else {**filters, "metadata": ""}
-    page = _page_number(request.GET)
+    page = page_number(request.GET)
     error = None
     try:
-        keys, total = request.st2.list_api_keys(
-            limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **asked
-        )
-    except St2Error as refused:
+        keys, total = request.st2.list_api_keys(**window(page), **asked)
+    except ApiError as refused:
         if refused.status != 400:
             raise
         keys, total, error = [], 0, refused.faultstring
-    kept = {name: value for name, value in asked.items() if value}
     context = {
         "keys": keys,
         "filters": asked,
         "metadata_available": metadata_available,
         "error": error,
-        "query": urlencode(kept),
-        **_pages(total, page),
+        **pager(total, page, asked),
     }
     return render(request, "portal/apikeys/manage.html", context, status=400 if error else 200)

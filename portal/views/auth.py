@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.access import SESSION_TOKEN, safe_next, sign_in
 from st2bridge.addresses import client_address
-from st2bridge.client import St2Client, St2Error, Unauthorized, Unavailable
+from st2bridge.client import ApiError, ApiUnauthorized, ApiUnavailable, St2Client
 
 INVALID = "Invalid username or password."
 UNREACHABLE = "StackStorm could not be reached. Try again in a moment."
@@ -53,11 +53,11 @@ def _sign_in(request, username, password):
             token = client.login(username, password, client_address=address)
         with St2Client.from_settings(token=token["token"]) as client:
             me = client.whoami()
-    except Unauthorized:
+    except ApiUnauthorized:
         return INVALID
-    except Unavailable:
+    except ApiUnavailable:
         return UNREACHABLE
-    except St2Error as error:
+    except ApiError as error:
         if error.status != 429:
             raise
         wait = f"{error.retry_after} seconds" if error.retry_after else "a minute"

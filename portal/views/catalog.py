@@ -10,7 +10,7 @@ from portal.access import public_api_url, st2_login_required
 from portal.catalog import packs_with_actions, parameter_rows, search_actions
 from portal.forms import ADD_ROW, add_error, build_form, cleaned_parameters
 from portal.preview import command_preview
-from st2bridge.client import St2Error
+from st2bridge.client import ApiError
 
 RECENT_EXECUTIONS = 10
 EXECUTION_ID = re.compile(r"[0-9a-f]{24}")  # StackStorm's ids (MongoDB ObjectIds)
@@ -98,7 +98,7 @@ def _launch(request, ref, form, merged, rerun):
         if rerun:
             return request.st2.re_run(rerun, values)
         return request.st2.launch(ref, values)
-    except St2Error as error:
+    except ApiError as error:
         if error.status not in (400, 403):  # 403: a runner parameter only staff may set
             raise
         add_error(form, error.faultstring)

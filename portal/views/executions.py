@@ -3,13 +3,13 @@ the full output as a download."""
 
 import json
 from datetime import date
-from urllib.parse import urlencode
 
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.access import st2_login_required
+from portal.paging import page_number, pager, window
 
 RUNNING = ("requested", "scheduled", "running", "pending", "delayed", "canceling")
 STATUSES = ("requested", "scheduled", "running", "succeeded", "failed", "timeout", "canceling")
@@ -17,7 +17,6 @@ STATUSES += ("canceled", "abandoned")
 OUTPUT_KEYS = ("stdout", "stderr")
 LARGE_OUTPUT_CHARS = 64 * 1024
 LARGE_OUTPUT_LINES = 500
-PAGE_SIZE = 25
 LIST_FIELDS = "id,action,status,start_timestamp,end_timestamp,elapsed_seconds,context"
 
 
@@ -127,33 +126,19 @@ def history_filters(query):
     return shown, api, errors
 
 
-def _page_number(query):
-    raw = query.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
-
-
 @st2_login_required
 def execution_list(request):
     shown, api_filters, errors = history_filters(request.GET)
-    page = _page_number(request.GET)
+    page = page_number(request.GET)
     executions, total = request.st2.list_executions(
-        limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
-        include_attributes=LIST_FIELDS,
-        **api_filters,
+        **window(page), include_attributes=LIST_FIELDS, **api_filters
     )
-    pages = max(1, -(-total // PAGE_SIZE))
-    kept = {name: value for name, value in shown.items() if value}
     context = {
         "executions": [_list_row(execution) for execution in executions],
         "filters": shown,
         "errors": errors,
         "statuses": STATUSES,
-        "total": total,
-        "page": page,
-        "pages": pages,
-        "previous_url": f"?{urlencode({**kept, 'page': page - 1})}" if page > 1 else "",
-        "next_url": f"?{urlencode({**kept, 'page': page + 1})}" if page < pages else "",
+        **pager(total, page, shown),
     }
     return render(request, "portal/executions/list.html", context, status=400 if errors else 200)
 

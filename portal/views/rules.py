@@ -1,22 +1,14 @@
 """Rules: the list with an on/off switch per rule, a rule's page with its recent enforcements,
 create and edit (trigger type and action with generated parameter forms), delete."""
 
-from urllib.parse import urlencode
-
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from portal import rules as editor
+from portal import rule_editor as editor
 from portal.access import st2_login_required
-from portal.forms import ADD_ROW, add_error, build_form, cleaned_parameters
-from st2bridge.client import St2Error
-
-PAGE_SIZE = 25
-
-
-def _page_number(query):
-    raw = query.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+from portal.forms import ADD_ROW, add_error, build_form, cleaned_parameters, shown_value
+from portal.paging import page_number, pager, window
+from st2bridge.client import ApiError
 
 
 @st2_login_required
@@ -24,18 +16,9 @@ def rule_list(request):
     filters = {name: request.GET.get(name, "").strip() for name in ("pack", "enabled")}
     if filters["enabled"] not in ("", "true", "false"):
         filters["enabled"] = ""
-    page = _page_number(request.GET)
-    rules, total = request.st2.list_rules(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters)
-    pages = max(1, -(-total // PAGE_SIZE))
-    kept = urlencode({name: value for name, value in filters.items() if value})
-    context = {
-        "rules": rules,
-        "filters": filters,
-        "total": total,
-        "page": page,
-        "pages": pages,
-        "query": kept,
-    }
+    page = page_number(request.GET)
+    rules, total = request.st2.list_rules(**window(page), **filters)
+    context = {"rules": rules, "filters": filters, **pager(total, page, filters)}
     return render(request, "portal/rules/list.html", context)
 
 
@@ -67,7 +50,7 @@ def rule_detail(request, ref):
 
 
 def _shown_items(values):
-    return [(name, editor.shown_value(value)) for name, value in sorted((values or {}).items())]
+    return [(name, shown_value(value)) for name, value in sorted((values or {}).items())]
 
 
 @st2_login_required
@@ -166,7 +149,7 @@ def _editor_context(request, form, trigger_types, trigger_type, action_ref, data
         given = (rule or {}).get("trigger", {}).get("parameters") or {}
         trigger_form = build_form(trigger_spec, initial=given, prefix="trigger")
         shown = {
-            name: editor.shown_value(value)
+            name: shown_value(value)
             for name, value in ((rule or {}).get("action", {}).get("parameters") or {}).items()
         }
         action_form = editor.action_parameters_form(action_spec, initial=shown)
@@ -187,7 +170,7 @@ def _action_spec(request, action_ref):
         return {}
     try:
         return request.st2.action_parameters(action_ref)
-    except St2Error as error:
+    except ApiError as error:
         if error.status != 404:
             raise
         return {}
@@ -219,7 +202,7 @@ def _save(request, rule, page):
         if rule is None:
             return request.st2.create_rule(body)
         return request.st2.update_rule(rule["ref"], body)
-    except St2Error as error:
+    except ApiError as error:
         # 403: an action the user's teams do not grant, or a runner parameter only staff may
         # set; shown on the form with the input kept, like a 400.
         if error.status not in (400, 403, 409):

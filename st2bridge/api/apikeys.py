@@ -3,7 +3,7 @@
 from rest_framework.response import Response
 
 from st2bridge import apikeys
-from st2bridge.apikeys import MASK
+from st2bridge.constants import MASK
 
 from .base import (
     ApiView,

@@ -1,14 +1,14 @@
-"""The rule editor's pieces that need no StackStorm: the static fields, criteria rows, the
-action parameters form (every field accepts Jinja), and turning all of it into a rule body."""
+"""The rule editor's form logic, which needs no StackStorm: the static fields, criteria rows,
+the action parameters form (every field accepts Jinja), and turning all of it into a rule
+body. portal/views/rules.py fetches and saves through St2Client."""
 
 import json
 
 from django import forms
 
 from st2bridge.errors import InvalidInput
-from st2bridge.params import cast_value, ordered_parameters
+from st2bridge.params import cast_value, is_template, ordered_parameters
 from st2bridge.rules.operators import OPERATORS
-from st2bridge.templating import is_template
 
 from .forms import ParametersForm
 
@@ -58,10 +58,6 @@ def action_parameters_form(merged, data=None, initial=None):
             f"{spec.get('description', '')} Jinja allowed.",
         )
     return form
-
-
-def shown_value(value):
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 def action_values(form, merged):

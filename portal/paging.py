@@ -1,0 +1,34 @@
+"""Paging of the portal's lists, in one place: which page the query string asks for, the slice
+to ask the API for, and what a page's pager shows."""
+
+from urllib.parse import urlencode
+
+PAGE_SIZE = 25
+
+
+def page_number(query):
+    """The page `?page=` asks for: a whole number from 1; anything else is page 1."""
+    raw = query.get("page", "1")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+
+
+def window(page, size=PAGE_SIZE):
+    """The `limit` and `offset` of `page` for a St2Client list call."""
+    return {"limit": size, "offset": (page - 1) * size}
+
+
+def pager(total, page, filters=None, size=PAGE_SIZE):
+    """What the templates' pager shows: the total, the page and the page count, whether
+    there is a next page, and links that keep the filters that are set (`query` for links the
+    template builds; `previous_url` and `next_url`, empty where there is none)."""
+    kept = {name: value for name, value in (filters or {}).items() if value}
+    pages = max(1, -(-total // size))
+    return {
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "has_next": page < pages,
+        "query": urlencode(kept),
+        "previous_url": f"?{urlencode({**kept, 'page': page - 1})}" if page > 1 else "",
+        "next_url": f"?{urlencode({**kept, 'page': page + 1})}" if page < pages else "",
+    }
