@@ -17,7 +17,7 @@ from functools import partial
 from django.conf import settings
 from django.http import StreamingHttpResponse
 
-from st2bridge import executions
+from st2bridge import access, executions
 from st2bridge.errors import TooManyRequests
 from st2bridge.models import Execution, ExecutionOutput, StreamEvent
 
@@ -222,7 +222,7 @@ class Stream(ApiView):
 
 class ExecutionOutputStream(ApiView):
     def get(self, request, execution_id):
-        execution = executions.find_execution(self.caller, execution_id)
+        execution = access.find_execution(self.caller, execution_id)
         return sse_response(self.caller, output_stream(request, execution))
 
 
