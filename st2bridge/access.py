@@ -22,7 +22,8 @@ Admins see everything. Others see:
 - API keys: their own. (Datastore items: st2bridge.datastore, by scope and owner.)
 Each rule is one filter with subqueries, so a page of rows costs the same few queries.
 
-Changing. require_admin and require_owner refuse with 403; refuse_system_pack with 400.
+Changing. require_admin, require_owner and require_may_re_emit refuse with 403 (services
+call them before they change anything); refuse_system_pack with 400.
 """
 
 from django.db.models import Q
@@ -86,7 +87,7 @@ def refuse_system_pack(pack):
 
 
 def may_see_secrets(caller):
-    """Unmasked secrets (show_secrets, decrypted system items) are for admins only."""
+    """Unmasked secret parameters (?show_secrets=true) are for admins only."""
     return caller.is_admin
 
 
