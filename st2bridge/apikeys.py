@@ -1,4 +1,5 @@
-"""API keys: create, find, change and delete, with who-may-do-what in one place."""
+"""API keys: create, find, change and delete. Whose keys a caller sees, and what only admins
+may do, is st2bridge.access's."""
 
 from datetime import UTC
 
@@ -9,10 +10,11 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from . import access
 from .auth import credential_hash, new_api_key
 from .bodies import check_body
 from .constants import MASK
-from .errors import AccessDenied, Conflict, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound
 from .models import ApiKey
 
 _FIELDS = {
@@ -36,11 +38,6 @@ CREATE_SCHEMA = {
 UPDATE_SCHEMA = {"type": "object", "properties": _FIELDS, "additionalProperties": False}
 
 
-def visible_keys(caller):
-    keys = ApiKey.objects.select_related("user")
-    return keys if caller.is_admin else keys.filter(user=caller.user)
-
-
 def with_metadata(keys, wanted):
     """Keys whose metadata has `wanted` ("name:value", an extension of StackStorm's API):
     the value is matched exactly, as text. The name is a key, never a lookup path."""
@@ -55,7 +52,7 @@ def with_metadata(keys, wanted):
 
 def find_key(caller, id_or_key):
     """By raw key first, then by id, as StackStorm looks keys up; others' keys are 'not found'."""
-    keys = visible_keys(caller)
+    keys = access.visible_api_keys(caller)
     found = (
         keys.filter(key_hash=credential_hash(id_or_key)).first()
         or keys.filter(pk=id_or_key).first()
@@ -70,8 +67,7 @@ def create_key(caller, body):
     check_body(body, CREATE_SCHEMA)
     owner = _owner(caller, body.get("user"))
     if body.get("key_hash"):
-        if not caller.is_admin:
-            raise AccessDenied("Only administrators may import an existing key_hash.")
+        access.require_admin(caller, refusal="Only administrators may import an existing key_hash.")
         raw, key_hash = None, body["key_hash"]
     else:
         raw, key_hash = new_api_key()
@@ -116,8 +112,9 @@ def update_key(caller, api_key, body):
 def _owner(caller, username):
     if not username or username == caller.username:
         return caller.user
-    if not caller.is_admin:
-        raise AccessDenied("user: only administrators may manage API keys of other users.")
+    access.require_admin(
+        caller, refusal="user: only administrators may manage API keys of other users."
+    )
     owner = get_user_model().objects.filter(username=username).first()
     if owner is None:
         raise InvalidInput(f'user: user "{username}" does not exist.')

@@ -1,18 +1,16 @@
-"""The catalog: packs, actions and runner types. Lookups, the checks an action must pass
-before it is saved, and who may change what (notes §3)."""
+"""The catalog: packs, actions and runner types (notes §3). The checks an action must pass
+before it is saved; who may see and change them is st2bridge.access's."""
 
 import re
 
-from django.db import IntegrityError, transaction
-
-from . import params
+from . import access, params
 from .bodies import check_body
-from .errors import AccessDenied, Conflict, InvalidInput, NotFound
+from .errors import InvalidInput
 from .formats import without_nulls
 from .models import Action, Pack, RunnerType
+from .records import save_or_409
 
 DEFAULT_PACK = "default"
-SYSTEM_PACKS = {"core", "packs", "linux", "chatops"}
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 MAX_IDS = 100
 
@@ -89,45 +87,7 @@ RUNNER_TYPE_SCHEMA = {
 }
 
 
-# --- lookups -------------------------------------------------------------------------------
-
-
-def find_pack(ref_or_id):
-    pack = Pack.objects.filter(pk=ref_or_id).first() or Pack.objects.filter(ref=ref_or_id).first()
-    if pack is None:
-        raise NotFound(f'Resource with a ref or id "{ref_or_id}" not found')
-    return pack
-
-
-def find_action(ref_or_id, message=None):
-    """A ref iff it contains a dot (split on the first one: names may contain dots)."""
-    if "." in ref_or_id:
-        pack, name = ref_or_id.split(".", 1)
-        action = Action.objects.filter(pack=pack, name=name).first()
-    else:
-        action = Action.objects.filter(pk=ref_or_id).first()
-    if action is None:
-        raise NotFound(message or f'Resource with a reference or id "{ref_or_id}" not found')
-    return action
-
-
-def find_action_for_view(ref_or_id):
-    """As find_action, with the message of StackStorm's /actions/views/parameters."""
-    return find_action(
-        ref_or_id,
-        f'Database lookup for ref="{ref_or_id}" resulted in exception. '
-        f'Referenced action "{ref_or_id}" doesnt exist',
-    )
-
-
-def find_runner_type(name_or_id):
-    runner = (
-        RunnerType.objects.filter(pk=name_or_id).first()
-        or RunnerType.objects.filter(name=name_or_id).first()
-    )
-    if runner is None:
-        raise NotFound(f'Resource with a name or id "{name_or_id}" not found')
-    return runner
+# --- queries -------------------------------------------------------------------------------
 
 
 def with_ids(queryset, raw):
@@ -177,7 +137,7 @@ def merged_parameters_for(actions):
 
 
 def create_action(caller, body):
-    _require_admin(caller, "action_create")
+    access.require_admin(caller, "action_create")
     fields = _checked_action_fields(body, pack=body.get("pack") or DEFAULT_PACK)
     return _save(Action(**fields))
 
@@ -185,8 +145,8 @@ def create_action(caller, body):
 def update_action(caller, action, body):
     """A full replacement, as StackStorm's PUT: omitted fields take their defaults, except
     `pack`, which stays the action's own when the body leaves it out."""
-    _require_admin(caller, "action_modify")
-    _refuse_system_pack(action.pack)
+    access.require_admin(caller, "action_modify")
+    access.refuse_system_pack(action.pack)
     fields = _checked_action_fields(body, pack=body.get("pack") or action.pack)
     for name, value in fields.items():
         setattr(action, name, value)
@@ -194,14 +154,14 @@ def update_action(caller, action, body):
 
 
 def delete_action(caller, action, body):
-    _require_admin(caller, "action_delete")
+    access.require_admin(caller, "action_delete")
     check_body(body, DELETE_SCHEMA)
     if body.get("remove_files"):
         raise InvalidInput(
             "remove_files: files are not deleted through the API; remove them from the pack "
             "and register it again."
         )
-    _refuse_system_pack(action.pack)
+    access.refuse_system_pack(action.pack)
     action.delete()
 
 
@@ -215,7 +175,7 @@ def _checked_action_fields(body, pack):
     name = body["name"]
     if "/" in name:
         raise InvalidInput('name: must not contain "/".')
-    _refuse_system_pack(pack)
+    access.refuse_system_pack(pack)
     runner = RunnerType.objects.filter(name=body["runner_type"]).first()
     if runner is None:
         raise InvalidInput(f"RunnerType {body['runner_type']} is not found.")
@@ -242,39 +202,12 @@ def _checked_action_fields(body, pack):
 
 
 def _save(action):
-    """Save, answering 409 with the id of the action that already has this ref; the unique
-    index settles a race between two concurrent writers."""
-    _refuse_duplicate(action)
-    try:
-        with transaction.atomic():
-            action.save()
-    except IntegrityError:
-        _refuse_duplicate(action)
-        raise
-    return action
-
-
-def _refuse_duplicate(action):
-    existing = Action.objects.filter(ref=action.ref).exclude(pk=action.pk).first()
-    if existing is not None:
-        raise Conflict(
-            f'Tried to save duplicate unique keys (ref): an action with ref "{action.ref}" '
-            "already exists.",
-            conflict_id=existing.id,
-        )
-
-
-def _refuse_system_pack(pack):
-    if pack in SYSTEM_PACKS:
-        raise InvalidInput("Resources belonging to system level packs can't be manipulated")
-
-
-def _require_admin(caller, permission):
-    """Catalog changes are for administrators (our choice; StackStorm leaves it to RBAC)."""
-    if not caller.is_admin:
-        raise AccessDenied(
-            f'User "{caller.username}" doesn\'t have required permission "{permission}"'
-        )
+    """Save, answering 409 with the id of the action that already has this ref."""
+    message = (
+        f'Tried to save duplicate unique keys (ref): an action with ref "{action.ref}" '
+        "already exists."
+    )
+    return save_or_409(action, message)
 
 
 # --- runner types --------------------------------------------------------------------------
@@ -282,7 +215,7 @@ def _require_admin(caller, permission):
 
 def set_runner_enabled(caller, runner, body):
     """PUT /runnertypes: only `enabled` is applied; other fields (even `name`) are ignored."""
-    _require_admin(caller, "runner_modify")
+    access.require_admin(caller, "runner_modify")
     check_body(body, RUNNER_TYPE_SCHEMA)
     if "enabled" in body and body["enabled"] != runner.enabled:
         runner.enabled = body["enabled"]

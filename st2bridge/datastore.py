@@ -1,5 +1,6 @@
-"""The key-value datastore (notes §7): scopes, owners, secrets encrypted at rest and expiry,
-with who-may-do-what in one place.
+"""The key-value datastore (notes §7): scopes, owners, secrets encrypted at rest and expiry.
+Who reads and changes which items is decided here, by scope and owner; what only admins may do
+is refused through st2bridge.access.
 
 Secret values are stored as Fernet tokens made with settings.ST2_DATASTORE_KEY and decrypted
 only on request. Expired items are left out of every query and deleted on the next write.
@@ -15,8 +16,9 @@ from django.db.models import Q
 from django.db.models.functions import Left
 from django.utils import timezone
 
+from . import access
 from .bodies import check_body
-from .errors import AccessDenied, InvalidInput, NotFound, St2Error
+from .errors import InvalidInput, NotFound, St2Error
 from .models import KeyValuePair
 
 log = logging.getLogger(__name__)
@@ -75,8 +77,7 @@ def _owner(caller, user):
     """Whose user-scoped items a request means: the caller's, or another user's for admins."""
     if not user or user == caller.username:
         return caller.username
-    if not caller.is_admin:
-        raise AccessDenied('"user" attribute can only be provided by admins')
+    access.require_admin(caller, refusal='"user" attribute can only be provided by admins')
     _check_length("user", user, "owner")
     return user
 
@@ -89,13 +90,15 @@ def _target(caller, scope, user):
 
 
 def _check_decrypt(caller, scope, decrypt):
-    if decrypt and scope != USER and not caller.is_admin:
-        raise AccessDenied("Decrypt option requires administrator access")
+    if decrypt and scope != USER:
+        access.require_admin(caller, refusal="Decrypt option requires administrator access")
 
 
 def _check_write(caller, scope):
-    if scope != USER and not caller.is_admin:
-        raise AccessDenied("Administrator access required to change system-scoped keys")
+    if scope != USER:
+        access.require_admin(
+            caller, refusal="Administrator access required to change system-scoped keys"
+        )
 
 
 def _check_length(label, value, field):
@@ -216,8 +219,7 @@ def _check_value_is_string(body):
 def _stored_value(caller, name, body):
     """(secret, value as stored): plain, encrypted here, or pre-encrypted and verified."""
     if body.get("encrypted"):
-        if not caller.is_admin:
-            raise AccessDenied("Pre-encrypted option requires administrator access")
+        access.require_admin(caller, refusal="Pre-encrypted option requires administrator access")
         _verify_token(name, body["value"])
         return True, body["value"]
     if body.get("secret"):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from . import catalog, datastore, params, teams, writers
 from .bodies import check_body
 from .constants import MASK
-from .errors import AccessDenied, InvalidInput, NotFound
+from .errors import AccessDenied, InvalidInput
 from .formats import isotime
 from .models import Action, Execution, ExecutionOutput, RunnerType, StreamEvent
 from .rows import prepared_insert, prepared_update
@@ -251,23 +251,6 @@ def re_run(caller, execution, body):
 
 
 # --- reading -------------------------------------------------------------------------------
-
-
-def visible_executions(caller):
-    executions = Execution.objects.all()
-    return executions if caller.is_admin else executions.filter(user=caller.username)
-
-
-def find_execution(caller, execution_id):
-    executions = visible_executions(caller)
-    found = (
-        executions.order_by("-start_timestamp").first()
-        if execution_id == "last"
-        else executions.filter(pk=execution_id).first()
-    )
-    if found is None:
-        raise NotFound(f'Unable to identify resource with id "{execution_id}".')
-    return found
 
 
 def output_text(execution, output_type=None):

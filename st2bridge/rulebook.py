@@ -1,7 +1,7 @@
-"""Rules: create, change, delete and show them (notes §5.1-5.3). Who may do what is decided
-here: everyone may create rules, which run their action as the rule's owner, naming only
-actions their teams let them run and setting runner parameters only staff may set if they are
-staff (st2bridge.teams); only the owner or an admin may change or delete a rule.
+"""Rules: create, change, delete and show them (notes §5.1-5.3). Everyone may create rules,
+which run their action as the rule's owner, naming only actions their teams let them run and
+setting runner parameters only staff may set if they are staff (st2bridge.teams); only the
+owner or an admin may change or delete a rule, and who sees which rule is st2bridge.access's.
 
 Secret action parameter values (those the action's schema marks secret) are stored encrypted
 in secret_action_parameters, as executions store theirs, and masked in action_parameters;
@@ -10,14 +10,15 @@ rules saved before that hold them in action_parameters, which still works."""
 import json
 
 from cryptography.fernet import InvalidToken
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
-from . import catalog, datastore, params, teams, triggers
+from . import access, catalog, datastore, params, teams, triggers
 from .bodies import check_body
 from .constants import MASK, SYSTEM_USER
-from .errors import AccessDenied, Conflict, InvalidInput, NotFound
+from .errors import AccessDenied, InvalidInput
 from .formats import without_nulls
 from .models import Action, Rule, RunnerType, TriggerType
+from .records import save_or_409
 from .rules.criteria import check_criteria
 from .runners.environment import check_env
 
@@ -69,14 +70,6 @@ RULE_SCHEMA = {
 
 
 # --- reading -------------------------------------------------------------------------------
-
-
-def find_rule(ref_or_id):
-    lookup = {"ref": ref_or_id} if "." in ref_or_id else {"pk": ref_or_id}
-    rule = Rule.objects.filter(**lookup).first()
-    if rule is None:
-        raise NotFound(f'Resource with a reference or id "{ref_or_id}" not found')
-    return rule
 
 
 def to_api(rule, unmasked=False, merged=None):
@@ -165,23 +158,16 @@ def save_rule_from_disk(pack, body, metadata_file):
 
 
 def update_rule(caller, rule, body):
-    _require_owner(caller, rule)
+    access.require_owner(caller, rule.created_by, f'rule "{rule.ref}"')
     _check_may_run(caller, body, rule)
     return _update(rule, body, caller.is_admin)
 
 
 def delete_rule(caller, rule):
-    _require_owner(caller, rule)
+    access.require_owner(caller, rule.created_by, f'rule "{rule.ref}"')
     with transaction.atomic():
         rule.delete()
         triggers.release_trigger(rule.trigger_ref)
-
-
-def set_enabled(caller, rule, enabled):
-    _require_owner(caller, rule)
-    Rule.objects.filter(pk=rule.pk).update(enabled=enabled)
-    rule.refresh_from_db()
-    return rule
 
 
 def _check_may_run(caller, body, rule=None):
@@ -193,12 +179,6 @@ def _check_may_run(caller, body, rule=None):
     if rule is not None and action_ref == rule.action_ref and not body.get("enabled", False):
         return
     teams.check_may_run(caller.user, action_ref)
-
-
-def _require_owner(caller, rule):
-    if caller.is_admin or rule.created_by == caller.username:
-        return
-    raise AccessDenied(f'User "{caller.username}" may not change rule "{rule.ref}".')
 
 
 def _update(rule, body, staff, strict=True):
@@ -269,19 +249,8 @@ def _acquire(type_ref, parameters):
 
 
 def _save(rule):
-    duplicate = Rule.objects.filter(ref=rule.ref).exclude(pk=rule.pk).first()
-    if duplicate is not None:
-        raise Conflict(_duplicate_message(rule.ref), conflict_id=duplicate.id)
-    try:
-        with transaction.atomic():
-            rule.save()
-    except IntegrityError:
-        existing = Rule.objects.filter(ref=rule.ref).values_list("id", flat=True).first()
-        raise Conflict(_duplicate_message(rule.ref), conflict_id=existing) from None
-
-
-def _duplicate_message(ref):
-    return f"Tried to save duplicate unique keys (rule ref {ref} already exists)"
+    """Save, answering 409 with the id of the rule that already has this ref."""
+    save_or_409(rule, f"Tried to save duplicate unique keys (rule ref {rule.ref} already exists)")
 
 
 def checked_fields(body, strict=True, *, staff, existing=None):

@@ -6,11 +6,11 @@ gets settings.ST2_DEFAULT_ACCESS: `all` (StackStorm without RBAC) or `none`. A u
 more groups gets the union of their groups' grants, a pack grant covering every action of the
 pack; so with the default `all`, joining a team narrows what a user sees.
 
-How the API applies it: what is outside the scope is not there for reading (lists filtered,
-a named action or pack "not found", the same answer as for a missing one); running it (launch,
-re-run, a rule naming it, a rule firing for an owner who lost it) is refused with 403 naming
-the action, decided from the ref before the action is looked up, so a refusal says nothing of
-what exists.
+How it is applied: what is outside the scope is not there for reading (st2bridge.access:
+lists filtered, a named action or pack "not found", the same answer as for a missing one);
+running it (launch, re-run, a rule naming it, a rule firing for an owner who lost it) is
+refused here with 403 naming the action, decided from the ref before the action is looked up,
+so a refusal says nothing of what exists.
 
 Runner parameters that change how an action's process starts, or where its requests go
 (RESTRICTED_RUNNER_PARAMETERS), may be set only by staff (issue 12): a member who sends one
@@ -26,7 +26,6 @@ from typing import NamedTuple
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Q
 
 from .constants import SYSTEM_USER
 from .errors import AccessDenied, InvalidInput
@@ -108,46 +107,6 @@ def allowed_scope(user):
 def _grants(user):
     """One query: (packs, actions) of each group of the user (None, None without a row)."""
     return list(user.groups.values_list("access__packs", "access__actions"))
-
-
-def visible_actions(user, actions):
-    """The Action queryset `actions` narrowed to what `user` may see."""
-    scope = allowed_scope(user)
-    if scope == ALL:
-        return actions
-    return actions.filter(Q(pack__in=scope.packs) | Q(ref__in=scope.actions))
-
-
-def visible_rules(user, rules):
-    """The Rule queryset `rules` narrowed to the user's own rules (which they may still switch
-    off or delete when their action is no longer granted) and rules whose action they see."""
-    scope = allowed_scope(user)
-    if scope == ALL:
-        return rules
-    granted = Q(created_by=user.username) | Q(action_ref__in=scope.actions)
-    for pack in scope.packs:
-        granted |= Q(action_ref__startswith=f"{pack}.")
-    return rules.filter(granted)
-
-
-def may_see_rule(user, rule):
-    return rule.created_by == user.username or may_see_action(user, rule.action_ref)
-
-
-def visible_packs(user, packs):
-    """The Pack queryset `packs` narrowed to packs where `user` sees something."""
-    scope = allowed_scope(user)
-    return packs if scope == ALL else packs.filter(ref__in=scope.pack_refs())
-
-
-def may_see_action(user, action_ref):
-    scope = allowed_scope(user)
-    return scope == ALL or scope.allows(action_ref)
-
-
-def may_see_pack(user, pack_ref):
-    scope = allowed_scope(user)
-    return scope == ALL or pack_ref in scope.pack_refs()
 
 
 def check_may_run(user, action_ref):

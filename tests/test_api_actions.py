@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from st2bridge import catalog
+from st2bridge import records
 from st2bridge.models import Action, Pack, RunnerType
 
 pytestmark = pytest.mark.django_db
@@ -228,15 +228,15 @@ def test_duplicate_ref_is_409_with_conflict_id(admin_api, catalog_rows):
 
 def test_duplicate_found_by_the_unique_index_in_a_race(admin_api, catalog_rows, monkeypatch):
     """Two writers pass the pre-check together; the database's unique index decides."""
-    original = catalog._refuse_duplicate
+    original = records.refuse_duplicate
     calls = []
 
-    def check_after_the_other_writer(action):
-        calls.append(action.ref)
+    def check_after_the_other_writer(row, message, unique="ref"):
+        calls.append(row.ref)
         if len(calls) > 1:
-            original(action)
+            original(row, message, unique)
 
-    monkeypatch.setattr(catalog, "_refuse_duplicate", check_after_the_other_writer)
+    monkeypatch.setattr(records, "refuse_duplicate", check_after_the_other_writer)
     response = post(admin_api, name="noop", pack="demo", runner_type="noop")
     assert response.status_code == 409
     assert response.json()["conflict-id"] == catalog_rows["noop"].id

@@ -1,13 +1,12 @@
 """/api/v1/actions (notes §3.2): list, get, create, replace, delete, and the views that show
 runner and action parameters merged. Only what the caller's teams let them see is there
-(st2bridge.teams): lists are filtered, and an action outside that is "not found", with the
+(st2bridge.access): lists are filtered, and an action outside that is "not found", with the
 same answer as a missing one."""
 
 from rest_framework.response import Response
 
-from st2bridge import catalog, teams
-from st2bridge.errors import InvalidInput, NotFound
-from st2bridge.models import Action
+from st2bridge import access, catalog
+from st2bridge.errors import InvalidInput
 
 from .base import (
     ApiView,
@@ -37,23 +36,19 @@ def selector(request):
 
 
 def filtered(request, caller):
-    actions = teams.visible_actions(caller.user, Action.objects.all())
-    actions = actions.filter(**query_filters(request, FILTERS))
+    actions = access.visible_actions(caller).filter(**query_filters(request, FILTERS))
     actions = catalog.with_ids(actions, request.query_params.get("id"))
     return catalog.with_tag(actions, request.query_params.get("tags"))
 
 
-def find_visible(caller, ref_or_id, for_view=False):
-    """catalog.find_action(_for_view), with an action the caller may not see not found."""
-    action = (catalog.find_action_for_view if for_view else catalog.find_action)(ref_or_id)
-    if teams.may_see_action(caller.user, action.ref):
-        return action
-    if for_view:
-        raise NotFound(
-            f'Database lookup for ref="{ref_or_id}" resulted in exception. '
-            f'Referenced action "{ref_or_id}" doesnt exist'
-        )
-    raise NotFound(f'Resource with a reference or id "{ref_or_id}" not found')
+def find_for_view(caller, ref_or_id):
+    """access.find_action, with the 404 answer of StackStorm's /actions/views/parameters."""
+    return access.find_action(
+        caller,
+        ref_or_id,
+        f'Database lookup for ref="{ref_or_id}" resulted in exception. '
+        f'Referenced action "{ref_or_id}" doesnt exist',
+    )
 
 
 class ActionList(ApiView):
@@ -70,16 +65,16 @@ class ActionList(ApiView):
 class ActionDetail(ApiView):
     def get(self, request, ref_or_id):
         return Response(
-            selector(request)(catalog.action_to_api(find_visible(self.caller, ref_or_id)))
+            selector(request)(catalog.action_to_api(access.find_action(self.caller, ref_or_id)))
         )
 
     def put(self, request, ref_or_id):
-        action = find_visible(self.caller, ref_or_id)
+        action = access.find_action(self.caller, ref_or_id)
         action = catalog.update_action(self.caller, action, json_body(request))
         return Response(catalog.action_to_api(action))
 
     def delete(self, request, ref_or_id):
-        action = find_visible(self.caller, ref_or_id)
+        action = access.find_action(self.caller, ref_or_id)
         catalog.delete_action(self.caller, action, json_body(request))
         return Response(status=204)
 
@@ -95,14 +90,14 @@ class OverviewList(ApiView):
 
 class OverviewDetail(ApiView):
     def get(self, request, ref_or_id):
-        action = find_visible(self.caller, ref_or_id)
+        action = access.find_action(self.caller, ref_or_id)
         merged = catalog.merged_parameters(action)
         return Response(selector(request)(catalog.action_to_api(action, merged)))
 
 
 class ParametersView(ApiView):
     def get(self, request, ref_or_id):
-        action = find_visible(self.caller, ref_or_id, for_view=True)
+        action = find_for_view(self.caller, ref_or_id)
         return Response({"parameters": catalog.merged_parameters(action)})
 
 

@@ -2,7 +2,7 @@
 
 from rest_framework.response import Response
 
-from st2bridge import apikeys
+from st2bridge import access, apikeys
 from st2bridge.constants import MASK
 
 from .base import (
@@ -44,7 +44,7 @@ def key_to_api(api_key, unmasked=False):
 
 class ApiKeyList(ApiView):
     def get(self, request):
-        keys = apikeys.visible_keys(self.caller).filter(
+        keys = access.visible_api_keys(self.caller).filter(
             **query_filters(request, {"user": "user__username"})
         )
         keys = apikeys.with_metadata(keys, request.query_params.get("metadata"))

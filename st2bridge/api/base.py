@@ -13,7 +13,8 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from st2bridge.errors import AccessDenied, InvalidInput, NotFound
+from st2bridge import access
+from st2bridge.errors import InvalidInput, NotFound
 from st2bridge.formats import isotime, without_nulls  # noqa: F401 - re-exported for API modules
 
 NOT_FOUND = "The resource could not be found."
@@ -209,7 +210,7 @@ def query_filters(request, allowed):
 
 def show_secrets(request, caller):
     """Unmasked secrets only for admins who ask for them."""
-    return query_bool(request, "show_secrets") and caller.is_admin
+    return query_bool(request, "show_secrets") and access.may_see_secrets(caller)
 
 
 # --- paging -------------------------------------------------------------------------------
@@ -227,17 +228,18 @@ def paginate(request, items, caller, default_limit=None):
             'Limit, "0" specified, must be a positive number or -1 for full result set.'
         )
     elif limit == -1:
-        if not caller.is_admin:
-            raise AccessDenied(
-                "Administrator access required to be able to specify limit=-1 and retrieve "
-                "all the records"
-            )
+        access.require_admin(
+            caller,
+            refusal="Administrator access required to be able to specify limit=-1 and "
+            "retrieve all the records",
+        )
         limit = None
     elif limit < -1:
         raise InvalidInput(f'Limit, "{limit}" specified, must be a positive number.')
-    elif limit > settings.ST2_MAX_PAGE_SIZE and not caller.is_admin:
-        raise AccessDenied(
-            f'Limit "{limit}" specified, maximum value is "{settings.ST2_MAX_PAGE_SIZE}"'
+    elif limit > settings.ST2_MAX_PAGE_SIZE:
+        access.require_admin(
+            caller,
+            refusal=f'Limit "{limit}" specified, maximum value is "{settings.ST2_MAX_PAGE_SIZE}"',
         )
     if offset < 0:
         raise InvalidInput(f'Offset, "{offset}" specified, must be a positive number.')

@@ -5,7 +5,7 @@ import json
 from django.http import HttpResponse
 from rest_framework.response import Response
 
-from st2bridge import executions
+from st2bridge import access, executions
 from st2bridge.errors import InvalidInput
 from st2bridge.executions import to_api
 
@@ -71,7 +71,7 @@ def filtered(request, queryset):
 
 class ExecutionList(ApiView):
     def get(self, request):
-        queryset = filtered(request, executions.visible_executions(self.caller))
+        queryset = filtered(request, access.visible_executions(self.caller))
         unmasked = show_secrets(request, self.caller)
         select = attribute_selector(request, FIELDS)
         page, headers = paginate(request, queryset.select_related(None), self.caller, 100)
@@ -84,12 +84,12 @@ class ExecutionList(ApiView):
 
 class ExecutionDetail(ApiView):
     def get(self, request, execution_id):
-        execution = executions.find_execution(self.caller, execution_id)
+        execution = access.find_execution(self.caller, execution_id)
         select = attribute_selector(request, FIELDS)
         return Response(select(to_api(execution, show_secrets(request, self.caller))))
 
     def delete(self, request, execution_id):
-        execution = executions.find_execution(self.caller, execution_id)
+        execution = access.find_execution(self.caller, execution_id)
         if not executions.cancel(self.caller, execution):
             state = execution.status
             return Response({"faultstring": f"Action cannot be canceled. State = {state}."})
@@ -98,7 +98,7 @@ class ExecutionDetail(ApiView):
 
 class ExecutionOutput(ApiView):
     def get(self, request, execution_id):
-        execution = executions.find_execution(self.caller, execution_id)
+        execution = access.find_execution(self.caller, execution_id)
         output_type = request.query_params.get("output_type") or "all"
         if output_type not in OUTPUT_TYPES:
             raise InvalidInput(f"output_type: must be one of {', '.join(OUTPUT_TYPES)}")
@@ -108,7 +108,7 @@ class ExecutionOutput(ApiView):
 
 class ExecutionReRun(ApiView):
     def post(self, request, execution_id):
-        execution = executions.find_execution(self.caller, execution_id)
+        execution = access.find_execution(self.caller, execution_id)
         new = executions.re_run(self.caller, execution, json_body(request))
         return Response(to_api(new), status=201)
 

@@ -10,7 +10,7 @@ from django.http import JsonResponse
 from django.urls import re_path
 
 from st2bridge import apikeys, catalog, datastore, executions, rulebook
-from st2bridge import triggers as trigger_types
+from st2bridge import triggertypes as trigger_types
 
 from . import actions, packs, rules, runnertypes, triggers
 from . import executions as executions_api

@@ -1,11 +1,9 @@
 """/api/v1/packs (notes §3.1): list and get by ref or id. Only packs where the caller's teams
-let them see something are there (st2bridge.teams); the others are "not found"."""
+let them see something are there (st2bridge.access); the others are "not found"."""
 
 from rest_framework.response import Response
 
-from st2bridge import catalog, teams
-from st2bridge.errors import NotFound
-from st2bridge.models import Pack
+from st2bridge import access, catalog
 
 from .base import ApiView, attribute_selector, list_response, query_filters, route, without_nulls
 
@@ -28,8 +26,7 @@ def pack_to_api(pack):
 
 class PackList(ApiView):
     def get(self, request):
-        packs = teams.visible_packs(self.caller.user, Pack.objects.all())
-        packs = packs.filter(**query_filters(request, FILTERS))
+        packs = access.visible_packs(self.caller).filter(**query_filters(request, FILTERS))
         packs = catalog.with_ids(packs, request.query_params.get("id"))
         return list_response(request, packs, self.caller, pack_to_api, FIELDS, default_limit=100)
 
@@ -37,10 +34,7 @@ class PackList(ApiView):
 class PackDetail(ApiView):
     def get(self, request, ref_or_id):
         select = attribute_selector(request, FIELDS)
-        pack = catalog.find_pack(ref_or_id)
-        if not teams.may_see_pack(self.caller.user, pack.ref):
-            raise NotFound(f'Resource with a ref or id "{ref_or_id}" not found')
-        return Response(select(pack_to_api(pack)))
+        return Response(select(pack_to_api(access.find_pack(self.caller, ref_or_id))))
 
 
 urlpatterns = [

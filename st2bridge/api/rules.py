@@ -1,11 +1,9 @@
 """/api/v1/rules (notes §5.1-5.2). Someone else's rule naming an action the caller's teams
-hide is not there for them (st2bridge.teams), as the action itself is not."""
+hide is not there for them (st2bridge.access), as the action itself is not."""
 
 from rest_framework.response import Response
 
-from st2bridge import rulebook, teams
-from st2bridge.errors import NotFound
-from st2bridge.models import Rule
+from st2bridge import access, rulebook
 
 from .base import (
     ApiView,
@@ -35,8 +33,7 @@ def shown(request, caller, rules):
 
 class RuleList(ApiView):
     def get(self, request):
-        rules = teams.visible_rules(self.caller.user, Rule.objects.all())
-        rules = rules.filter(**query_filters(request, FILTERS))
+        rules = access.visible_rules(self.caller).filter(**query_filters(request, FILTERS))
         if request.query_params.get("enabled") not in (None, ""):
             rules = rules.filter(enabled=query_bool(request, "enabled"))
         page, headers = paginate(request, rules, self.caller)
@@ -47,24 +44,17 @@ class RuleList(ApiView):
         return Response(shown(request, self.caller, [rule])[0], status=201)
 
 
-def find_visible(caller, ref_or_id):
-    rule = rulebook.find_rule(ref_or_id)
-    if not teams.may_see_rule(caller.user, rule):
-        raise NotFound(f'Resource with a reference or id "{ref_or_id}" not found')
-    return rule
-
-
 class RuleDetail(ApiView):
     def get(self, request, ref_or_id):
-        return Response(shown(request, self.caller, [find_visible(self.caller, ref_or_id)])[0])
+        return Response(shown(request, self.caller, [access.find_rule(self.caller, ref_or_id)])[0])
 
     def put(self, request, ref_or_id):
-        rule = find_visible(self.caller, ref_or_id)
+        rule = access.find_rule(self.caller, ref_or_id)
         rule = rulebook.update_rule(self.caller, rule, json_body(request))
         return Response(shown(request, self.caller, [rule])[0])
 
     def delete(self, request, ref_or_id):
-        rulebook.delete_rule(self.caller, find_visible(self.caller, ref_or_id))
+        rulebook.delete_rule(self.caller, access.find_rule(self.caller, ref_or_id))
         return Response(status=204)
 
 

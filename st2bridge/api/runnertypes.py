@@ -2,8 +2,7 @@
 
 from rest_framework.response import Response
 
-from st2bridge import catalog
-from st2bridge.models import RunnerType
+from st2bridge import access, catalog
 
 from .base import ApiView, attribute_selector, json_body, list_response, query_filters, route
 
@@ -16,7 +15,7 @@ FILTERS = {"name": "name"}
 
 class RunnerTypeList(ApiView):
     def get(self, request):
-        runners = RunnerType.objects.filter(**query_filters(request, FILTERS))
+        runners = access.visible_runner_types(self.caller).filter(**query_filters(request, FILTERS))
         runners = catalog.with_ids(runners, request.query_params.get("id"))
         return list_response(
             request, runners, self.caller, catalog.runner_type_to_api, FIELDS, default_limit=100
@@ -26,10 +25,12 @@ class RunnerTypeList(ApiView):
 class RunnerTypeDetail(ApiView):
     def get(self, request, name_or_id):
         select = attribute_selector(request, FIELDS)
-        return Response(select(catalog.runner_type_to_api(catalog.find_runner_type(name_or_id))))
+        return Response(
+            select(catalog.runner_type_to_api(access.find_runner_type(self.caller, name_or_id)))
+        )
 
     def put(self, request, name_or_id):
-        runner = catalog.find_runner_type(name_or_id)
+        runner = access.find_runner_type(self.caller, name_or_id)
         runner = catalog.set_runner_enabled(self.caller, runner, json_body(request))
         return Response(catalog.runner_type_to_api(runner))
 

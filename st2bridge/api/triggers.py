@@ -1,19 +1,12 @@
 """/api/v1/triggertypes (read by everyone; created, changed and deleted by admins),
-/triggers, /triggerinstances and /ruleenforcements (notes §5.5, §6). Trigger instances and
-enforcements are read through st2bridge.visibility; re-emitting is for admins (issue 12)."""
+/triggers, /triggerinstances and /ruleenforcements (notes §5.5, §6). Every list and detail is
+read through st2bridge.access (issue 12: a member sees their own trigger data); re-emitting
+is for admins (st2bridge.trigger_instances)."""
 
 from rest_framework.response import Response
 
-from st2bridge import dispatch, triggers
-from st2bridge.errors import NotFound
+from st2bridge import access, trigger_instances, triggertypes
 from st2bridge.formats import isotime, without_nulls
-from st2bridge.models import RuleEnforcement, Trigger, TriggerInstance, TriggerType
-from st2bridge.visibility import (
-    check_may_re_emit,
-    visible_enforcements,
-    visible_trigger_instances,
-    visible_triggers,
-)
 
 from .base import ApiView, json_body, list_response, query_filters, route
 
@@ -84,14 +77,6 @@ def enforcement_to_api(enforcement):
     )
 
 
-def _by_ref_or_id(queryset, ref_or_id):
-    lookup = {"ref": ref_or_id} if "." in ref_or_id else {"pk": ref_or_id}
-    found = queryset.filter(**lookup).first()
-    if found is None:
-        raise NotFound(f'Resource with a reference or id "{ref_or_id}" not found')
-    return found
-
-
 TYPE_FIELDS = {
     "id", "ref", "uid", "name", "pack", "description", "payload_schema", "parameters_schema",
     "tags", "metadata_file",
@@ -100,31 +85,30 @@ TYPE_FIELDS = {
 
 class TriggerTypeList(ApiView):
     def get(self, request):
-        types = TriggerType.objects.filter(
-            **query_filters(request, {"name": "name", "pack": "pack"})
-        )
+        filters = query_filters(request, {"name": "name", "pack": "pack"})
+        types = access.visible_trigger_types(self.caller).filter(**filters)
         return list_response(
             request, types, self.caller, trigger_type_to_api, TYPE_FIELDS, 100, ("id", "ref")
         )
 
     def post(self, request):
-        trigger_type = triggers.create_trigger_type(self.caller, json_body(request))
+        trigger_type = triggertypes.create_trigger_type(self.caller, json_body(request))
         return Response(trigger_type_to_api(trigger_type), status=201)
 
 
 class TriggerTypeDetail(ApiView):
     def get(self, request, ref_or_id):
-        return Response(trigger_type_to_api(_by_ref_or_id(TriggerType.objects, ref_or_id)))
+        return Response(trigger_type_to_api(access.find_trigger_type(self.caller, ref_or_id)))
 
     def put(self, request, ref_or_id):
-        trigger_type = _by_ref_or_id(TriggerType.objects, ref_or_id)
+        trigger_type = access.find_trigger_type(self.caller, ref_or_id)
         body = json_body(request)
-        trigger_type = triggers.update_trigger_type(self.caller, trigger_type, body)
+        trigger_type = triggertypes.update_trigger_type(self.caller, trigger_type, body)
         return Response(trigger_type_to_api(trigger_type))
 
     def delete(self, request, ref_or_id):
-        trigger_type = _by_ref_or_id(TriggerType.objects, ref_or_id)
-        triggers.delete_trigger_type(self.caller, trigger_type)
+        trigger_type = access.find_trigger_type(self.caller, ref_or_id)
+        triggertypes.delete_trigger_type(self.caller, trigger_type)
         return Response(status=204)
 
 
@@ -133,18 +117,15 @@ TRIGGER_FIELDS = {"id", "ref", "uid", "name", "pack", "type", "parameters", "des
 
 class TriggerList(ApiView):
     def get(self, request):
-        triggers = Trigger.objects.filter(
-            **query_filters(request, {"type": "type", "name": "name"})
-        )
-        triggers = visible_triggers(self.caller, triggers)
+        filters = query_filters(request, {"type": "type", "name": "name"})
+        triggers = access.visible_triggers(self.caller).filter(**filters)
         # No pagination here (notes §6.2).
         return list_response(request, triggers, self.caller, trigger_to_api, TRIGGER_FIELDS)
 
 
 class TriggerDetail(ApiView):
     def get(self, request, ref_or_id):
-        triggers = visible_triggers(self.caller, Trigger.objects.all())
-        return Response(trigger_to_api(_by_ref_or_id(triggers, ref_or_id)))
+        return Response(trigger_to_api(access.find_trigger(self.caller, ref_or_id)))
 
 
 INSTANCE_FILTERS = {
@@ -159,38 +140,21 @@ INSTANCE_FILTERS = {
 INSTANCE_FIELDS = {"id", "trigger", "payload", "occurrence_time", "status", "posted_by"}
 
 
-def _find_instance(caller, instance_id):
-    """The trigger instance, or 404 (the same answer when it exists but is not theirs)."""
-    instance = visible_trigger_instances(caller).filter(pk=instance_id).first()
-    if instance is None:
-        raise NotFound(f'Trigger instance with id "{instance_id}" not found')
-    return instance
-
-
 class TriggerInstanceList(ApiView):
     def get(self, request):
-        instances = visible_trigger_instances(
-            self.caller, TriggerInstance.objects.filter(**query_filters(request, INSTANCE_FILTERS))
-        )
+        filters = query_filters(request, INSTANCE_FILTERS)
+        instances = access.visible_trigger_instances(self.caller).filter(**filters)
         return list_response(request, instances, self.caller, instance_to_api, INSTANCE_FIELDS, 100)
 
 
 class TriggerInstanceDetail(ApiView):
     def get(self, request, instance_id):
-        return Response(instance_to_api(_find_instance(self.caller, instance_id)))
+        return Response(instance_to_api(access.find_trigger_instance(self.caller, instance_id)))
 
 
 class TriggerInstanceReEmit(ApiView):
     def post(self, request, instance_id):
-        check_may_re_emit(self.caller)  # before the lookup: a member learns nothing of the id
-        original = _find_instance(self.caller, instance_id)
-        # As in StackStorm, re-emit by ref even when no trigger (and so no rule) uses it now.
-        trigger = Trigger.objects.filter(ref=original.trigger).first() or Trigger(
-            ref=original.trigger, type=original.trigger_type
-        )
-        payload = {**original.payload, "__context": {"original_id": original.id}}
-        user = self.caller.username
-        dispatch.dispatch(trigger, payload, {"re_emitted_by": user}, posted_by=user)
+        original, payload = trigger_instances.re_emit(self.caller, instance_id)
         message = f"Trigger instance {original.id} succesfully re-sent."
         return Response({"message": message, "payload": payload})
 
@@ -210,10 +174,8 @@ ENFORCEMENT_FIELDS = {
 
 class RuleEnforcementList(ApiView):
     def get(self, request):
-        enforcements = visible_enforcements(
-            self.caller,
-            RuleEnforcement.objects.filter(**query_filters(request, ENFORCEMENT_FILTERS)),
-        )
+        filters = query_filters(request, ENFORCEMENT_FILTERS)
+        enforcements = access.visible_enforcements(self.caller).filter(**filters)
         return list_response(
             request, enforcements, self.caller, enforcement_to_api, ENFORCEMENT_FIELDS, 50
         )
@@ -221,10 +183,7 @@ class RuleEnforcementList(ApiView):
 
 class RuleEnforcementDetail(ApiView):
     def get(self, request, enforcement_id):
-        enforcement = visible_enforcements(self.caller).filter(pk=enforcement_id).first()
-        if enforcement is None:
-            raise NotFound(f'Rule enforcement with id "{enforcement_id}" not found')
-        return Response(enforcement_to_api(enforcement))
+        return Response(enforcement_to_api(access.find_enforcement(self.caller, enforcement_id)))
 
 
 urlpatterns = [

@@ -1,7 +1,7 @@
 """/api/v1/webhooks (notes §6.3): custom hooks fire the rules whose webhook trigger has that
 url; /webhooks/st2 fires any trigger with a validated payload. Both need credentials, and any
 user may post to them (as in StackStorm): the poster is recorded in the trigger instance, and
-the answer is their own body. Reading webhooks goes through st2bridge.visibility (issue 12)."""
+the answer is their own body. Reading webhooks goes through st2bridge.access (issue 12)."""
 
 import json
 
@@ -9,12 +9,12 @@ import jsonschema
 from rest_framework.response import Response
 
 from st2bridge import dispatch, triggers
+from st2bridge.access import visible_webhooks
 from st2bridge.bodies import describe
 from st2bridge.errors import InvalidInput, NotFound
 from st2bridge.models import Trigger, TriggerType
 from st2bridge.params import to_json_schema
 from st2bridge.rows import select_rows
-from st2bridge.visibility import visible_webhooks
 
 from .base import ApiView, json_type, parse_body, route
 from .triggers import trigger_to_api

@@ -1,0 +1,259 @@
+"""Who may see and change what: the one place every list and detail goes through, in API views
+and services alike (issue 13; GUIDE §3 ex. 12, after NetBox's RestrictedQuerySet.restrict).
+What a team grants is decided in st2bridge.teams (scopes, and who may run an action); this
+module applies it. `caller` is an st2bridge.auth.Caller: staff and superusers are admins.
+
+Seeing. `visible_<area>(caller, rows=None)` narrows a queryset (default: every row of the
+area) to what the caller sees; `find_<area>(caller, key)` is one row of that or NotFound, the
+same answer whether the row is missing or hidden, so a refusal says nothing of what exists.
+Admins see everything. Others see:
+- packs and actions: what their teams grant (a pack where they see an action, a whole pack);
+- rules: their own (which they may still switch off or delete when their action is no longer
+  granted), and rules whose action they see;
+- executions, their output and stream events: their own;
+- trigger instances (issue 12): one they posted (`posted_by`: a webhook's poster, the user of
+  the execution behind an actiontrigger, the staff member who re-emitted it), or one that
+  enforced a rule of theirs, except an actiontrigger instance: it carries an execution's
+  parameters and result, so only that execution's user reads it, whoever's rule it enforced;
+- rule enforcements: of a rule of theirs, or whose execution they see;
+- webhooks (core.st2.webhook triggers): those a rule of theirs uses, in /webhooks and in
+  /triggers alike; other triggers, trigger types and runner types: all (their parameters are
+  schedules and schemas);
+- API keys: their own. (Datastore items: st2bridge.datastore, by scope and owner.)
+Each rule is one filter with subqueries, so a page of rows costs the same few queries.
+
+Changing. require_admin, require_owner and require_may_re_emit refuse with 403 (services
+call them before they change anything); refuse_system_pack with 400.
+"""
+
+from django.db.models import Q
+
+from . import teams
+from .constants import ACTION_TRIGGER
+from .errors import AccessDenied, InvalidInput, NotFound
+from .models import (
+    Action,
+    ApiKey,
+    Execution,
+    Pack,
+    Rule,
+    RuleEnforcement,
+    RunnerType,
+    StreamEvent,
+    Trigger,
+    TriggerInstance,
+    TriggerType,
+)
+from .records import by_ref_or_id
+from .triggers import WEBHOOK
+
+SYSTEM_PACKS = {"core", "packs", "linux", "chatops"}
+
+
+# --- changing -------------------------------------------------------------------------------
+
+
+def require_admin(caller, permission=None, *, refusal=None):
+    """Raise AccessDenied (403) unless `caller` is an admin. The answer is `refusal` when
+    given, else StackStorm's for a missing RBAC `permission` ("action_create")."""
+    if caller.is_admin:
+        return
+    raise AccessDenied(
+        refusal or f'User "{caller.username}" doesn\'t have required permission "{permission}"'
+    )
+
+
+def require_owner(caller, owner, thing):
+    """Raise AccessDenied (403) unless `caller` is `owner` (a username) or an admin; `thing`
+    names what they may not change ('rule "demo.r"')."""
+    if caller.is_admin or caller.username == owner:
+        return
+    raise AccessDenied(f'User "{caller.username}" may not change {thing}.')
+
+
+def require_may_re_emit(caller):
+    """Re-emitting runs every rule of the trigger again, as their owners: admins only.
+    Checked before the instance is looked up: a member learns nothing of the id."""
+    require_admin(
+        caller,
+        refusal=f'User "{caller.username}" may not re-emit trigger instances: administrator '
+        "access is required.",
+    )
+
+
+def refuse_system_pack(pack):
+    """Nobody changes the content of a system pack through the API (400, as StackStorm)."""
+    if pack in SYSTEM_PACKS:
+        raise InvalidInput("Resources belonging to system level packs can't be manipulated")
+
+
+def may_see_secrets(caller):
+    """Unmasked secret parameters (?show_secrets=true) are for admins only."""
+    return caller.is_admin
+
+
+# --- the catalog ----------------------------------------------------------------------------
+
+
+def visible_packs(caller, packs=None):
+    """Packs where the caller's teams let them see something."""
+    packs = Pack.objects.all() if packs is None else packs
+    scope = teams.allowed_scope(caller.user)
+    return packs if scope == teams.ALL else packs.filter(ref__in=scope.pack_refs())
+
+
+def find_pack(caller, ref_or_id):
+    return by_ref_or_id(
+        visible_packs(caller), ref_or_id, f'Resource with a ref or id "{ref_or_id}" not found'
+    )
+
+
+def visible_actions(caller, actions=None):
+    """Actions the caller's teams grant, whole packs or one by one."""
+    actions = Action.objects.all() if actions is None else actions
+    scope = teams.allowed_scope(caller.user)
+    if scope == teams.ALL:
+        return actions
+    return actions.filter(Q(pack__in=scope.packs) | Q(ref__in=scope.actions))
+
+
+def find_action(caller, ref_or_id, message=None):
+    """A visible action by ref or id; `message` replaces the usual 404 answer."""
+    return by_ref_or_id(visible_actions(caller), ref_or_id, message)
+
+
+def visible_runner_types(caller, runners=None):
+    """Every runner type: everyone sees them."""
+    return RunnerType.objects.all() if runners is None else runners
+
+
+def find_runner_type(caller, name_or_id):
+    message = f'Resource with a name or id "{name_or_id}" not found'
+    return by_ref_or_id(visible_runner_types(caller), name_or_id, message, ref_field="name")
+
+
+# --- rules ----------------------------------------------------------------------------------
+
+
+def visible_rules(caller, rules=None):
+    """The caller's own rules, and rules whose action they see."""
+    rules = Rule.objects.all() if rules is None else rules
+    scope = teams.allowed_scope(caller.user)
+    if scope == teams.ALL:
+        return rules
+    granted = Q(created_by=caller.username) | Q(action_ref__in=scope.actions)
+    for pack in scope.packs:
+        granted |= Q(action_ref__startswith=f"{pack}.")
+    return rules.filter(granted)
+
+
+def find_rule(caller, ref_or_id):
+    return by_ref_or_id(visible_rules(caller), ref_or_id)
+
+
+# --- executions and their events ------------------------------------------------------------
+
+
+def visible_executions(caller, executions=None):
+    """The caller's own executions."""
+    executions = Execution.objects.all() if executions is None else executions
+    return executions if caller.is_admin else executions.filter(user=caller.username)
+
+
+def find_execution(caller, execution_id):
+    """A visible execution by id, or the latest one for "last"."""
+    executions = visible_executions(caller)
+    found = (
+        executions.order_by("-start_timestamp").first()
+        if execution_id == "last"
+        else executions.filter(pk=execution_id).first()
+    )
+    if found is None:
+        raise NotFound(f'Unable to identify resource with id "{execution_id}".')
+    return found
+
+
+def visible_stream_events(caller, events=None):
+    """Stream events of the caller's own executions (each event names its user)."""
+    events = StreamEvent.objects.all() if events is None else events
+    return events if caller.is_admin else events.filter(user=caller.username)
+
+
+# --- triggers, trigger instances, enforcements ----------------------------------------------
+
+
+def visible_trigger_types(caller, trigger_types=None):
+    """Every trigger type: everyone sees them."""
+    return TriggerType.objects.all() if trigger_types is None else trigger_types
+
+
+def find_trigger_type(caller, ref_or_id):
+    return by_ref_or_id(visible_trigger_types(caller), ref_or_id)
+
+
+def visible_triggers(caller, triggers=None):
+    """Triggers, without the webhooks no rule of the caller uses."""
+    triggers = Trigger.objects.all() if triggers is None else triggers
+    if caller.is_admin:
+        return triggers
+    theirs = Rule.objects.filter(created_by=caller.username).order_by().values("trigger_ref")
+    return triggers.filter(~Q(type=WEBHOOK) | Q(ref__in=theirs))
+
+
+def find_trigger(caller, ref_or_id):
+    return by_ref_or_id(visible_triggers(caller), ref_or_id)
+
+
+def visible_webhooks(caller, webhooks=None):
+    """The webhooks (default: every webhook trigger) that rules of the caller use."""
+    webhooks = Trigger.objects.filter(type=WEBHOOK) if webhooks is None else webhooks
+    return visible_triggers(caller, webhooks)
+
+
+def visible_trigger_instances(caller, instances=None):
+    """Instances the caller posted, or that enforced a rule of theirs (not actiontriggers)."""
+    instances = TriggerInstance.objects.all() if instances is None else instances
+    if caller.is_admin:
+        return instances
+    enforced_theirs = RuleEnforcement.objects.filter(rule_owner=caller.username)
+    return instances.filter(
+        Q(posted_by=caller.username)
+        | (
+            Q(pk__in=enforced_theirs.values("trigger_instance_id"))
+            & ~Q(trigger_type=ACTION_TRIGGER)
+        )
+    )
+
+
+def find_trigger_instance(caller, instance_id):
+    found = visible_trigger_instances(caller).filter(pk=instance_id).first()
+    if found is None:
+        raise NotFound(f'Trigger instance with id "{instance_id}" not found')
+    return found
+
+
+def visible_enforcements(caller, enforcements=None):
+    """Enforcements of the caller's rules, and those whose execution they see."""
+    enforcements = RuleEnforcement.objects.all() if enforcements is None else enforcements
+    if caller.is_admin:
+        return enforcements
+    return enforcements.filter(
+        Q(rule_owner=caller.username)
+        | Q(execution_id__in=visible_executions(caller).order_by().values("id"))
+    )
+
+
+def find_enforcement(caller, enforcement_id):
+    found = visible_enforcements(caller).filter(pk=enforcement_id).first()
+    if found is None:
+        raise NotFound(f'Rule enforcement with id "{enforcement_id}" not found')
+    return found
+
+
+# --- API keys -------------------------------------------------------------------------------
+
+
+def visible_api_keys(caller, keys=None):
+    """The caller's own API keys (with their users loaded)."""
+    keys = ApiKey.objects.select_related("user") if keys is None else keys
+    return keys if caller.is_admin else keys.filter(user=caller.user)

@@ -1,0 +1,21 @@
+"""Trigger instances after the fact (notes §6.4): re-emitting one dispatches its payload again,
+as a new instance, to every rule its trigger has now (staff only: st2bridge.access). Reading
+instances and enforcements is st2bridge.access's (find_trigger_instance, visible_*)."""
+
+from . import access, dispatch
+from .models import Trigger
+
+
+def re_emit(caller, instance_id):
+    """POST /triggerinstances/{id}/re_emit: (the original instance, the payload sent again).
+    Refused (403) before the instance is looked up, so a member learns nothing of the id."""
+    access.require_may_re_emit(caller)
+    original = access.find_trigger_instance(caller, instance_id)
+    # As in StackStorm, re-emit by ref even when no trigger (and so no rule) uses it now.
+    trigger = Trigger.objects.filter(ref=original.trigger).first() or Trigger(
+        ref=original.trigger, type=original.trigger_type
+    )
+    payload = {**original.payload, "__context": {"original_id": original.id}}
+    user = caller.username
+    dispatch.dispatch(trigger, payload, {"re_emitted_by": user}, posted_by=user)
+    return original, payload
