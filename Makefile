@@ -25,8 +25,8 @@ run: $(VENV)/.installed
 	$(PY) manage.py ensure_admin
 	PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) exec $(PY) manage.py serve
 
-# The import contracts and ruff (`make lint`), then the whole suite on SQLite, then the API and
-# worker suites on a throwaway PostgreSQL cluster (scripts/with-postgres installs Debian's
+# The import contracts and ruff (`make lint`), then the whole suite on SQLite, then the API,
+# worker and API-level security suites on a throwaway PostgreSQL cluster (scripts/with-postgres installs Debian's
 # server if it can; no PostgreSQL fails the run, unless SKIP_POSTGRES=1, which CI never sets).
 test: $(VENV)/.installed $(ST2CLIENT_VENV)/.installed
 	@echo "==== make test: import contracts (pyproject.toml), ruff format and lint ===="
@@ -37,7 +37,9 @@ test: $(VENV)/.installed $(ST2CLIENT_VENV)/.installed
 	@echo "==== make test: the whole suite on SQLite ===="
 	DATABASE_URL= ST2_CLI=$(CURDIR)/$(ST2CLIENT_VENV)/bin/st2 $(VENV)/bin/pytest
 	@echo "==== make test: the API and worker suites on PostgreSQL (scripts/with-postgres) ===="
-	scripts/with-postgres $(VENV)/bin/pytest -q -m "not cli" tests/test_api_*.py tests/test_worker*.py
+	scripts/with-postgres $(VENV)/bin/pytest -q -m "not cli" tests/test_api_*.py tests/test_worker*.py \
+		tests/security/test_launch.py tests/security/test_rules_boundary.py \
+		tests/security/test_trigger_data.py
 	@echo "==== make test: schemathesis against a live server (scripts/fuzz-api) ===="
 	$(PY) scripts/fuzz-api
 
