@@ -53,7 +53,7 @@ def secret_from_env_or_file(env_name, path, make):
 
 def private_data_dir(path):
     """DATA_DIR holds the service's secrets and its SQLite database: 0700, and the files it
-    keeps there 0600, so that no other OS user (actions run as one, st2bridge/sandbox.py) can
+    keeps there 0600, so that no other OS user (actions run as one: runners/sandbox.py) can
     read them. Tightened on every start, since SQLite creates its files 0644; a directory or
     file owned by another user is left as it is (its owner decides). Not created here: the
     first secret written creates it, 0700."""

@@ -17,11 +17,11 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from . import datastore, executions, sandbox, timers, writers
+from . import datastore, executions, timers, writers
 from .auth import is_admin_username
 from .models import Execution, ExecutionOutput, Pack, StreamEvent
 from .rows import columns, instance, select_rows
-from .runners import RunnerUnavailable, RunRequest, get_runner
+from .runners import RunnerUnavailable, RunRequest, get_runner, sandbox
 
 log = logging.getLogger(__name__)
 # Seconds an idle worker waits between looks for requested work. An idle look is one indexed

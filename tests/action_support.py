@@ -1,6 +1,6 @@
 """Helpers for tests whose actions touch files of the test.
 
-Under root (CI), action processes run as settings.ST2_ACTION_USER (st2bridge/sandbox.py), who
+Under root (CI), action processes run as settings.ST2_ACTION_USER (runners/sandbox.py), who
 cannot enter pytest's tmp_path: /tmp/pytest-of-root is 0700, as it should be. Such tests use a
 directory of their own under /tmp that every user may enter and write."""
 

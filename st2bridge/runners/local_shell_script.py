@@ -17,7 +17,7 @@ ShellScriptAction), but as an argv list: no value ever passes through a shell.
 
 import json
 
-from .. import sandbox
+from . import sandbox
 from .base import Runner, RunRefused, entry_point_path
 from .shell import SHELL_RUNNER_PARAMETERS, refused, run_local
 

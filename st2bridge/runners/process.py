@@ -3,7 +3,7 @@ enforced on the whole process tree.
 
 The child starts a session of its own, so it and everything it spawns share one process group
 that can be killed at once; a shell's background jobs do not outlive a timeout or a cancel.
-It runs as the action account (st2bridge/sandbox.py: ST2_ACTION_USER when the worker is root)
+It runs as the action account (runners/sandbox.py: ST2_ACTION_USER when the worker is root)
 in a known environment (action_env), never the worker's.
 """
 

@@ -1,7 +1,7 @@
 """Runs one StackStorm Python action in a process of its own.
 
 Started by python_script.py as `python -I -u -B python_action_host.py <channel fd>`, as the
-action user (st2bridge/sandbox.py). The channel is a socket shared with the runner, carrying
+action user (st2bridge/runners/sandbox.py). The channel is a socket shared with the runner, carrying
 JSON lines: the job comes in first; datastore calls go out and their answers come back; the
 final message is the action's result or its error. Not stdout: an action may print whatever it
 likes there.

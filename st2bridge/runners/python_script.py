@@ -15,7 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .. import sandbox
+from . import sandbox
 from .base import (
     CANCELED,
     FAILED,

@@ -3,7 +3,7 @@
 
 import json
 
-from .. import sandbox
+from . import sandbox
 from .base import CANCELED, FAILED, SUCCEEDED, TIMEOUT, RunRefused, RunResult
 from .process import TIMEOUT_RETURN_CODE, action_env, checked_cwd, run_process
 

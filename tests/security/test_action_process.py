@@ -25,10 +25,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from st2bridge import sandbox
 from st2bridge.errors import InvalidInput
 from st2bridge.models import Execution
-from st2bridge.runners import RunRequest, get_runner, process
+from st2bridge.runners import RunRequest, get_runner, process, sandbox
 from st2bridge.runners.environment import check_env, is_denied
 from st2bridge.worker import Worker
 
@@ -176,9 +175,9 @@ class shared_parent:
 def worker_start_warning(caplog):
     worker = Worker(concurrency=1)
     worker.stop()
-    with caplog.at_level(logging.WARNING, logger="st2bridge.sandbox"):
+    with caplog.at_level(logging.WARNING, logger="st2bridge.runners.sandbox"):
         worker.run()
-    warnings = [r.getMessage() for r in caplog.records if r.name == "st2bridge.sandbox"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "st2bridge.runners.sandbox"]
     assert len(warnings) == 1, warnings
     assert "the worker's own user" in warnings[0]
     assert "can read" in warnings[0]

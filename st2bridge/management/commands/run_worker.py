@@ -5,7 +5,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from st2bridge import sandbox
+from st2bridge.runners import sandbox
 from st2bridge.worker import POLL_INTERVAL, Worker
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from .runners.base import RunRefused
+from .base import RunRefused
 
 log = logging.getLogger(__name__)
 
