@@ -149,7 +149,7 @@ def wait_until_serving(site, base_url, timeout=30):
         try:
             requests.get(f"{base_url}/api/v1", timeout=2)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening, or still starting
             time.sleep(0.1)
     raise RuntimeError(f"gunicorn did not answer within {timeout}s:\n{site.tail('gunicorn')}")
 

@@ -135,7 +135,7 @@ class CpuMeter:
     def __init__(self, site):
         gunicorn = site.processes["gunicorn"].pid
         self.groups = {
-            "gunicorn": [pid for pid in self._pids() if self._stat(pid)[1] == str(gunicorn)],
+            "gunicorn": [pid for pid in self._pids() if self._parent(pid) == str(gunicorn)],
             "worker": [site.processes["worker"].pid],
             "client": [os.getpid()],
         }
@@ -159,6 +159,10 @@ class CpuMeter:
     def _cpu(self, pid):
         stat = self._stat(pid)
         return (int(stat[11]) + int(stat[12])) / self.TICK if stat else 0.0
+
+    def _parent(self, pid):
+        stat = self._stat(pid)  # None: the process ended since it was listed
+        return stat[1] if stat else None
 
     @staticmethod
     def _stat(pid):
