@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 # read, so a short interval is cheap, and it is most of the latency of a quick action.
 POLL_INTERVAL = 0.01
 TIMER_CHECK_INTERVAL = 0.25  # seconds; well under a tick, so no tick is skipped
+FIRINGS_PRUNE_INTERVAL = 60  # seconds between deletions of old timer firings
 LIVE = (Execution.SCHEDULED, Execution.RUNNING, Execution.CANCELING)
 
 
@@ -268,6 +269,7 @@ class Worker:
         self.stopping = threading.Event()
         self._last_beat = 0.0
         self._last_timers = 0.0
+        self._last_prune = 0.0
 
     def stop(self, *_signal_args):
         self.stopping.set()
@@ -291,6 +293,9 @@ class Worker:
         if time.monotonic() - self._last_timers >= TIMER_CHECK_INTERVAL:
             self._last_timers = time.monotonic()
             timers.fire_due_timers()
+        if time.monotonic() - self._last_prune >= FIRINGS_PRUNE_INTERVAL:
+            self._last_prune = time.monotonic()
+            timers.forget_old_firings()
         free = self.concurrency - len(self.jobs)
         if free <= 0:
             return False
