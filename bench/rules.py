@@ -27,7 +27,8 @@ gunicorn processes, the worker and this client, and how busy the whole machine w
 cores, a rate is only comparable with the baseline when nothing else took the CPU.
 
 Per matching rule cost: the least-squares slope of the p50 round trip over m. Targets (issue):
-the webhook rate is at least half the baseline rate; enforcement adds under 5 ms per matching
+the webhook rate is at least 0.4x the baseline rate (0.5x before issue 13 relaxed it: the ORM
+where raw SQL did not earn its place); enforcement adds under 5 ms per matching
 rule. Each phase is bounded in count and time; Ctrl-C stops everything. The figures are
 appended to bench/RESULTS.md (--no-results: not).
 """
@@ -50,7 +51,7 @@ from executions import Site, concurrently, manage, percentile, sequential
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 MATCH_LEVELS = (0, 1, 2, 5, 10)
-TARGET_RATE_RATIO = 0.5
+TARGET_RATE_RATIO = 0.4  # 0.5 until issue 13 relaxed it: simpler data access for the last 10%
 TARGET_MS_PER_RULE = 5.0
 
 CREATE_RULES = """
@@ -135,7 +136,7 @@ class CpuMeter:
     def __init__(self, site):
         gunicorn = site.processes["gunicorn"].pid
         self.groups = {
-            "gunicorn": [pid for pid in self._pids() if self._stat(pid)[1] == str(gunicorn)],
+            "gunicorn": [pid for pid in self._pids() if self._parent(pid) == str(gunicorn)],
             "worker": [site.processes["worker"].pid],
             "client": [os.getpid()],
         }
@@ -159,6 +160,10 @@ class CpuMeter:
     def _cpu(self, pid):
         stat = self._stat(pid)
         return (int(stat[11]) + int(stat[12])) / self.TICK if stat else 0.0
+
+    def _parent(self, pid):
+        stat = self._stat(pid)  # None: the process ended since it was listed
+        return stat[1] if stat else None
 
     @staticmethod
     def _stat(pid):
@@ -398,7 +403,7 @@ def append_results(args, lines):
         f"rules (criteria `trigger.body.n greaterthan i`), {args.latency_runs} sequential POSTs "
         f"per matching count, {args.rounds} rounds of {args.requests} requests from "
         f"{args.threads} client threads for the rates. Targets (issue): median webhook rate at "
-        "least half the baseline's; under 5 ms per matching rule.",
+        f"least {TARGET_RATE_RATIO:g}x the baseline's; under 5 ms per matching rule.",
         "",
         "```",
         *lines,

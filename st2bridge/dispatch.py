@@ -12,14 +12,13 @@ Speed (bench/rules.py): this runs on every webhook, so the path is lean, yet it 
 it needs from the database on every call: no web process can fire a rule that another one has
 just disabled, or use an action as it was before a change. The enabled rules of the trigger,
 then the actions the matching rules name and their runner types, come from plain SELECTs of
-the needed columns (st2bridge.rows: the ORM compiled each query anew, 0.2-0.6 ms each here).
-What is derived from a row (decoded rule, action and runner objects, merged parameter schema,
-snapshots) is kept per process keyed by the row's content, so a changed row is a new key,
-never a stale hit. Reading, matching and rendering happen before the write transaction; the
-trigger instance, the executions, their stream events and the enforcements are then written
-with one INSERT per table in one transaction, which on SQLite holds the write lock only for
-those INSERTs (st2bridge.writers: writers queue for the lock, and webhooks of one process
-that write at the same moment share the transaction).
+the needed columns (st2bridge.rows: the one place they are not the ORM's, for a measured
+gain). What is derived from a row (decoded rule, action and runner objects, merged parameter
+schema, snapshots) is kept per process keyed by the row's content, so a changed row is a new
+key, never a stale hit. Reading, matching and rendering happen before the write transaction;
+the trigger instance, the executions, their stream events and the enforcements are then
+written with one INSERT per table in one transaction, which on SQLite holds the write lock
+only for those INSERTs.
 """
 
 import functools
@@ -29,19 +28,12 @@ from collections import namedtuple
 from django.conf import settings
 from django.utils import timezone
 
-from . import catalog, executions, params, rulebook, teams, writers
+from . import catalog, executions, params, rulebook, teams
 from .constants import ACTION_TRIGGER, SYSTEM_USER
 from .errors import St2Error
-from .models import (
-    Action,
-    Rule,
-    RuleEnforcement,
-    RunnerType,
-    Trigger,
-    TriggerInstance,
-)
+from .models import Action, Rule, RuleEnforcement, RunnerType, TriggerInstance
 from .params import is_template
-from .rows import columns, converted, mark_saved, prepared_insert, select_rows
+from .rows import columns, converted, insert_all, select_rows
 from .rows import instance as model_instance
 from .rules.criteria import criteria_match
 from .templating import datastore_context, render, render_keeping_type
@@ -70,11 +62,7 @@ def dispatch(trigger, payload, context=None, posted_by=""):
     )
     batch = enforce_rules(instance)
     events = [executions.stream_event("st2.execution__create", e) for e in batch.executions]
-    written = ([instance], batch.executions, events, batch.enforcements)
-    # Values are prepared before the transaction: on SQLite it holds the only write lock.
-    writers.insert_together([prepared_insert(objects) for objects in written if objects])
-    for objects in written:
-        mark_saved(objects)
+    insert_all([[instance], batch.executions, events, batch.enforcements])
     return instance
 
 
@@ -231,36 +219,6 @@ def render_values(values, context):
     if isinstance(values, list):
         return [render_values(value, context) for value in values]
     return values
-
-
-def emit_action_triggers(finished):
-    """Each finished execution fires core.st2.generic.actiontrigger (secrets masked), when an
-    enabled rule uses it: one indexed SELECT for the whole batch otherwise (the worker asks
-    after every run). Each execution's trigger instance and what it starts commit together."""
-    if not select_rows(
-        Rule, ("id",), {"trigger_ref": [ACTION_TRIGGER], "enabled": [True]}, limit=1
-    ):
-        return
-    trigger = Trigger.objects.filter(ref=ACTION_TRIGGER).first()
-    if trigger is None:
-        return
-    for execution in finished:
-        context = {"rule_depth": rule_depth(execution.context), "execution_id": execution.id}
-        dispatch(trigger, _action_trigger_payload(execution), context, execution.user)
-
-
-def _action_trigger_payload(execution):
-    return {
-        "execution_id": execution.id,
-        "status": execution.status,
-        "start_timestamp": str(execution.start_timestamp),
-        "end_timestamp": str(execution.end_timestamp) if execution.end_timestamp else None,
-        "action_name": execution.action.get("name"),
-        "action_ref": execution.action_ref,
-        "runner_ref": execution.runner.get("name"),
-        "parameters": execution.parameters,
-        "result": execution.result,
-    }
 
 
 # --- reading on the hot path ---------------------------------------------------------------

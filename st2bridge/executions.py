@@ -1,15 +1,16 @@
-"""Executions: launch (validate, cast, render, record), read, cancel, re-run, and the
-status transitions the worker records. Who may see what is decided here; who may run what,
-in st2bridge.teams."""
+"""Executions: launch (validate, cast, render, record), read, re-run, and the status
+transitions (compare-and-set) the worker and cancels record. What a transition sets off (a
+finished execution's action trigger) is st2bridge.lifecycle's: this module imports nothing
+of rule dispatch. Who may see what is decided here; who may run what, in st2bridge.teams."""
 
 import copy
 import json
 import logging
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
-from . import catalog, datastore, params, teams, writers
+from . import catalog, datastore, params, teams
 from .bodies import check_body
 from .constants import MASK
 from .errors import AccessDenied, InvalidInput
@@ -108,7 +109,7 @@ def request_execution(action_ref, given, *, user, staff, context=None, parent=No
     execution = new_execution(
         action, runner, given, user=user, staff=staff, context=context, parent=parent, **fields
     )
-    with writers.atomic():
+    with transaction.atomic():
         execution.save(force_insert=True)
         emit("st2.execution__create", execution)
     return execution
@@ -263,22 +264,11 @@ def output_text(execution, output_type=None):
 # --- changing ------------------------------------------------------------------------------
 
 
-def cancel(caller, execution):
-    """DELETE /executions/{id}. A requested execution is canceled at once; a running one is
-    marked `canceling` and its worker kills the process tree and records `canceled`."""
-    if execution.status not in Execution.CANCELABLE:
-        return False
-    result = {"message": "Action canceled by user.", "user": caller.username}
-    if transition(execution, Execution.CANCELED, only_from=(Execution.REQUESTED,), result=result):
-        return True
-    transition(execution, Execution.CANCELING, only_from=(Execution.SCHEDULED, Execution.RUNNING))
-    return True
-
-
 def transition(execution, status, *, only_from, **fields):
     """Move to `status` if the row is still in one of `only_from` (a conditional UPDATE, so
     two processes never both win), append to the log, emit the update. True if it moved;
-    either way `execution` then holds the row as it is.
+    either way `execution` then holds the row as it is. (st2bridge.lifecycle.transition
+    also fires what a finished execution sets off: use that one.)
 
     One UPDATE writes the status, the fields and the log built from the copy in hand. It is
     conditional on the status that copy shows: every log entry comes with a status change, so
@@ -288,19 +278,13 @@ def transition(execution, status, *, only_from, **fields):
     return _move_or_retry(execution, [(status, fields)], only_from)
 
 
-def transition_all(moves, *, only_from):
-    """transition() of many executions at once: `moves` is [(execution, status, fields)];
-    returns the executions that moved."""
-    steps = [(execution, [(status, fields)]) for execution, status, fields in moves]
-    return transition_through(steps, only_from=only_from)
-
-
 def transition_through(moves, *, only_from):
-    """Like transition_all(), each execution passing through several statuses in one UPDATE:
-    `moves` is [(execution, [(status, fields), ...])], with a log entry and a stream event
-    for each status. One transaction holds all the UPDATEs and stream events, so on SQLite
-    the write lock is taken once for the whole batch. A row whose status moved meanwhile is
-    re-read and tried again alone, as transition() does."""
+    """transition() of many executions at once, each passing through one or more statuses
+    in one UPDATE: `moves` is [(execution, [(status, fields), ...])], with a log entry and a
+    stream event for each status; returns the executions that moved. One transaction holds
+    all the UPDATEs and one INSERT of their stream events, so on SQLite the write lock is
+    taken once for the whole batch. A row whose status moved meanwhile is re-read and tried
+    again alone, as transition() does."""
     moved = _move_all([move for move in moves if move[0].status in only_from])
     done = {execution.pk for execution in moved}
     late = [
@@ -356,14 +340,14 @@ def _set(execution, changes):
 
 def _move_all(moves):
     """The moves that find their row unchanged, in one transaction; returns the executions
-    moved (they then hold the new values), after firing their action triggers."""
+    moved (they then hold the new values)."""
     if not moves:
         return []
     planned = [_Move(*move) for move in moves]
     event_sql, event_rows = prepared_insert([e for move in planned for e in move.events])
     moved, rows = [], []
     # No savepoint when nested (a worker's claim): any error here aborts the whole claim.
-    with writers.atomic(savepoint=False), connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         for move in planned:
             cursor.execute(*move.update)
             events, event_rows = event_rows[: len(move.events)], event_rows[len(move.events) :]
@@ -372,17 +356,7 @@ def _move_all(moves):
                 rows.extend(events)
         if rows:
             cursor.executemany(event_sql, rows)
-    executions = [move.apply() for move in moved]
-    _emit_action_triggers(executions)
-    return executions
-
-
-def _emit_action_triggers(moved):
-    completed = [execution for execution in moved if execution.status in Execution.COMPLETED]
-    if completed:
-        from .dispatch import emit_action_triggers  # dispatch requests executions itself
-
-        emit_action_triggers(completed)
+    return [move.apply() for move in moved]
 
 
 def emit(name, execution):

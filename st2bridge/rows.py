@@ -1,15 +1,22 @@
-"""Plain SQL for the hot paths (webhook dispatch, the worker's transitions): SELECT, INSERT
-and UPDATE built from a model's own table and column names, with values prepared exactly as
-the ORM prepares them (its converters on the way out, get_db_prep_save on the way in).
+"""Plain SQL for the two hot paths, rule dispatch (every webhook) and the worker's loop: the
+SELECTs they read with, the INSERTs of what a webhook starts, and the compare-and-set UPDATEs
+of execution transitions. Each is built once per shape from a model's own table and column
+names, with values prepared exactly as the ORM prepares them (its converters on the way out,
+get_db_prep_save on the way in), so callers see what the ORM would give them. Only the model's
+own quoted names go into the SQL text; every value is a parameter. Everything else, reads and
+writes, is the ORM's.
 
-Why not the ORM there: it compiles each query anew on every call, which on the webhook path
-and in the worker's loop cost more than running the query (0.1-0.6 ms each, bench/rules.py).
-Only the model's own quoted names go into the SQL text; every value is a parameter.
+Why these are not the ORM's: the ORM compiles a query anew on every call, which there cost
+more than running it (0.2-0.3 ms per query on the 2-core VM of bench/RESULTS.md), and an ORM
+write compiles inside the transaction, that is while holding SQLite's only write lock. Kept
+because each half earns its place, measured A/B in the same sessions (bench/RESULTS.md,
+2026-11-30, median of rounds of webhook rate / GET rate): the reads +21% (0.32x -> 0.39x),
+the writes prepared before the transaction +18% (0.38x -> 0.45x) over the plain ORM.
 """
 
 import functools
 
-from django.db import connection
+from django.db import connection, transaction
 
 
 @functools.cache
@@ -134,3 +141,15 @@ def prepared_update(model, changes, where):
         f"WHERE {' AND '.join(clauses)}"
     )
     return sql, values
+
+
+def insert_all(groups):
+    """INSERT each group of unsaved objects (one model per group) with one statement per
+    group, all in one transaction; the values are prepared before it begins (on SQLite it
+    holds the only write lock). The objects are saved afterwards."""
+    inserts = [prepared_insert(objects) for objects in groups if objects]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql, rows in inserts:
+            cursor.executemany(sql, rows)
+    for objects in groups:
+        mark_saved(objects)

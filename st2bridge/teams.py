@@ -25,7 +25,6 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
 
 from .constants import SYSTEM_USER
 from .errors import AccessDenied, InvalidInput
@@ -225,28 +224,10 @@ def scopes_by_username(usernames):
 
 def _owner_rows(usernames):
     """(username, is_active, is_staff, is_superuser, group id, packs, actions) per group of
-    each user (group fields None for a user in no group). One plain SELECT: on the webhook
-    path the ORM spent more compiling this three-join query than running it."""
-    from .models import TeamAccess
-    from .rows import converted
-
-    user_model = get_user_model()
-    memberships = user_model.groups.through._meta.db_table
-    q = connection.ops.quote_name
-    marks = ", ".join(["%s"] * len(usernames))
-    sql = (
-        f"SELECT u.{q('username')}, u.{q('is_active')}, u.{q('is_staff')}, "  # noqa: S608  # nosec B608
-        f"u.{q('is_superuser')}, m.{q('group_id')}, a.{q('packs')}, a.{q('actions')} "
-        f"FROM {q(user_model._meta.db_table)} u "
-        f"LEFT JOIN {q(memberships)} m ON m.{q('user_id')} = u.{q('id')} "
-        f"LEFT JOIN {q(TeamAccess._meta.db_table)} a ON a.{q('group_id')} = m.{q('group_id')} "
-        f"WHERE u.{q('username')} IN ({marks})"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, usernames)
-        found = cursor.fetchall()
-    return [
-        (name, bool(active), bool(staff), bool(superuser), group,
-         *converted(TeamAccess, ("packs", "actions"), (packs, actions)))
-        for name, active, staff, superuser, group, packs, actions in found
-    ]  # fmt: skip
+    each user (group fields None for a user in no group): one query, the groups and their
+    TeamAccess rows outer-joined."""
+    users = get_user_model().objects.filter(username__in=usernames)
+    return users.values_list(
+        "username", "is_active", "is_staff", "is_superuser",
+        "groups", "groups__access__packs", "groups__access__actions",
+    )  # fmt: skip

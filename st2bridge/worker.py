@@ -14,10 +14,10 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from . import datastore, executions, timers, writers
+from . import datastore, executions, lifecycle, timers
 from .auth import is_admin_username
 from .models import Execution, ExecutionOutput, Pack, StreamEvent
 from .rows import columns, instance, select_rows
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 # read, so a short interval is cheap, and it is most of the latency of a quick action.
 POLL_INTERVAL = 0.01
 TIMER_CHECK_INTERVAL = 0.25  # seconds; well under a tick, so no tick is skipped
+FIRINGS_PRUNE_INTERVAL = 60  # seconds between deletions of old timer firings
 LIVE = (Execution.SCHEDULED, Execution.RUNNING, Execution.CANCELING)
 
 
@@ -41,25 +42,28 @@ def claim(worker_name, limit):
         return []
     if connection.vendor == "postgresql":
         # The candidates are locked (SKIP LOCKED) from the SELECT to the commit.
-        with writers.atomic():
-            return _claim(worker_name, _requested(limit, skip_locked=True))
-    # SQLite has one write lock: read and prepare everything before taking it. The claim is
-    # the UPDATE conditional on `requested`; a row another worker claimed (or someone
-    # canceled) since is passed over, and what was prepared for it is dropped.
-    return _claim(worker_name, _requested(limit))
+        with transaction.atomic():
+            jobs, claimed = _claim(worker_name, _requested(limit, skip_locked=True))
+    else:
+        # SQLite has one write lock: read and prepare everything before taking it. The claim
+        # is the UPDATE conditional on `requested`; a row another worker claimed (or someone
+        # canceled) since is passed over, and what was prepared for it is dropped.
+        jobs, claimed = _claim(worker_name, _requested(limit))
+    lifecycle.emit_action_triggers(claimed)  # of the inline jobs, once their claim committed
+    return jobs
 
 
 def _claim(worker_name, requested):
+    """(jobs, executions) claimed of the `requested` executions."""
     jobs = [Job(execution) for execution in requested]
     moves = _claim_moves(jobs, {"worker": worker_name, "heartbeat_at": timezone.now()})
     claimed = executions.transition_through(moves, only_from=(Execution.REQUESTED,))
     ids = {execution.pk for execution in claimed}
-    return [job for job in jobs if job.execution.pk in ids]
+    return [job for job in jobs if job.execution.pk in ids], claimed
 
 
 def _requested(limit, skip_locked=False):
-    """The `limit` oldest requested executions. A plain SELECT: the ORM compiled the query
-    anew for every batch the worker claims."""
+    """The `limit` oldest requested executions (a plain SELECT, st2bridge.rows)."""
     found = select_rows(
         Execution,
         columns(Execution),
@@ -100,7 +104,7 @@ def mark_abandoned(stale_after):
     stale = Execution.objects.filter(status__in=LIVE, heartbeat_at__lt=cutoff)
     for execution in stale:
         reason = {"error": f"Worker {execution.worker} stopped responding; execution abandoned."}
-        if executions.transition(execution, Execution.ABANDONED, only_from=LIVE, result=reason):
+        if lifecycle.transition(execution, Execution.ABANDONED, only_from=LIVE, result=reason):
             log.warning("Execution %s abandoned (worker %s lost)", execution.id, execution.worker)
 
 
@@ -142,12 +146,10 @@ class Job:
 
     def _run(self):
         execution = self.execution
-        if not executions.transition(
-            execution, Execution.RUNNING, only_from=(Execution.SCHEDULED,)
-        ):
+        if not lifecycle.transition(execution, Execution.RUNNING, only_from=(Execution.SCHEDULED,)):
             # Canceled before it started: finish the cancel, never leave it `canceling`.
             result = {"message": "Action canceled by user."}
-            executions.transition(
+            lifecycle.transition(
                 execution, Execution.CANCELED, only_from=(Execution.CANCELING,), result=result
             )
             return
@@ -198,7 +200,7 @@ class Job:
         return {"result": executions.scrub(result, self.secrets)}
 
     def _finish(self, status, result):
-        executions.transition(
+        lifecycle.transition(
             self.execution,
             status,
             only_from=(Execution.RUNNING, Execution.CANCELING),
@@ -267,6 +269,7 @@ class Worker:
         self.stopping = threading.Event()
         self._last_beat = 0.0
         self._last_timers = 0.0
+        self._last_prune = 0.0
 
     def stop(self, *_signal_args):
         self.stopping.set()
@@ -290,6 +293,9 @@ class Worker:
         if time.monotonic() - self._last_timers >= TIMER_CHECK_INTERVAL:
             self._last_timers = time.monotonic()
             timers.fire_due_timers()
+        if time.monotonic() - self._last_prune >= FIRINGS_PRUNE_INTERVAL:
+            self._last_prune = time.monotonic()
+            timers.forget_old_firings()
         free = self.concurrency - len(self.jobs)
         if free <= 0:
             return False

@@ -443,3 +443,24 @@ def test_a_self_triggering_rule_stops_at_the_chain_limit(alice_api, settings):
     assert "3 rules deep (ST2_RULE_CHAIN_LIMIT = 3)" in failed.failure_reason
     assert enforcements_of(bystander) == []  # rules that do not match are not stopped
     assert Execution.objects.filter(status="requested").count() == 0
+
+
+def test_canceling_a_requested_execution_fires_the_action_trigger(alice_api):
+    follow = make_rule(
+        alice_api,
+        "after_cancel",
+        ACTION_TRIGGER,
+        action="core.noop",
+        criteria=when_action("core.local"),
+    )
+    launched = alice_api.post(
+        "/api/v1/executions",
+        {"action": "core.local", "parameters": {"cmd": "echo x"}},
+        format="json",
+    ).json()
+    assert alice_api.delete(f"/api/v1/executions/{launched['id']}").status_code == 200
+    instance = TriggerInstance.objects.get(payload__execution_id=launched["id"])
+    assert instance.payload["status"] == "canceled"
+    assert instance.posted_by == "alice"
+    [requested] = executions_of(follow)
+    assert requested.context["trigger_instance"]["id"] == instance.id

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from st2bridge import timers
-from st2bridge.models import Execution, Trigger, TriggerInstance
+from st2bridge import timers, triggers
+from st2bridge.models import Execution, TimerFiring, Trigger, TriggerInstance
+from st2bridge.worker import Worker
 
 from .catalog_support import register_bundled_packs
 from .worker_support import run_until, start_worker_process, stop_worker_process
@@ -155,6 +156,40 @@ def test_rules_sharing_a_timer_each_fire_once_per_tick(alice_api):
     assert timers.fire_due_timers(now=start + timedelta(seconds=5)) == 1
     assert Execution.objects.filter(rule_ref=first["ref"]).count() == 1
     assert Execution.objects.filter(rule_ref=second["ref"]).count() == 1
+
+
+def test_firings_older_than_a_day_are_forgotten_oldest_first_in_batches(alice_api):
+    rule = interval_rule(alice_api)
+    start = trigger_of(rule).created_at
+    for seconds in (5, 10, 15, 20, 25):
+        assert timers.fire_due_timers(now=start + timedelta(seconds=seconds)) == 1
+    later = start + timedelta(seconds=20) + timers.KEEP_FIRINGS
+    assert timers.forget_old_firings(now=later, batch=2, batches=1) == 2  # ticks 5, 10
+    assert timers.forget_old_firings(now=later, batch=2, batches=5) == 1  # tick 15
+    assert timers.forget_old_firings(now=later) == 0
+    kept = TimerFiring.objects.filter(trigger_ref=rule["trigger"]["ref"]).order_by("due_at")
+    assert [f.due_at - start for f in kept] == [timedelta(seconds=20), timedelta(seconds=25)]
+    assert len(fired_at(rule)) == 5  # what fired stays recorded
+
+
+def test_a_forgotten_tick_never_fires_again(alice_api):
+    # Ticks are looked for only within the misfire grace, far shorter than what is kept.
+    assert timers.KEEP_FIRINGS > 10 * triggers.MISFIRE_GRACE
+    at = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+    rule = timer_rule(alice_api, "core.st2.DateTimer", date=at.isoformat())
+    assert timers.fire_due_timers(now=at) == 1
+    later = at + timers.KEEP_FIRINGS + timedelta(seconds=1)
+    assert timers.forget_old_firings(now=later) == 1
+    assert timers.fire_due_timers(now=later) == 0
+    assert fired_at(rule) == [str(at)]
+
+
+def test_the_worker_loop_forgets_old_firings(alice_api):
+    now = datetime.now(UTC)
+    TimerFiring.objects.create(trigger_ref="core.x", due_at=now - timedelta(days=2))
+    TimerFiring.objects.create(trigger_ref="core.x", due_at=now - timedelta(hours=1))
+    Worker(concurrency=1).tick()
+    assert list(TimerFiring.objects.values_list("due_at", flat=True)) == [now - timedelta(hours=1)]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from st2bridge import access
+from st2bridge.bodies import json_type
 from st2bridge.errors import InvalidInput, NotFound
 from st2bridge.formats import isotime, without_nulls  # noqa: F401 - re-exported for API modules
 
@@ -152,15 +153,6 @@ def json_body(request):
     if not isinstance(body, dict):
         raise InvalidInput(f"Input body needs to be an object, got: {json_type(body)}")
     return body
-
-
-def json_type(value):
-    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    return names.get(type(value), type(value).__name__)
 
 
 # --- query parameters ---------------------------------------------------------------------

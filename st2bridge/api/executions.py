@@ -5,7 +5,7 @@ import json
 from django.http import HttpResponse
 from rest_framework.response import Response
 
-from st2bridge import access, executions
+from st2bridge import access, executions, lifecycle
 from st2bridge.errors import InvalidInput
 from st2bridge.executions import to_api
 
@@ -90,7 +90,7 @@ class ExecutionDetail(ApiView):
 
     def delete(self, request, execution_id):
         execution = access.find_execution(self.caller, execution_id)
-        if not executions.cancel(self.caller, execution):
+        if not lifecycle.cancel(self.caller, execution):
             state = execution.status
             return Response({"faultstring": f"Action cannot be canceled. State = {state}."})
         return Response(to_api(execution))
