@@ -4,15 +4,19 @@ include_attributes always keeps.
 
 - The answers themselves are built by the `*_to_api` functions of the services, one each,
   beside the model they read (catalog, executions, rulebook, triggertypes, triggers,
-  trigger_instances, datastore, apikeys, auth).
+  trigger_instances, datastore, apikeys, auth); the few fixed answers (Version, Extensions,
+  TokenValidity, Parameters, ReEmitted) by the view that gives them.
 - The API views take their include_attributes / exclude_attributes allow-lists from here
   (`Shape.names`), and GET /api/v1/openapi.json its response schemas (`Shape.schema`).
 - tests/test_api_shapes.py reads real objects back through the API and holds every answer to
   its shape: no undeclared field, every required one, values valid against the schemas, and
   between them every declared field. So the three cannot drift apart.
 
-A new endpoint declares its shape here, adds it to ALL, builds its answers with a `to_api` in
-its service, and gives the test a way to make real examples of it.
+A new kind of answer: declare its Shape here and add it to ALL; build it with a `to_api` in
+its service; pass the Shape to `list_response` / `attribute_selector` (st2bridge/api/base.py)
+if it is listed; name it in api/openapi.py (`listing("Name")`, `detail("Name")`); and give
+tests/test_api_shapes.py real examples of it (`@examples_of`). New fields of an existing
+answer: declare them here too, or that test fails.
 
 Pure: imports nothing that touches the database (an import-linter contract holds it).
 """

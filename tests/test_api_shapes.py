@@ -332,7 +332,7 @@ def with_worker(shape):
     return shape
 
 
-@pytest.mark.parametrize("shape", map(with_worker, shapes.ALL), ids=lambda shape: shape.name)
+@pytest.mark.parametrize("shape", [with_worker(s) for s in shapes.ALL], ids=lambda s: s.name)
 def test_the_api_answers_each_shape_as_declared(
     shape, admin_user, alice, admin_api, alice_api, anon_api, tmp_path
 ):
