@@ -72,7 +72,7 @@ class Shape:
 
 
 def record(description=None, **properties):
-    """A nested object with exactly these properties, all present."""
+    """A nested object with these properties, every one present."""
     schema = {"type": "object", "properties": properties, "required": list(properties)}
     if description:
         schema["description"] = description
