@@ -69,12 +69,12 @@ def scope_from_grants(is_admin, grants, default_access):
         return ALL if default_access == "all" else Scope(frozenset(), frozenset(), False)
     packs, actions = set(), set()
     for pack_refs, action_refs in grants:
-        packs.update(_strings(pack_refs))
-        actions.update(_strings(action_refs))
+        packs.update(granted_refs(pack_refs))
+        actions.update(granted_refs(action_refs))
     return Scope(frozenset(packs), frozenset(actions))
 
 
-def _strings(values):
+def granted_refs(values):
     """The refs of a grant list; anything else stored there (None, a non-list) grants nothing."""
     return [value for value in values if isinstance(value, str)] if isinstance(values, list) else []
 

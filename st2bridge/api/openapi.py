@@ -9,10 +9,10 @@ scripts/fuzz-api runs schemathesis against a live server with this document.
 from django.http import JsonResponse
 from django.urls import re_path
 
-from st2bridge import apikeys, catalog, datastore, executions, rulebook
+from st2bridge import apikeys, catalog, datastore, executions, rulebook, team_admin
 from st2bridge import triggertypes as trigger_types
 
-from . import actions, packs, rules, runnertypes, triggers
+from . import actions, packs, rules, runnertypes, teams, triggers
 from . import executions as executions_api
 from .user import API_VERSION
 
@@ -258,6 +258,7 @@ def paths():
                     apikey_metadata_filter=BOOLEAN,
                     token_revocation=BOOLEAN,
                     teams_admin_path=STRING,
+                    teams=BOOLEAN,
                 ),
             )
         },
@@ -420,13 +421,79 @@ def paths():
     }
 
 
+# --- teams (an extension: st2bridge/api/teams.py) --------------------------------------------
+
+STRINGS = {"type": "array", "items": STRING}
+TEAM_SCHEMAS = {
+    "Team": obj(
+        ["id", "name", "members", "packs", "actions"],
+        id=STRING,
+        name=STRING,
+        members=STRINGS,
+        packs=STRINGS,
+        actions=STRINGS,
+        unregistered=STRINGS,
+    ),
+    "UserAccess": obj(
+        ["username", "everything", "packs", "actions", "reason"],
+        username=STRING,
+        enabled=BOOLEAN,
+        is_admin=BOOLEAN,
+        teams=STRINGS,
+        everything=BOOLEAN,
+        packs=STRINGS,
+        actions=STRINGS,
+        reason={"enum": sorted(team_admin.REASONS)},
+        why=STRING,
+    ),
+    "Grantable": obj(
+        ["kind", "ref"], kind={"enum": ["pack", "action"]}, ref=STRING, description=STRING
+    ),
+}
+
+
+def team_paths():
+    team = [path("id_or_name")]
+    return {
+        "/api/v1/teams": {
+            "get": listing("Team", teams.TEAM_FILTERS),
+            "post": create("Team", team_admin.CREATE_SCHEMA, errors=(403, 409, 413)),
+        },
+        "/api/v1/teams/{id_or_name}": {
+            "parameters": team,
+            "get": detail("Team"),
+            "put": update("Team", team_admin.UPDATE_SCHEMA),
+            "delete": delete("Team"),
+        },
+        "/api/v1/teams/{id_or_name}/members/{username}": {
+            "parameters": [*team, path("username")],
+            "put": operation("Add a member", 200, ref("Team"), errors=(403, 404)),
+            "delete": operation("Remove a member", 204, None, errors=(403, 404)),
+        },
+        "/api/v1/useraccess": {"get": listing("UserAccess", teams.ACCESS_FILTERS)},
+        "/api/v1/useraccess/{username}": {
+            "parameters": [path("username")],
+            "get": detail("UserAccess"),
+        },
+        "/api/v1/grantables": {
+            "get": operation(
+                "Packs and actions matching ?q=, to grant (administrators only)",
+                200,
+                {"type": "array", "items": ref("Grantable")},
+                errors=(403,),
+                parameters=[*filters(teams.GRANTABLE_FILTERS), *PAGING],
+            )
+        },
+    }
+
+
 def document():
     return {
         "openapi": "3.1.0",
         "info": {"title": "StackStorm-compatible API (embedded)", "version": API_VERSION},
-        "paths": paths(),
+        "paths": {**paths(), **team_paths()},
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **TEAM_SCHEMAS},
             "securitySchemes": {
                 "tokenHeader": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
                 "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "St2-Api-Key"},
