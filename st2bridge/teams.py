@@ -18,7 +18,9 @@ is refused with 403 naming it, when launching, re-running, saving a rule, and wh
 member fires. The action's own metadata (a default, `immutable`) fixes them for everyone.
 
 The scope costs one query per user and is kept on the user object, which the API loads anew
-for each request: so it is computed at most once per request and never outlives one.
+for each request: so it is computed at most once per request and never outlives one, and a
+change to a team (st2bridge/team_admin.py, behind /api/v1/teams and the portal's Teams pages)
+applies from the next request on.
 """
 
 from typing import NamedTuple
