@@ -192,8 +192,7 @@ class TeamAdmin(StaffOnly, admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         form.instance.user_set.set(form.cleaned_data["members"])
-        groups = team_admin.with_details(Group.objects.filter(pk=form.instance.pk))
-        [team] = team_admin.describe(groups)
+        team = team_admin.view_of(form.instance)
         if team.unregistered:
             self.message_user(
                 request,

@@ -84,8 +84,8 @@ def check_name(name):
 
 
 def check_refs(field, refs):
-    """`refs` (pack refs for field "packs", action refs for "actions") without duplicates, in
-    order; InvalidInput naming the field and the first ref of the wrong form."""
+    """`refs` (pack refs for field "packs", action refs for "actions") sorted, without
+    duplicates; InvalidInput naming the field and the first ref of the wrong form."""
     pattern, form = (
         (PACK_REF, "a pack ref (letters, digits, _ or -)")
         if field == "packs"
@@ -167,10 +167,14 @@ def describe(groups):
     ]
 
 
+def view_of(team):
+    """The TeamView of one team (a group), read afresh."""
+    return describe(with_details(Group.objects.filter(pk=team.pk)))[0]
+
+
 def find_team(caller, id_or_name):
     """One visible team, as describe() shows it."""
-    team = access.find_team(caller, id_or_name)
-    return describe([with_details(Group.objects.filter(pk=team.pk)).get()])[0]
+    return view_of(access.find_team(caller, id_or_name))
 
 
 # --- changing -------------------------------------------------------------------------------
@@ -187,7 +191,7 @@ def create_team(caller, body):
         team = save_or_409(Group(name=name), f'Team "{name}" already exists.', unique="name")
         TeamAccess.objects.create(group=team, packs=packs, actions=actions)
         team.user_set.set(members)
-    return find_team(caller, str(team.pk))
+    return view_of(team)
 
 
 def update_team(caller, id_or_name, body):
@@ -209,7 +213,7 @@ def update_team(caller, id_or_name, body):
             row.save(update_fields=list(grants))
         if members is not None:
             team.user_set.set(members)
-    return find_team(caller, str(team.pk))
+    return view_of(team)
 
 
 def delete_team(caller, id_or_name):
@@ -223,7 +227,7 @@ def add_member(caller, id_or_name, username):
     _refuse_non_admin(caller)
     team = access.find_team(caller, id_or_name)
     team.user_set.add(*_users("username", [username]))
-    return find_team(caller, str(team.pk))
+    return view_of(team)
 
 
 def remove_member(caller, id_or_name, username):

@@ -147,6 +147,10 @@ def test_search_the_catalog_to_grant_a_page_at_a_time(admin_browser, ops):
     only_actions = dict(choices(team_page(admin_browser, ops, q="greet", kind="action")))
     assert list(only_actions) == ["action:demo.greet"]
 
+    too_long = admin_browser.get(f"/teams/{ops.pk}", {"q": "x" * 201})
+    assert too_long.status_code == 400
+    assert "q: at most 200 characters." in too_long.content.decode()
+
     partial = admin_browser.get(f"/teams/{ops.pk}", {"q": "deploy"}, HTTP_HX_REQUEST="true")
     fragment = partial.content.decode()
     assert fragment.lstrip().startswith('<fieldset id="grant-choices"')

@@ -100,6 +100,8 @@ def _detail(request, team, errors=None, values=None, status=200):
     context = {"team": team, "errors": errors or {}, "values": values or {}}
     if request.st2_is_admin:
         context.update(_choices(request, team))
+    if context.get("choices_error"):  # a search the API refused (htmx gets it in a 200)
+        status = 400
     return render(request, "portal/teams/detail.html", context, status=status)
 
 

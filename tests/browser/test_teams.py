@@ -68,7 +68,9 @@ def test_admin_creates_a_team_adds_a_member_and_grants_a_pack(
     page.get_by_role("button", name="Add member").click()
     expect(page.locator("#members")).to_contain_text("bob")
 
-    page.get_by_role("searchbox", name="Find packs and actions").fill("demo")  # no button: results as you type
+    page.get_by_role("searchbox", name="Find packs and actions").fill(
+        "demo"
+    )  # no button: results as you type
     choice = page.get_by_role("checkbox", name=re.compile(r"^demo pack"))
     expect(choice).to_be_visible()
     expect(page).to_have_url(re.compile(r"q=demo"))
