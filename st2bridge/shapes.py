@@ -162,6 +162,7 @@ EXTENSIONS = Shape(
         "apikey_metadata_filter": described(BOOLEAN, "GET /apikeys?metadata=name:value"),
         "token_revocation": described(BOOLEAN, "POST /auth/v1/tokens/revoke"),
         "teams_admin_path": described(STRING, "where administrators manage teams, on this host"),
+        "teams": described(BOOLEAN, "/teams, /useraccess and /grantables"),
     },
     mandatory=(),
 )
@@ -448,8 +449,48 @@ RULE_ENFORCEMENT = Shape(
 )
 
 
+# --- teams (an extension: st2bridge/api/teams.py) ------------------------------------------
+
+TEAM = Shape(
+    "Team",
+    "A team: its members and what it grants them.",
+    {
+        "id": STRING,
+        "name": STRING,
+        "members": described(STRINGS, "usernames"),
+        "packs": STRINGS,
+        "actions": STRINGS,
+        "unregistered": described(STRINGS, "granted refs that name nothing registered"),
+    },
+)
+
+USER_ACCESS = Shape(
+    "UserAccess",
+    "What a user may see and run, and why.",
+    {
+        "username": STRING,
+        "enabled": BOOLEAN,
+        "is_admin": BOOLEAN,
+        "teams": described(STRINGS, "team names"),
+        "everything": described(BOOLEAN, "sees and runs every pack and action"),
+        "packs": described(STRINGS, "granted whole (empty when everything)"),
+        "actions": described(STRINGS, "granted one by one"),
+        "reason": {"enum": ["admin", "default_all", "default_none", "disabled", "teams"]},
+        "why": STRING,
+    },
+    mandatory=("username",),
+)
+
+GRANTABLE = Shape(
+    "Grantable",
+    "A pack or an action matching a search, to grant to a team.",
+    {"kind": {"enum": ["pack", "action"]}, "ref": STRING, "description": STRING},
+    mandatory=("kind", "ref"),
+)
+
+
 ALL = [
     ERROR, TOKEN, TOKEN_VALIDITY, USER, VERSION, EXTENSIONS, API_KEY, NEW_API_KEY, PACK,
     RUNNER_TYPE, ACTION, PARAMETERS, EXECUTION, KEY_VALUE_PAIR, RULE, TRIGGER_TYPE, TRIGGER,
-    TRIGGER_INSTANCE, RE_EMITTED, RULE_ENFORCEMENT,
+    TRIGGER_INSTANCE, RE_EMITTED, RULE_ENFORCEMENT, TEAM, USER_ACCESS, GRANTABLE,
 ]  # fmt: skip

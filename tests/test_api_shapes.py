@@ -12,7 +12,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 
-from st2bridge import dispatch, executions, shapes
+from st2bridge import dispatch, executions, shapes, team_admin
 from st2bridge.models import Execution, RuleEnforcement, Trigger, TriggerInstance
 from st2bridge.packs import register_pack
 
@@ -301,6 +301,24 @@ def rule_enforcement_examples(alice_api, admin_api, **_):
     ]
 
 
+@examples_of(shapes.TEAM)
+def team_examples(admin_api, alice_api, **_):
+    body = {"name": "ops", "members": ["alice"], "packs": ["core", "nosuchpack"]}
+    team = ok(admin_api.post("/api/v1/teams", body, format="json"), 201)
+    return [team, *ok(alice_api.get("/api/v1/teams")), ok(admin_api.get("/api/v1/teams/ops"))]
+
+
+@examples_of(shapes.USER_ACCESS)
+def user_access_examples(admin_api, alice_api, **_):
+    ok(admin_api.post("/api/v1/teams", {"name": "ops", "members": ["alice"]}, format="json"), 201)
+    return [*ok(admin_api.get("/api/v1/useraccess")), ok(alice_api.get("/api/v1/useraccess/alice"))]
+
+
+@examples_of(shapes.GRANTABLE)
+def grantable_examples(admin_api, **_):
+    return ok(admin_api.get("/api/v1/grantables?q=core&limit=5"))
+
+
 # --- the checks ----------------------------------------------------------------------------
 
 
@@ -388,5 +406,6 @@ def test_statuses_are_the_models():
         TriggerInstance.PROCESSED,
         TriggerInstance.FAILED,
     ]
+    assert shapes.USER_ACCESS.fields["reason"]["enum"] == sorted(team_admin.REASONS)
     enforcement = shapes.RULE_ENFORCEMENT.fields["status"]["enum"]
     assert enforcement == [RuleEnforcement.SUCCEEDED, RuleEnforcement.FAILED]

@@ -10,10 +10,10 @@ runs schemathesis against a live server with this document.
 from django.http import JsonResponse
 from django.urls import re_path
 
-from st2bridge import apikeys, catalog, datastore, executions, rulebook, shapes
+from st2bridge import apikeys, catalog, datastore, executions, rulebook, shapes, team_admin
 from st2bridge import triggertypes as trigger_types
 
-from . import actions, packs, rules, runnertypes, triggers
+from . import actions, packs, rules, runnertypes, teams, triggers
 from . import executions as executions_api
 from .user import API_VERSION
 
@@ -340,11 +340,49 @@ def paths():
     }
 
 
+# --- teams (an extension: st2bridge/api/teams.py) --------------------------------------------
+
+
+def team_paths():
+    team = [path("id_or_name")]
+    return {
+        "/api/v1/teams": {
+            "get": listing("Team", teams.TEAM_FILTERS),
+            "post": create("Team", team_admin.CREATE_SCHEMA, errors=(403, 409, 413)),
+        },
+        "/api/v1/teams/{id_or_name}": {
+            "parameters": team,
+            "get": detail("Team"),
+            "put": update("Team", team_admin.UPDATE_SCHEMA),
+            "delete": delete("Team"),
+        },
+        "/api/v1/teams/{id_or_name}/members/{username}": {
+            "parameters": [*team, path("username")],
+            "put": operation("Add a member", 200, ref("Team"), errors=(403, 404)),
+            "delete": operation("Remove a member", 204, None, errors=(403, 404)),
+        },
+        "/api/v1/useraccess": {"get": listing("UserAccess", teams.ACCESS_FILTERS)},
+        "/api/v1/useraccess/{username}": {
+            "parameters": [path("username")],
+            "get": detail("UserAccess"),
+        },
+        "/api/v1/grantables": {
+            "get": operation(
+                "Packs and actions matching ?q=, to grant (administrators only)",
+                200,
+                {"type": "array", "items": ref("Grantable")},
+                errors=(403,),
+                parameters=[*filters(teams.GRANTABLE_FILTERS), *PAGING],
+            )
+        },
+    }
+
+
 def document():
     return {
         "openapi": "3.1.0",
         "info": {"title": "StackStorm-compatible API (embedded)", "version": API_VERSION},
-        "paths": paths(),
+        "paths": {**paths(), **team_paths()},
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {

@@ -31,6 +31,7 @@ class Extensions(ApiView):
                 "apikey_metadata_filter": True,  # GET /apikeys?metadata=name:value
                 "token_revocation": True,  # POST /auth/v1/tokens/revoke
                 "teams_admin_path": reverse("admin:auth_group_changelist"),  # on this host
+                "teams": True,  # /teams, /useraccess and /grantables (st2bridge/api/teams.py)
             }
         )
 
