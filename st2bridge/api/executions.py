@@ -35,6 +35,10 @@ FILTERS = {
     "timestamp_lt": "start_timestamp__lt",
 }
 OUTPUT_TYPES = ("stdout", "stderr", "all")
+# An extension (GET /extensions says `execution_action_contains`): executions whose action ref
+# contains this text, case-insensitively; LIKE's wildcards in it match only themselves.
+ACTION_CONTAINS = "action_contains"
+ACTION_CONTAINS_MAX = 100  # characters
 
 
 def header_context(request):
@@ -57,6 +61,13 @@ def header_context(request):
 
 def filtered(request, queryset):
     queryset = queryset.filter(**query_filters(request, FILTERS))
+    part = request.query_params.get(ACTION_CONTAINS)
+    if part:
+        if len(part) > ACTION_CONTAINS_MAX:
+            raise InvalidInput(
+                f'Parameter "{ACTION_CONTAINS}" is longer than {ACTION_CONTAINS_MAX} characters'
+            )
+        queryset = queryset.filter(action_ref__icontains=part)
     parent = request.query_params.get("parent")
     if parent == "null":
         queryset = queryset.filter(parent__isnull=True)
