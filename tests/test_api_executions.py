@@ -225,6 +225,34 @@ def test_the_list_costs_the_same_queries_for_one_or_many_executions(alice_api):
     assert queries() == one
 
 
+def test_a_list_without_the_result_does_not_read_it(alice_api):
+    execution_id = launch(alice_api, "core.noop").json()["id"]
+    Execution.objects.update(result={"stdout": "x" * 100_000})
+
+    def read(query):
+        with CaptureQueriesContext(connection) as captured:
+            listed = alice_api.get(f"/api/v1/executions?{query}").json()
+        [page] = [
+            q["sql"]
+            for q in captured.captured_queries
+            if 'FROM "st2bridge_execution"' in q["sql"] and "LIMIT" in q["sql"]
+        ]
+        return listed[0], '"st2bridge_execution"."result"' in page
+
+    assert read("include_attributes=id,status") == (
+        {"id": execution_id, "status": "requested"},
+        False,
+    )
+    shown, was_read = read("exclude_attributes=result,result_size,log")
+    assert "result" not in shown and "result_size" not in shown and not was_read
+    assert read("include_attributes=result_size") == (
+        {"id": execution_id, "result_size": 100_014},
+        True,
+    )
+    shown, was_read = read("exclude_attributes=log")
+    assert shown["result"] == {"stdout": "x" * 100_000} and was_read
+
+
 def test_last_and_unknown(alice_api):
     launch(alice_api, "core.local", cmd="echo 1")
     newest = launch(alice_api, "core.local", cmd="echo 2").json()

@@ -80,11 +80,24 @@ def filtered(request, queryset):
     return queryset.order_by("start_timestamp" if oldest_first else "-start_timestamp", "id")
 
 
+def _result_left_out(request):
+    """Whether the response shows neither `result` nor `result_size`."""
+
+    def named(param):
+        raw = request.query_params.get(param, "")
+        return {part.strip().split(".")[0] for part in raw.split(",") if part.strip()}
+
+    include, shown = named("include_attributes"), {"result", "result_size"}
+    return bool(include) and not include & shown or shown <= named("exclude_attributes")
+
+
 class ExecutionList(ApiView):
     def get(self, request):
         queryset = filtered(request, access.visible_executions(self.caller))
         unmasked = show_secrets(request, self.caller)
         select = attribute_selector(request, FIELDS)
+        if _result_left_out(request):
+            queryset = queryset.defer("result")  # it may be megabytes a row: not even read
         page, headers = paginate(request, queryset.select_related(None), self.caller, 100)
         return Response([select(to_api(item, unmasked)) for item in page], headers=headers)
 
