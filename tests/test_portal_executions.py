@@ -128,6 +128,13 @@ def test_history_says_which_rule_started_an_execution(alice_browser, portal):
     assert cells[manual].startswith("manual")
     detail = alice_browser.get(f"/executions/{by_rule}").content.decode()
     assert 'started by rule <a href="/rules/default.on_ping">default.on_ping</a>' in detail
+    Execution.objects.filter(id=manual).update(rule_ref="remote.odd/name")  # no URL holds it
+    page = alice_browser.get("/executions").content.decode()
+    assert "via rule remote.odd/name" in page
+    assert (
+        "started by rule remote.odd/name."
+        in alice_browser.get(f"/executions/{manual}").content.decode()
+    )
 
 
 def test_the_action_filter_matches_part_of_the_ref(alice_browser):

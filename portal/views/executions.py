@@ -6,6 +6,7 @@ from datetime import date
 
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
@@ -205,12 +206,22 @@ def started_by(execution):
     (or a client) launched it."""
     context = execution.get("context") or {}
     for rule in (execution.get("rule"), context.get("rule")):
-        if isinstance(rule, dict) and rule.get("ref"):
-            return {"rule": str(rule["ref"]), "triggered": True}
-        if isinstance(rule, dict) and rule.get("pack") and rule.get("name"):
-            return {"rule": f"{rule['pack']}.{rule['name']}", "triggered": True}
+        if not isinstance(rule, dict):
+            continue
+        ref = rule.get("ref") or (
+            rule.get("pack") and rule.get("name") and f"{rule['pack']}.{rule['name']}"
+        )
+        if ref:
+            return {"rule": str(ref), "rule_url": _rule_url(str(ref)), "triggered": True}
     triggered = bool(execution.get("trigger_instance") or context.get("trigger_instance"))
-    return {"rule": "", "triggered": triggered}
+    return {"rule": "", "rule_url": "", "triggered": triggered}
+
+
+def _rule_url(ref):
+    try:
+        return reverse("rule", args=[ref])
+    except NoReverseMatch:  # a ref no portal URL can hold (a "/" in it): shown, not linked
+        return ""
 
 
 def parameters_summary(parameters):

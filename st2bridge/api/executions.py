@@ -88,7 +88,7 @@ def _result_left_out(request):
         return {part.strip().split(".")[0] for part in raw.split(",") if part.strip()}
 
     include, shown = named("include_attributes"), {"result", "result_size"}
-    return bool(include) and not include & shown or shown <= named("exclude_attributes")
+    return (bool(include) and not (include & shown)) or shown <= named("exclude_attributes")
 
 
 class ExecutionList(ApiView):
