@@ -15,9 +15,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def field_html(page, name):
-    """The form's paragraph holding the field `name`."""
-    start = page.index(f'<label for="id_{name}">')
-    return page[start : page.index("</p>", start)]
+    """The markup of the field `name`: from its label to the next field."""
+    start = page.index(f'<label class="form-label" for="id_{name}">')
+    end = page.find('<div class="mb-3', start)
+    return page[start : end if end != -1 else None]
 
 
 def launch(client, ref, data):
@@ -140,7 +141,7 @@ def test_unknown_execution_is_404(alice_browser):
 
 def fieldset_html(page, name):
     """The fieldset holding the rows of the array parameter `name`."""
-    start = page.index(f'<span class="rows" id="id_{name}"')
+    start = page.index(f'<div class="array-rows" id="id_{name}"')
     start = page.rindex("<fieldset", 0, start)
     return page[start : page.index("</fieldset>", start)]
 
@@ -209,7 +210,8 @@ def test_add_row_without_javascript_keeps_the_input(alice_browser):
     assert shown_rows(fieldset_html(page, "names"), "names") == ["a", "b", "", ""]
     assert 'name="hosts-0-port" value="443"' in fieldset_html(page, "hosts")
     assert 'value="from the form"' in field_html(page, "text")
-    assert "field-error" not in page  # not checked yet: the user is still filling it in
+    assert "invalid-feedback" not in page  # not checked yet: the user is still filling it in
+    assert 'id="error-summary"' not in page
     assert "s3cret-value" not in page
     data = {**data, "names-1": "c", "names-2": "d"}
     data.pop("add-row")
