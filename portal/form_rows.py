@@ -124,6 +124,8 @@ class RowsWidget(forms.Widget):
             self._render_row(name, label, base_id, index, row, str(index + 1), disabled)
             for index, row in enumerate(rows)
         ]
+        if attrs.get("autofocus") and shown:  # the first input of the first row
+            shown[0] = shown[0].replace("<input ", "<input autofocus ", 1)
         parts = [format_html_join("", "{}", ((row,) for row in shown))]
         if not disabled:
             template = self._render_row(name, label, base_id, INDEX, self._blank(), "{n}", False)
@@ -269,8 +271,12 @@ class RowsField(forms.Field):
             raise forms.ValidationError("Enter a JSON array.")
         check_items(parsed, "object" if self.keyed else self.item_type)
         if self.keyed:
-            return [{**self.item_defaults, **item} for item in parsed]
+            return [self._with_defaults(item) for item in parsed]
         return parsed
+
+    def _with_defaults(self, item):
+        missing = {key: value for key, value in self.item_defaults.items() if key not in item}
+        return {**item, **missing}
 
     def _from_rows(self, rows):
         items, errors = [], []
@@ -292,10 +298,12 @@ class RowsField(forms.Field):
         if not self.keyed:
             text = _shown_row(row)
             return self.item_fields[""].clean(text.strip() if _trim(self.item_fields[""]) else text)
-        item, errors = {}, []
+        item, errors, defaults = {}, [], self.item_defaults
         for key, field in self.item_fields.items():
             text = _shown_row(row.get(key))
             if not text.strip():
+                if key in defaults:
+                    item[key] = defaults[key]
                 continue
             try:
                 item[key] = field.clean(text.strip() if _trim(field) else text)
@@ -303,4 +311,4 @@ class RowsField(forms.Field):
                 errors.extend(f"{key}: {message}" for message in error.messages)
         if errors:
             raise forms.ValidationError(errors)
-        return {**self.item_defaults, **item}
+        return item

@@ -205,6 +205,7 @@ def to_form_field(spec):
         widget.attrs["class"] = "form-select"
     elif not isinstance(widget, RowsWidget):
         widget.attrs["class"] = "form-control"
+    widget.attrs.pop("cols", None)  # Django's cols="40" would make a phone screen scroll sideways
     return field
 
 

@@ -36,6 +36,7 @@ NAME = re.compile(r"[A-Za-z0-9_-]+")
 NAME_HELP = "Letters (A–Z, a–z), digits, _ or -."
 JINJA_FIELD = "action_jinja"  # hidden inputs: the parameters shown as Jinja expressions
 JINJA_TOGGLE = "jinja_toggle"  # the button that switches one parameter
+_NOT_ON_JINJA = ("default", "minLength", "maxLength", "pattern")
 
 
 class RuleForm(PortalForm):
@@ -54,6 +55,7 @@ class RuleForm(PortalForm):
         self.fields["trigger_type"].choices = [("", "Choose…")] + [(t, t) for t in trigger_types]
         self.fields["action_ref"].choices = [("", "Choose…")] + [(a, a) for a in actions]
         for field in self.fields.values():
+            field.widget.attrs.pop("cols", None)  # as in portal.forms: no sideways scrolling
             field.widget.attrs["class"] = (
                 "form-check-input"
                 if isinstance(field.widget, forms.CheckboxInput)
@@ -101,7 +103,9 @@ def _rule_field(spec, as_jinja, kept_secret):
     as help (and as the placeholder where there is one), not filled in."""
     default = spec.get("default")
     required = bool(spec.get("required")) and default is None and not kept_secret
-    rule_spec = {key: value for key, value in spec.items() if key != "default"}
+    # Text may be Jinja, whose length and pattern only mean something once rendered: the
+    # schema checks them on literal text (action_values), the field does not.
+    rule_spec = {key: value for key, value in spec.items() if key not in _NOT_ON_JINJA}
     field = to_form_field({**rule_spec, "required": required})
     if not takes_text(field):
         field.jinja_toggle = "jinja" if as_jinja else "typed"

@@ -165,6 +165,9 @@ def _editor(request, rule, choices, trigger_types, data):
         action_form = editor.action_parameters_form(
             action_spec, data=data, jinja=jinja, kept_secrets=kept
         )
+        switched = action_form.fields.get(data.get(editor.JINJA_TOGGLE, ""))
+        if switched is not None:  # the field just switched to Jinja or back takes the focus
+            switched.widget.attrs["autofocus"] = True
     else:
         rows = editor.rows_from_criteria(rule.get("criteria")) if rule else []
         given = (rule or {}).get("trigger", {}).get("parameters") or {}

@@ -82,7 +82,11 @@
     };
   }
   wire(document);
-  document.body.addEventListener("htmx:afterSwap", function (event) { wire(event.detail.target.parentElement || document); });
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    wire(event.detail.target.parentElement || document);
+    const switched = document.querySelector("#rule-editor [autofocus]");  // after a Jinja switch
+    if (switched) switched.focus();
+  });
 
   document.querySelectorAll("button.copy").forEach(function (button) {
     const source = document.getElementById(button.dataset.copy || "");
