@@ -201,7 +201,9 @@ class RowsWidget(forms.Widget):
                 '<div class="col-auto"><button type="button" '
                 'class="btn btn-outline-secondary btn-sm remove-row" hidden{}>Remove</button>'
                 "</div>",
-                flatatt({"aria-label": f"Remove {item}", "data-label": f"Remove {label} item {{n}}"}),
+                flatatt(
+                    {"aria-label": f"Remove {item}", "data-label": f"Remove {label} item {{n}}"}
+                ),
             )
         return format_html("{}{}{}</div>", opening, columns, remove)
 

@@ -247,7 +247,9 @@ def test_a_name_its_help_text_forbids_is_refused_beside_the_name(alice_browser):
     assert error_beside(page, "name") == NAME_ERROR
     assert 'value="bad name!"' in page
     assert not Rule.objects.exists()
-    assert alice_browser.post("/rules/new", {**WEBHOOK_RULE, "name": "ok-name_2"}).status_code == 302
+    assert (
+        alice_browser.post("/rules/new", {**WEBHOOK_RULE, "name": "ok-name_2"}).status_code == 302
+    )
 
 
 def test_a_rule_named_otherwise_through_the_api_can_still_be_edited(alice_browser):
@@ -340,7 +342,9 @@ def test_action_parameters_are_typed_like_the_action_form(alice_browser):
     as a clear textarea, `timeout` was not a number."""
     page = alice_browser.get("/rules/new?action_ref=core.http").content.decode()
     assert re.search(r'<input type="password" name="action-password"', page)
-    assert re.search(r'<input type="number" name="action-timeout" step="any"[^>]*placeholder="60"', page)
+    assert re.search(
+        r'<input type="number" name="action-timeout" step="any"[^>]*placeholder="60"', page
+    )
     assert '<select name="action-method"' in page
     assert '<select name="action-verify_ssl_cert"' in page  # three states: not set, true, false
     assert re.search(r'<textarea name="action-params"[^>]*placeholder="\{&quot;name', page)
@@ -397,7 +401,9 @@ def test_a_webhook_rules_page_shows_the_url_to_call_and_a_curl_example(alice_bro
     assert alice_browser.post("/rules/new", WEBHOOK_RULE).status_code == 302
     page = alice_browser.get("/rules/default.on_deploy").content.decode()
     assert '<code id="webhook-url">http://testserver/api/v1/webhooks/deploys</code>' in page
-    curl = page[page.index('id="webhook-curl"') : page.index("</pre>", page.index('id="webhook-curl"'))]
+    curl = page[
+        page.index('id="webhook-curl"') : page.index("</pre>", page.index('id="webhook-curl"'))
+    ]
     assert "curl -X POST http://testserver/api/v1/webhooks/deploys" in curl
     assert "St2-Api-Key: &lt;your API key&gt;" in curl
     assert "{&quot;env&quot;: &quot;prod&quot;}" in curl  # meets the rule's criteria

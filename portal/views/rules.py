@@ -206,9 +206,7 @@ def _kept_secrets(rule, action_ref, action_spec):
     if rule is None or rule["action"]["ref"] != action_ref:
         return set()
     stored = rule["action"].get("parameters") or {}
-    return {
-        name for name, spec in action_spec.items() if spec.get("secret") and name in stored
-    }
+    return {name for name, spec in action_spec.items() if spec.get("secret") and name in stored}
 
 
 def _action_spec(request, action_ref):
@@ -257,8 +255,11 @@ def _save(request, rule, page):
 def _error_summary(page):
     """Every error of the editor, in the page's order, for the summary above it."""
     criteria = [
-        {"label": f"Criterion {row['index'] + 1}", "target": f"criteria-{row['index']}-key",
-         "message": row["error"]}
+        {
+            "label": f"Criterion {row['index'] + 1}",
+            "target": f"criteria-{row['index']}-key",
+            "message": row["error"],
+        }
         for row in page["criteria_rows"]
         if row["error"]
     ]

@@ -43,7 +43,11 @@ NO_CSP_VIOLATION = """document.addEventListener("securitypolicyviolation", (even
 def in_viewport(page, locator):
     box = locator.bounding_box()
     size = page.viewport_size
-    return box is not None and 0 <= box["y"] < size["height"] and box["x"] + box["width"] <= size["width"] + 1
+    return (
+        box is not None
+        and 0 <= box["y"] < size["height"]
+        and box["x"] + box["width"] <= size["width"] + 1
+    )
 
 
 def middle(box):
@@ -230,7 +234,11 @@ UNNAMED_CONTROLS = """[...document.querySelectorAll(
 def test_every_control_of_the_forms_is_labelled_before_and_after_errors(alice_page, admin_api):
     assert admin_api.post("/api/v1/actions", PORTS, format="json").status_code == 201
     page = alice_page
-    for path in ("/actions/default.ports", "/actions/demo.every_type", "/rules/new?action_ref=core.http"):
+    for path in (
+        "/actions/default.ports",
+        "/actions/demo.every_type",
+        "/rules/new?action_ref=core.http",
+    ):
         page.goto(f"{page.portal_url}{path}")
         assert page.evaluate(UNNAMED_CONTROLS) == [], path
     for path in ("/actions/demo.every_type", "/rules/new?action_ref=core.http"):
