@@ -43,3 +43,29 @@ def error_beside(page, name):
     error_id = next(ref for ref in described if ref.endswith("error"))
     text = re.search(rf'id="{re.escape(error_id)}">(.*?)</div>', page, re.S)[1]
     return html.unescape(re.sub(r"<br>", "\n", text)).strip()
+
+
+# An array of objects whose `port` defaults to 22 (issue 14: nested defaults in rows).
+TARGETS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "host": {"type": "string", "required": True},
+            "port": {"type": "integer", "default": 22},
+        },
+    },
+}
+
+
+def register_action(admin_api, name, parameters):
+    """Register `default.<name>`, a python-script action taking `parameters`, for a form to
+    show (the tests that use it launch it but run no worker)."""
+    body = {
+        "name": name,
+        "pack": "default",
+        "runner_type": "python-script",
+        "entry_point": "every_type.py",
+        "parameters": parameters,
+    }
+    assert admin_api.post("/api/v1/actions", body, format="json").status_code == 201

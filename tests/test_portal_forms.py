@@ -12,6 +12,8 @@ from portal.forms import RowsField, build_form, cleaned_parameters, error_summar
 from portal.preview import command_preview, curl_command, st2_run_command
 from st2bridge.params import merge_parameters, ordered_parameters
 
+from .portal_support import TARGETS
+
 ROOT = Path(__file__).resolve().parent.parent
 RUNNERS = {
     runner["name"]: runner.get("runner_parameters") or {}
@@ -380,18 +382,7 @@ def test_no_rows_means_the_default_and_emptied_rows_an_empty_list(every):
     assert form.errors["xs"] == ["This field is required."]
 
 
-PORTS = {
-    "targets": {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "properties": {
-                "host": {"type": "string", "required": True},
-                "port": {"type": "integer", "default": 22},
-            },
-        },
-    }
-}
+PORTS = {"targets": TARGETS}
 
 
 def test_defaults_of_array_item_properties_are_shown_in_every_row_and_applied():

@@ -8,7 +8,7 @@ import pytest
 from st2bridge.client import St2Client
 from st2bridge.models import Execution
 
-from .portal_support import ESCAPED, SCRIPT, error_beside
+from .portal_support import ESCAPED, SCRIPT, TARGETS, error_beside, register_action
 from .worker_support import run_to_completion
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -329,14 +329,9 @@ def test_every_error_of_the_form_at_once_with_a_summary_linking_each_field(alice
 
 def test_a_boolean_without_default_left_alone_is_not_sent(alice_browser, admin_api):
     """Friction: a box with no default sent false when untouched."""
-    action = {
-        "name": "switches",
-        "pack": "default",
-        "runner_type": "python-script",
-        "entry_point": "every_type.py",
-        "parameters": {"loud": {"type": "boolean"}, "quiet": {"type": "boolean"}},
-    }
-    assert admin_api.post("/api/v1/actions", action, format="json").status_code == 201
+    register_action(
+        admin_api, "switches", {"loud": {"type": "boolean"}, "quiet": {"type": "boolean"}}
+    )
     page = alice_browser.get("/actions/default.switches").content.decode()
     assert '<select name="loud"' in page and '<option value="" selected>(not set)</option>' in page
     response = launch(alice_browser, "default.switches", {"loud": "", "quiet": "false"})
@@ -346,25 +341,7 @@ def test_a_boolean_without_default_left_alone_is_not_sent(alice_browser, admin_a
 
 def test_nested_defaults_of_rows_are_shown_and_sent(alice_browser, admin_api):
     """Defect 7: `port` default 22 in an array of objects was neither shown nor applied."""
-    action = {
-        "name": "ports",
-        "pack": "default",
-        "runner_type": "python-script",
-        "entry_point": "every_type.py",
-        "parameters": {
-            "targets": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "host": {"type": "string", "required": True},
-                        "port": {"type": "integer", "default": 22},
-                    },
-                },
-            }
-        },
-    }
-    assert admin_api.post("/api/v1/actions", action, format="json").status_code == 201
+    register_action(admin_api, "ports", {"targets": TARGETS})
     page = alice_browser.get("/actions/default.ports").content.decode()
     assert re.search(r'name="targets-0-port" value="22"', fieldset_html(page, "targets"))
     data = {"targets-0-host": "web", "targets-0-port": "22", "targets-1-port": "22"}

@@ -12,7 +12,7 @@ from portal.rule_editor import criteria_from_rows, rows_from_criteria
 from st2bridge import rulebook
 from st2bridge.models import Execution, Rule
 
-from .portal_support import ESCAPED, SCRIPT, api_as, error_beside
+from .portal_support import ESCAPED, SCRIPT, api_as, error_beside, register_action
 from .worker_support import run_to_completion
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -311,18 +311,12 @@ def test_every_error_of_the_editor_at_once_with_a_summary(alice_browser):
 def test_schema_errors_of_action_parameters_are_found_before_the_api(alice_browser, admin_api):
     """What only the schema checks (a pattern, a maximum length) shows beside every field
     at once, with the fields' own errors."""
-    action = {
-        "name": "coded",
-        "pack": "default",
-        "runner_type": "python-script",
-        "entry_point": "every_type.py",
-        "parameters": {
-            "code": {"type": "string", "pattern": "^[A-Z]+$", "required": True},
-            "short": {"type": "string", "maxLength": 3},
-            "count": {"type": "integer"},
-        },
+    coded = {
+        "code": {"type": "string", "pattern": "^[A-Z]+$", "required": True},
+        "short": {"type": "string", "maxLength": 3},
+        "count": {"type": "integer"},
     }
-    assert admin_api.post("/api/v1/actions", action, format="json").status_code == 201
+    register_action(admin_api, "coded", coded)
     data = {
         **WEBHOOK_RULE,
         "action_ref": "default.coded",

@@ -10,30 +10,12 @@ import pytest
 from playwright.sync_api import expect
 
 from st2bridge.models import Execution, Rule
+from tests.portal_support import TARGETS, register_action
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
-PORTS = {
-    "name": "ports",
-    "pack": "default",
-    "runner_type": "python-script",
-    "entry_point": "every_type.py",
-    "description": "Rows whose items have a default.",
-    "parameters": {
-        "targets": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "host": {"type": "string", "required": True},
-                    "port": {"type": "integer", "default": 22},
-                },
-            },
-        },
-        "loud": {"type": "boolean"},
-    },
-}
+PORTS = {"targets": TARGETS, "loud": {"type": "boolean"}}  # default.ports
 
 NO_CSP_VIOLATION = """document.addEventListener("securitypolicyviolation", (event) => {
   window.cspViolations = (window.cspViolations || []).concat(event.violatedDirective);
@@ -132,7 +114,7 @@ def test_keyboard_alone_from_the_summary_to_the_field_and_run(alice_page):
 def test_rows_show_and_send_their_items_defaults_and_a_boolean_may_stay_unset(
     alice_page, admin_api, viewport
 ):
-    assert admin_api.post("/api/v1/actions", PORTS, format="json").status_code == 201
+    register_action(admin_api, "ports", PORTS)
     page = alice_page
     page.set_viewport_size(viewport)
     page.goto(f"{page.portal_url}/actions/default.ports")
@@ -232,7 +214,7 @@ UNNAMED_CONTROLS = """[...document.querySelectorAll(
 
 
 def test_every_control_of_the_forms_is_labelled_before_and_after_errors(alice_page, admin_api):
-    assert admin_api.post("/api/v1/actions", PORTS, format="json").status_code == 201
+    register_action(admin_api, "ports", PORTS)
     page = alice_page
     for path in (
         "/actions/default.ports",
