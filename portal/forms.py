@@ -25,9 +25,7 @@ from st2bridge.params import (
     with_defaults,
 )
 
-from .form_rows import ADD_ROW, RowsField, RowsWidget, blank_row, check_items, shown_value
-
-__all__ = ["ADD_ROW", "blank_row", "shown_value"]  # re-exported for the views and the preview
+from .form_rows import RowsField, RowsWidget, check_items, shown_value
 
 LONG_STRING = 200
 _JSON_TYPES = {"object": dict, "array": list}
@@ -410,12 +408,20 @@ def _field_named(form, message):
 # --- the error summary ----------------------------------------------------------------------
 
 
+def non_field_error_id(form, number):
+    """The id of a form-wide error's box (portal/partials/_fields.html), counted from 1."""
+    return f"{form.prefix or 'form'}-error-{number}"
+
+
 def error_summary(form, label_prefix=""):
     """The errors of a bound form for the summary above it, in the form's order: {"label",
-    "target" (the id of the input to focus, "" for a form-wide error), "message"}."""
+    "target" (the id of the input to focus, or of a form-wide error's box), "message"}."""
     if not form.is_bound or form.quiet:
         return []
-    items = [{"label": "", "target": "", "message": text} for text in form.non_field_errors()]
+    items = [
+        {"label": "The form", "target": non_field_error_id(form, number), "message": text}
+        for number, text in enumerate(form.non_field_errors(), start=1)
+    ]
     for field in form:
         items += [
             {"label": f"{label_prefix}{field.label}", "target": field.id_for_label, "message": m}

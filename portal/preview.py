@@ -8,7 +8,8 @@ from urllib.parse import quote
 
 from django import forms
 
-from portal.forms import RowsField, blank_row, is_given
+from portal.form_rows import RowsField, blank_row
+from portal.forms import is_given
 from st2bridge.params import MASK, is_template, ordered_parameters
 
 TOKEN_PLACEHOLDER = "<your token>"  # noqa: S105 - shown instead of a token, never a real one

@@ -19,14 +19,13 @@ from st2bridge.params import MASK, cast_value, holds_template, ordered_parameter
 from st2bridge.params import rule_value_errors as schema_errors
 from st2bridge.rules.operators import OPERATORS
 
+from .form_rows import RowsField, shown_value
 from .forms import (
     JSONTextField,
     ParametersForm,
     PortalForm,
-    RowsField,
     add_errors,
     initial_value,
-    shown_value,
     to_form_field,
 )
 

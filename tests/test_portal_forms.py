@@ -546,3 +546,14 @@ def test_textarea_line_breaks_reach_the_action_as_newlines():
     notes = merged("notes")
     form = build_form(notes, data={"notes": "one\r\ntwo\r\n"})
     assert cleaned_parameters(form, notes)["notes"] == "one\ntwo\n"
+
+
+def test_a_form_wide_error_is_in_the_summary_linked_to_its_box(deploy):
+    form = build_form(deploy, data=valid_deploy())
+    form.add_error(None, "The API refused this.")
+    [item] = error_summary(form)
+    assert item == {
+        "label": "The form",
+        "target": "form-error-1",
+        "message": "The API refused this.",
+    }

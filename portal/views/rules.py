@@ -7,8 +7,8 @@ from django.views.decorators.http import require_POST
 from portal import preview
 from portal import rule_editor as editor
 from portal.access import public_api_url, st2_login_required
+from portal.form_rows import ADD_ROW
 from portal.forms import (
-    ADD_ROW,
     add_error,
     build_form,
     cleaned_parameters,
