@@ -225,6 +225,15 @@ CORS_ALLOW_HEADERS = [
     "x-request-id",
 ]
 CORS_EXPOSE_HEADERS = ["Content-Type", "X-Limit", "X-Total-Count", "X-Request-ID"]
+# The `auth-token` cookie a token-authenticated API request sets, which only event streams
+# accept (st2bridge/api/authentication.py): its SameSite attribute. Lax (StackStorm's default)
+# lets st2web on the same site (any port of the API's host) open streams with it; None (with
+# PORTAL_HTTPS: browsers want Secure with it) lets st2web on another site do so too.
+ST2_AUTH_COOKIE_SAMESITE = os.environ.get("ST2_AUTH_COOKIE_SAMESITE", "Lax").strip().capitalize()
+if ST2_AUTH_COOKIE_SAMESITE not in ("Strict", "Lax", "None"):
+    raise ImproperlyConfigured(
+        f"ST2_AUTH_COOKIE_SAMESITE={ST2_AUTH_COOKIE_SAMESITE!r}: use Strict, Lax or None"
+    )
 
 # The embedded StackStorm-compatible API.
 ST2_TOKEN_TTL = envint("ST2_TOKEN_TTL", 86400)  # default and maximum lifetime of a user token

@@ -18,6 +18,14 @@ def test_unsupported_method_on_known_path_is_404(anon_api, alice_api):
     assert alice_api.delete("/api/v1/user").status_code == 404
 
 
+def test_head_is_404_everywhere_as_stackstorm_routes(alice_api, anon_api):
+    for path in ("/api/v1", "/api/v1/actions", "/api/v1/executions", "/stream/v1/stream"):
+        response = alice_api.head(path)
+        assert response.status_code == 404, path
+    assert anon_api.head("/auth/v1/tokens").status_code == 404
+    assert anon_api.head("/api/v1/no-such-thing").status_code == 404
+
+
 def test_trailing_slash_optional_without_redirect(alice_api):
     assert alice_api.get("/api/v1/user/").status_code == 200
     assert alice_api.get("/api/v1/apikeys/").status_code == 200

@@ -17,6 +17,8 @@ from st2bridge import access
 from st2bridge.bodies import json_type
 from st2bridge.errors import InvalidInput, NotFound
 
+from .authentication import refresh_token_cookie
+
 NOT_FOUND = "The resource could not be found."
 MAX_OFFSET = 2**31
 INTEGER = re.compile(r"^-?[0-9]+$")
@@ -38,14 +40,22 @@ class AlwaysJson(BaseContentNegotiation):
 
 
 class ApiView(APIView):
-    """An API operation. Unknown methods are 404 before authentication, as StackStorm routes."""
+    """An API operation. Unknown methods are 404 before authentication, as StackStorm routes;
+    so is HEAD, which StackStorm's router does not serve (Django would answer it as a GET).
+    A request authenticated by a token in its header or query gets the `auth-token` cookie
+    that event streams accept (st2bridge.api.authentication)."""
 
     content_negotiation_class = AlwaysJson
 
     def initial(self, request, *args, **kwargs):
-        if not hasattr(self, request.method.lower()):
+        if request.method == "HEAD" or not hasattr(self, request.method.lower()):
             raise NotFound(NOT_FOUND)
         super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        refresh_token_cookie(response, request)
+        return response
 
     @property
     def caller(self):
