@@ -1,7 +1,7 @@
 """Trigger instances after the fact (notes §6.4): re-emitting one dispatches its payload again,
 as a new instance, to every rule its trigger has now (staff only: st2bridge.access); the API
-shapes of instances and of the rule enforcements they led to. Reading instances and
-enforcements is st2bridge.access's (find_trigger_instance, visible_*)."""
+shape of the rule enforcements they led to (an instance's own is st2bridge.triggers'). Reading
+instances and enforcements is st2bridge.access's (find_trigger_instance, visible_*)."""
 
 from . import access, dispatch
 from .formats import isotime, without_nulls
@@ -23,23 +23,7 @@ def re_emit(caller, instance_id):
     return original, payload
 
 
-# --- the API shapes (st2bridge.shapes.TRIGGER_INSTANCE, RULE_ENFORCEMENT) ---------------------
-
-
-def instance_to_api(instance):
-    """StackStorm's shape, and `posted_by` (ours): who caused the instance (a webhook's
-    poster, the user of the execution behind an actiontrigger, who re-emitted it); absent
-    for timers."""
-    data = {
-        "id": instance.id,
-        "trigger": instance.trigger,
-        "payload": instance.payload,
-        "occurrence_time": isotime(instance.occurrence_time),
-        "status": instance.status,
-    }
-    if instance.posted_by:
-        data["posted_by"] = instance.posted_by
-    return data
+# --- the API shape (st2bridge.shapes.RULE_ENFORCEMENT; a trigger instance's is triggers') ---
 
 
 def enforcement_to_api(enforcement):

@@ -135,7 +135,9 @@ def test_a_header_token_wins_over_the_cookie_on_streams(alice, bob):
     bob_raw = login("bob").json()["token"]
     response = cookie_only(bob_raw).get("/stream/v1/stream", HTTP_X_AUTH_TOKEN="0" * 32)
     assert response.status_code == 401  # the first credential present decides
-    assert cookie_only(bob_raw).get(f"/stream/v1/stream?x-auth-token={alice_raw}").status_code == 200
+    assert (
+        cookie_only(bob_raw).get(f"/stream/v1/stream?x-auth-token={alice_raw}").status_code == 200
+    )
 
 
 def operations():

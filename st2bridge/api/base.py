@@ -202,11 +202,30 @@ def query_filters(request, allowed):
         if value in (None, ""):
             continue
         if field.endswith(("__gt", "__lt")):
-            if not TIMESTAMP.match(value):
-                raise InvalidInput(f'Parameter "{param}" is not a valid UTC ISO 8601 timestamp')
-            value = parse_datetime(value.replace(" ", "T"))
+            value = parse_timestamp(param, value)
         lookups[field] = value
     return lookups
+
+
+def query_sort(request, sortable, default):
+    """The ORM ordering StackStorm's `sort=` asks for (on the resources that take it): a
+    comma-separated list of the resource's filter names (`sortable`: name -> field), each
+    descending with a leading "-" ("+" or nothing: ascending); other names are ignored, as
+    StackStorm ignores them, and with none left the resource's `default` order applies."""
+    order = []
+    for part in request.query_params.get("sort", "").split(","):
+        part = part.strip()  # a "+" in a query string arrives as a space
+        name = part.lstrip("+-")
+        if name in sortable:
+            order.append(("-" if part.startswith("-") else "") + sortable[name])
+    return order or list(default)
+
+
+def parse_timestamp(param, value):
+    """A UTC timestamp a query parameter gives (notes §1.5), or InvalidInput naming it."""
+    if not TIMESTAMP.match(value):
+        raise InvalidInput(f'Parameter "{param}" is not a valid UTC ISO 8601 timestamp')
+    return parse_datetime(value.replace(" ", "T"))
 
 
 def show_secrets(request, caller):

@@ -7,8 +7,8 @@ from rest_framework.response import Response
 
 from st2bridge import access, trigger_instances, triggertypes
 from st2bridge.shapes import RULE_ENFORCEMENT, TRIGGER, TRIGGER_INSTANCE, TRIGGER_TYPE
-from st2bridge.trigger_instances import enforcement_to_api, instance_to_api
-from st2bridge.triggers import trigger_to_api
+from st2bridge.trigger_instances import enforcement_to_api
+from st2bridge.triggers import instance_to_api, trigger_to_api
 from st2bridge.triggertypes import trigger_type_to_api
 
 from .base import ApiView, json_body, list_response, query_filters, route
