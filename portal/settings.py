@@ -255,6 +255,9 @@ PORTAL_TRUSTED_PROXIES = envlist(
 ST2_API_KEY_LAST_USED_INTERVAL = envint("ST2_API_KEY_LAST_USED_INTERVAL", 60)
 ST2_MAX_PAGE_SIZE = envint("ST2_MAX_PAGE_SIZE", 100)
 ST2_PACKS_DIRS = [BASE_DIR / "packs"] + [Path(p) for p in envlist("ST2_PACKS_EXTRA_DIRS")]
+# Pack indexes /packs/index and /packs/index/search read (http(s):// URLs or file:// paths,
+# as StackStorm's content.index_url); none by default, and then the index is empty.
+ST2_PACK_INDEX_URLS = envlist("ST2_PACK_INDEX_URLS")
 ST2_RUNNER_TYPES_FILE = BASE_DIR / "st2bridge" / "runner_types.yaml"
 ST2_ALLOW_SUDO = envbool("ST2_ALLOW_SUDO", False)
 ST2_MAX_OUTPUT_BYTES = envint("ST2_MAX_OUTPUT_BYTES", 1024 * 1024)  # per stream, per execution

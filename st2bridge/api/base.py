@@ -236,9 +236,10 @@ def show_secrets(request, caller):
 # --- paging -------------------------------------------------------------------------------
 
 
-def paginate(request, items, caller, default_limit=None):
+def paginate(request, items, caller, default_limit=None, int_spelled="32-bit"):
     """Slice a queryset or list by limit/offset; return (page, headers) with StackStorm's
-    X-Total-Count and X-Limit and its limit rules (notes §1.6)."""
+    X-Total-Count and X-Limit and its limit rules (notes §1.6). `int_spelled`: how the
+    resource's refusal of a huge offset spells "32-bit" (/apikeys: "32 bit")."""
     limit = query_int(request, "limit")
     offset = query_int(request, "offset") or 0
     if limit is None:
@@ -264,7 +265,7 @@ def paginate(request, items, caller, default_limit=None):
     if offset < 0:
         raise InvalidInput(f'Offset, "{offset}" specified, must be a positive number.')
     if offset >= MAX_OFFSET:
-        raise InvalidInput(f'Offset "{offset}" specified is more than 32-bit int')
+        raise InvalidInput(f'Offset "{offset}" specified is more than {int_spelled} int')
     total = items.count() if hasattr(items, "count") and not isinstance(items, list) else len(items)
     page = items[offset:] if limit is None else items[offset : offset + limit]
     headers = {"X-Total-Count": str(total)}
@@ -304,8 +305,9 @@ def _attribute_list(request, name):
     return [part.strip().split(".")[0] for part in raw.split(",") if part.strip()]
 
 
-def list_response(request, items, caller, to_api, shape, default_limit=None):
-    """A page of `items` as `shape` answers, built by `to_api` and trimmed as asked."""
+def list_response(request, items, caller, to_api, shape, default_limit=None, **paging):
+    """A page of `items` as `shape` answers, built by `to_api` and trimmed as asked
+    (`paging`: paginate's other options)."""
     select = attribute_selector(request, shape)
-    page, headers = paginate(request, items, caller, default_limit)
+    page, headers = paginate(request, items, caller, default_limit, **paging)
     return Response([select(to_api(item)) for item in page], headers=headers)
