@@ -44,10 +44,12 @@ def pack_file(pack, file_path):
     if posixpath.normpath("/" + file_path).lstrip("/") != file_path or "\\" in file_path:
         raise InvalidInput(f'Invalid file path: "{file_path}"')
     root = pack_root(pack)
+    if file_path not in pack.files:
+        raise NotFound(f'File "{file_path}" not found')
     path = (root / file_path).resolve()
     if not path.is_relative_to(root):
         raise InvalidInput(f'Invalid file path: "{file_path}" resolves outside the pack directory')
-    if file_path not in pack.files or not path.is_file():
+    if not path.is_file():
         raise NotFound(f'File "{file_path}" not found')
     return path
 
