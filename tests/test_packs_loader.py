@@ -203,7 +203,7 @@ def test_malformed_action_yaml_names_file_and_line_and_other_packs_load(db, tmp_
     report = register_packs([tmp_path])
 
     bad_path = tmp_path / "broken" / "actions" / "bad.yaml"
-    assert report.errors == [f"{bad_path}:4:10: mapping values are not allowed here"]
+    assert report.errors == [f"{bad_path}: line 4, column 10: mapping values are not allowed here"]
     assert set(Action.objects.values_list("ref", flat=True)) == {"broken.ok", "healthy.fine"}
     assert report.packs == 2
 
@@ -217,7 +217,7 @@ def test_malformed_pack_yaml_writes_nothing_for_that_pack(db, tmp_path, our_runn
     report = register_packs([tmp_path])
 
     [error] = report.errors
-    assert error.startswith(f"{tmp_path / 'broken' / 'pack.yaml'}:2:1: ")
+    assert error.startswith(f"{tmp_path / 'broken' / 'pack.yaml'}: line 2, column 1: ")
     assert list(Pack.objects.values_list("ref", flat=True)) == ["healthy"]
     assert list(Action.objects.values_list("ref", flat=True)) == ["healthy.b"]
 
@@ -229,7 +229,10 @@ def test_malformed_pack_yaml_writes_nothing_for_that_pack(db, tmp_path, our_runn
         ("", "the top level must be a mapping, not an empty document"),
         ("name: x\nrunner_type: no-such-runner\n", "RunnerType no-such-runner is not found."),
         ("name: x\nrunner_type: noop\nsurprise: 1\n", "Additional properties are not allowed"),
-        ("name: x\npack: elsewhere\nrunner_type: noop\n", 'says pack "elsewhere"'),
+        (
+            "name: x\npack: elsewhere\nrunner_type: noop\n",
+            'Model is in pack "p" but field "pack" is different: elsewhere',
+        ),
         (
             "name: x\nrunner_type: local-shell-cmd\nparameters:\n  sudo:\n    type: string\n",
             'The attribute "type" for the runner parameter "sudo" in action "p.x" cannot be',
@@ -246,21 +249,38 @@ def test_invalid_action_file_is_reported_by_name(db, tmp_path, our_runners, text
     assert not Action.objects.exists()
 
 
-def test_pack_ref_comes_from_ref_else_name_and_must_be_valid(db, tmp_path):
-    named = write_pack(tmp_path, "a", pack_yaml="name: Fancy-Pack\nref: fancy_pack\n")
-    invalid = write_pack(tmp_path, "b", pack_yaml="name: Fancy-Pack\n")
+def pack_yaml(**fields):
+    """pack.yaml text with StackStorm's required fields, overridden or removed (None)."""
+    base = {"description": "Test pack.", "version": "1.0.0", "author": "tests"}
+    merged = {key: value for key, value in {**base, **fields}.items() if value is not None}
+    return yaml.safe_dump(merged)
+
+
+def test_pack_ref_comes_from_ref_then_directory_then_name(db, tmp_path):
+    write_pack(tmp_path, "a", pack_yaml=pack_yaml(name="Fancy-Pack", ref="fancy_pack"))
+    write_pack(tmp_path, "by_directory", pack_yaml=pack_yaml(name="Other-Pack"))
+    write_pack(tmp_path, "Bad-Dir", pack_yaml=pack_yaml(name="plain_name"))
+    invalid = write_pack(tmp_path, "Also-Bad", pack_yaml=pack_yaml(name="Fancy-Too"))
 
     report = register_packs([tmp_path])
 
-    assert list(Pack.objects.values_list("ref", "name")) == [("fancy_pack", "Fancy-Pack")]
+    assert set(Pack.objects.values_list("ref", "name")) == {
+        ("fancy_pack", "Fancy-Pack"),
+        ("by_directory", "Other-Pack"),
+        ("plain_name", "plain_name"),
+    }
     [error] = report.errors
-    assert error.startswith(f"{invalid / 'pack.yaml'}: pack name 'Fancy-Pack' is not a valid")
-    assert named.exists()
+    assert error == (
+        f'{invalid / "pack.yaml"}: Pack name "Fancy-Too" contains invalid characters and "ref" '
+        'attribute is not available. You either need to add "ref" attribute which contains only '
+        "word characters to the pack metadata file or update name attribute to contain only "
+        "word characters."
+    )
 
 
 def test_two_packs_with_one_ref_are_refused(db, tmp_path):
-    write_pack(tmp_path, "first", pack_yaml="name: same\n")
-    write_pack(tmp_path, "second", pack_yaml="name: same\n")
+    write_pack(tmp_path, "first", pack_yaml=pack_yaml(name="same", ref="same"))
+    write_pack(tmp_path, "second", pack_yaml=pack_yaml(name="same", ref="same"))
 
     report = register_packs([tmp_path])
 
@@ -350,9 +370,14 @@ def test_command_defaults_to_settings_and_prints_a_summary(db):
 
     assert stdout.strip() == (
         f"Registered {runner_count} runner types, 14 trigger types, 3 packs, "
-        f"{action_count} actions, 0 rules"
+        f"{action_count} actions, 0 rules, 0 sensors; 0 packs unchanged"
     )
     assert stderr == ""
+    again, _ = run_command()
+    assert again.strip() == (
+        f"Registered {runner_count} runner types, 14 trigger types, 0 packs, "
+        "0 actions, 0 rules, 0 sensors; 3 packs unchanged"
+    )
 
 
 def test_command_reports_errors_on_stderr_and_still_succeeds(db, tmp_path):
@@ -362,7 +387,7 @@ def test_command_reports_errors_on_stderr_and_still_succeeds(db, tmp_path):
     stdout, stderr = run_command("--packs-dir", str(tmp_path))
 
     assert "2 packs, 1 actions" in stdout
-    assert f"{tmp_path / 'broken' / 'actions' / 'bad.yaml'}:2:1: " in stderr
+    assert f"{tmp_path / 'broken' / 'actions' / 'bad.yaml'}: line 2, column 1: " in stdout
     assert Action.objects.filter(ref="healthy.a").exists()
 
 
@@ -384,5 +409,5 @@ def test_command_takes_runner_files_and_a_single_pack_dir(db, reference):
     )
 
     assert "Registered 3 runner types, 14 trigger types, 1 packs" in stdout
-    assert "RunnerType python-script is not found." in stderr  # demo.greet needs it
+    assert "RunnerType python-script is not found." in stdout  # demo.greet needs it
     assert not RunnerType.objects.filter(name="http-request").exists()

@@ -20,6 +20,7 @@ from .base import (
 FIELDS = {
     "id", "uid", "ref", "pack", "name", "description", "enabled", "entry_point",
     "runner_type", "parameters", "output_schema", "tags", "notify", "metadata_file",
+    "unsupported",
 }  # fmt: skip
 MANDATORY = ("id", "ref")
 EXCLUDABLE = {"parameters", "notify"}  # StackStorm refuses excluding anything else
