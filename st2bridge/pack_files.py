@@ -106,6 +106,18 @@ def inside(path, root):
     return Path(path).resolve().is_relative_to(root)
 
 
+def inside_below(root, *parts):
+    """Whether root/parts..., symlinks followed, is within `root` (already resolved; the
+    parts without '..'). Only a symlink among the parts can lead out: each is looked at
+    (lstat), and the path is resolved only when one is a link, cheaper than resolving always."""
+    path = str(root)
+    for part in parts:
+        path = os.path.join(path, part)
+        if os.path.islink(path):
+            return inside(os.path.join(root, *parts), root)
+    return True
+
+
 def confined(path, root):
     if not inside(path, root):
         raise RegistrationError(path, "refused: it resolves outside the pack directory")
@@ -128,52 +140,59 @@ def find_pack_dirs(directory):
 
 def metadata_files(pack_dir, root, folder):
     """The metadata files directly in `folder` of the pack (sorted, as StackStorm globs
-    *.json, *.yaml and *.yml), without actions/config.* (StackStorm's global actions config)
-    and without those that resolve outside the pack (refused in `refused`)."""
+    *.json, *.yaml and *.yml), without actions/config.* (StackStorm's global actions config),
+    and apart (`refused`) those that resolve outside the pack: ([paths], [refused paths])."""
     directory = pack_dir / folder
     if not directory.is_dir():
         return [], []
     confined(directory, root)
     found, refused = [], []
-    for path in sorted(directory.iterdir()):
-        if path.suffix not in METADATA_SUFFIXES or path.is_dir():
+    for entry in sorted(os.scandir(directory), key=lambda entry: entry.name):
+        path = directory / entry.name
+        if path.suffix not in METADATA_SUFFIXES or entry.is_dir():
             continue
         if folder == "actions" and path.stem == "config":
             continue
-        (found if inside(path, root) else refused).append(path)
+        (refused if entry.is_symlink() and not inside(path, root) else found).append(path)
     return found, refused
+
+
+def scan(root, *salt):
+    """(digest, files) of the pack in `root` (resolved): `files` is what pack_files lists;
+    `digest` hashes every one of them (name and bytes), where the pack is, and `salt` (what
+    else registration depends on: the loader's version, the runner types). Equal digests
+    mean registering the pack again would change nothing."""
+    digest = hashlib.blake2b(digest_size=32)
+    for part in (str(root), *salt):
+        digest.update(f"{part}\0".encode())
+    files = _walk(str(root))
+    for relative in files:
+        digest.update(f"{relative}\0".encode())
+        try:
+            with open(os.path.join(root, relative), "rb") as handle:
+                digest.update(hashlib.blake2b(handle.read(), digest_size=32).digest())
+        except OSError as error:  # unreadable now: a change, reported when registered
+            digest.update(f"unreadable: {error.strerror}".encode())
+    return digest.hexdigest(), files
 
 
 def pack_files(root):
     """Relative paths of the pack's files, sorted; no .git, __pycache__, *.pyc, nor
     symlinks that lead outside the pack (symlinked directories are not entered)."""
-    return [relative for relative, _path in _walk(root)]
+    return _walk(str(Path(root).resolve()))
 
 
 def _walk(root):
-    """(relative path, path) of the files pack_files lists, sorted by relative path."""
+    # os.walk does not enter symlinked directories, so only a symlinked file can lead out.
     files = []
+    prefix = len(root) + 1
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [name for name in dirnames if name not in SKIPPED_NAMES]
         for name in filenames:
-            path = Path(dirpath, name)
-            if name.endswith(".pyc") or not inside(path, root):
+            if name.endswith(".pyc"):
                 continue
-            files.append((path.relative_to(root).as_posix(), path))
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path) and not inside(path, root):
+                continue
+            files.append(path[prefix:].replace(os.sep, "/"))
     return sorted(files)
-
-
-def content_hash(root, *salt):
-    """A digest of every file pack_files lists (name and bytes), of where the pack is, and of
-    `salt` (what else registration depends on: the loader's version, the runner types): equal
-    digests mean registering the pack again would change nothing."""
-    digest = hashlib.blake2b(digest_size=32)
-    for part in (str(root), *salt):
-        digest.update(f"{part}\0".encode())
-    for relative, path in _walk(root):
-        digest.update(f"{relative}\0".encode())
-        try:
-            digest.update(hashlib.blake2b(path.read_bytes(), digest_size=32).digest())
-        except OSError as error:  # unreadable now: a change, reported when registered
-            digest.update(f"unreadable: {error.strerror}".encode())
-    return digest.hexdigest()

@@ -18,7 +18,7 @@ pack list). Rules naming a trigger type or action that is not registered are reg
 StackStorm does, with a warning, checked again on every run.
 
 Speed: a pack whose files, runner types and loader are those it was last registered with
-(pack_files.content_hash, kept in Pack.content_hash) is skipped, with the problems it had;
+(pack_files.scan, kept in Pack.content_hash) is skipped, with the problems it had;
 `force` registers every pack again. Actions are written in bulk.
 """
 
@@ -32,18 +32,17 @@ from django.db import transaction
 
 from . import access, catalog, rulebook, sensors, triggers
 from .errors import InvalidInput, St2Error
-from .models import Action, Pack, PackProblem, RunnerType, SensorType
+from .models import Action, Pack, PackProblem, RunnerType
 from .pack_files import (
     RegistrationError,
     confined,
-    content_hash,
     find_pack_dirs,
-    inside,
+    inside_below,
     kind,
     load_mapping,
     load_yaml,
     metadata_files,
-    pack_files,
+    scan,
 )
 from .pack_schemas import (
     TRIGGER_TYPE_SCHEMA,
@@ -272,15 +271,15 @@ def _pack_rows():
 
 def _register_into(report, run, pack_dir, problems):
     root = Path(pack_dir).resolve()
-    digest = content_hash(root, LOADER_VERSION, run.digest)
+    scanned = scan(root, LOADER_VERSION, run.digest)
     ref, hashed = run.known.get(str(root), (None, None))
-    if not run.force and hashed == digest and ref not in run.claimed:
+    if not run.force and hashed == scanned[0] and ref not in run.claimed:
         run.claimed[ref] = root
         run.unchanged_dirs.add(str(root))
         report.unchanged += 1
         return
     try:
-        result = register_pack(pack_dir, run.claimed, digest=digest)
+        result = register_pack(pack_dir, run.claimed, scanned=scanned)
     except RegistrationError as error:
         problems.append(Problem.of(error, root, ref or "", Path(pack_dir)))
         return
@@ -291,15 +290,15 @@ def _register_into(report, run, pack_dir, problems):
     problems.extend(result.problems)
 
 
-def register_pack(pack_dir, registered=None, digest=None):
+def register_pack(pack_dir, registered=None, scanned=None):
     """Register one pack in one transaction; returns a PackResult whose `problems` list the
     files that were skipped. Raises RegistrationError, having written nothing, when the pack
     itself cannot be registered. `registered` maps the refs already registered in this run
-    to their directory, so two packs cannot share a ref. `digest`: the pack's content hash,
-    computed here when not given."""
+    to their directory, so two packs cannot share a ref. `scanned`: pack_files.scan of the
+    pack (its content hash and files), done here when not given."""
     pack_dir = Path(pack_dir)
     root = pack_dir.resolve()
-    digest = digest or content_hash(root, LOADER_VERSION, runner_digest())
+    scanned = scanned or scan(root, LOADER_VERSION, runner_digest())
     metadata_path = pack_dir / "pack.yaml"
     if not metadata_path.exists():
         raise RegistrationError(pack_dir, f'Pack "{pack_dir.name}" is missing pack.yaml file')
@@ -315,7 +314,7 @@ def register_pack(pack_dir, registered=None, digest=None):
     _claim_ref(registered, ref, metadata_path, root)
     content = _PackContent(ref, pack_dir, root)
     with transaction.atomic():
-        _save_pack(ref, metadata, root, digest)
+        _save_pack(ref, metadata, root, scanned)
         _save_actions(ref, content.actions, content.failed_actions)
         content.save_trigger_types()
         sensor_count = content.save_sensors()
@@ -337,14 +336,15 @@ def _claim_ref(registered, ref, path, root):
     registered[ref] = root
 
 
-def _save_pack(ref, metadata, root, digest):
+def _save_pack(ref, metadata, root, scanned):
+    digest, files = scanned
     Pack.objects.update_or_create(
         ref=ref,
         defaults={
             "name": metadata["name"],
             "path": str(root),
             "metadata": metadata,
-            "files": pack_files(root),
+            "files": files,
             "content_hash": digest,
         },
     )
@@ -413,37 +413,39 @@ class _PackContent:
         triggers.save_trigger_type(self.ref, spec, self._relative(path))
 
     def save_sensors(self):
-        """sensors/*.yaml: a sensor type each, and the trigger types it declares."""
-        saved = []
-
-        def save(path, data):
-            sensor = checked_sensor(path, data, self.ref)
-            entry_point = sensor["entry_point"]
-            _check_entry_point(path, entry_point, self.root, path.parent.resolve())
+        """sensors/*.yaml: a sensor type each, and the trigger types it declares; written
+        together once every file is read."""
+        found, failed = [], set()
+        for path in self._files("sensors"):
             metadata_file = self._relative(path)
-            refs = [
-                triggers.save_trigger_type(self.ref, spec, metadata_file).ref
-                for spec in sensor.get("trigger_types") or []
-            ]
-            saved.append(
-                sensors.save_sensor_type(
-                    self.ref,
-                    sensor,
-                    trigger_types=refs,
-                    artifact_uri=f"file://{path.parent.resolve() / entry_point}",
-                    entry_point=sensor_entry_point(
-                        metadata_file, entry_point, sensor["class_name"]
+            try:
+                sensor = checked_sensor(path, load_mapping(path), self.ref)
+                _check_entry_point(path, sensor["entry_point"], self.root, "sensors")
+            except RegistrationError as error:
+                self._problem(error)
+                failed.add(metadata_file)
+                continue
+            found.append((sensor, metadata_file))
+        specs = [(spec, file) for sensor, file in found for spec in sensor["trigger_types"]]
+        triggers.save_trigger_types(self.ref, specs)
+        return sensors.save_sensor_types(
+            self.ref,
+            [
+                {
+                    **sensor,
+                    "trigger_types": [
+                        f"{self.ref}.{spec['name']}" for spec in sensor["trigger_types"]
+                    ],
+                    "artifact_uri": f"file://{(self.root / file).parent / sensor['entry_point']}",
+                    "entry_point": sensor_entry_point(
+                        file, sensor["entry_point"], sensor["class_name"]
                     ),
-                    metadata_file=metadata_file,
-                )
-            )
-
-        count = self._each("sensors", save)
-        failed = {problem.file for problem in self.problems if problem.file.startswith("sensors/")}
-        SensorType.objects.filter(pack=self.ref).exclude(
-            pk__in=[sensor.pk for sensor in saved]
-        ).exclude(metadata_file__in=failed).delete()
-        return count
+                    "metadata_file": file,
+                }
+                for sensor, file in found
+            ],
+            failed,
+        )
 
     def save_rules(self):
         """rules/*.yaml, as StackStorm registers them: a rule may name a trigger type or an
@@ -458,9 +460,10 @@ class _PackContent:
 
 
 def read_action(pack, path, root, runners):
-    """One action metadata file as Action fields; `runners` maps runner names to their
-    parameters. Raises RegistrationError naming the file."""
-    meta = in_pack(path, load_mapping(confined(path, root)), pack)
+    """One action metadata file (one of pack_files.metadata_files: inside the pack) as Action
+    fields; `runners` maps runner names to their parameters. Raises RegistrationError naming
+    the file."""
+    meta = in_pack(path, load_mapping(path), pack)
     meta = checked(path, meta, catalog.ACTION_SCHEMA)
     for name in meta.get("parameters") or {}:
         if not PARAMETER_NAME.match(name):
@@ -483,7 +486,7 @@ def read_action(pack, path, root, runners):
     except InvalidInput as error:
         raise RegistrationError(path, error.message) from None
     entry_point = meta.get("entry_point") or ""
-    _check_entry_point(path, entry_point, root, root / "actions")
+    _check_entry_point(path, entry_point, root, "actions")
     return {
         "ref": ref,
         "pack": pack,
@@ -499,9 +502,9 @@ def read_action(pack, path, root, runners):
     }
 
 
-def _check_entry_point(path, entry_point, root, base):
-    # Runners (and later sensors) execute the entry point (relative to `base`, the folder of
-    # its metadata), so it must stay in the pack.
+def _check_entry_point(path, entry_point, root, folder):
+    # Runners (and later sensors) execute the entry point (relative to `folder`, where its
+    # metadata is), so it must stay in the pack.
     if not entry_point:
         return
     pure = PurePosixPath(entry_point)
@@ -509,9 +512,9 @@ def _check_entry_point(path, entry_point, root, base):
         raise RegistrationError(
             path,
             f"entry_point {entry_point!r} refused: it must be a relative path inside the "
-            f"pack's {base.name} directory, without '..'",
+            f"pack's {folder} directory, without '..'",
         )
-    if not inside(base / entry_point, root):
+    if not inside_below(root, folder, *pure.parts):
         raise RegistrationError(
             path, f"entry_point {entry_point!r} refused: it resolves outside the pack directory"
         )

@@ -8,25 +8,50 @@ from .errors import InvalidInput
 from .formats import without_nulls
 from .models import SensorType
 
+SENSOR_FIELDS = (
+    "pack", "name", "description", "artifact_uri", "entry_point", "enabled", "trigger_types",
+    "poll_interval", "metadata_file",
+)  # fmt: skip
 
-def save_sensor_type(pack, sensor, *, trigger_types, artifact_uri, entry_point, metadata_file):
-    """Create or replace the sensor type of a checked sensors/*.yaml (pack_schemas); the
-    file's `enabled` wins, as StackStorm's registrar lets it."""
-    sensor_type, _ = SensorType.objects.update_or_create(
-        ref=f"{pack}.{sensor['class_name']}",
-        defaults={
+
+def save_sensor_types(pack, found, failed_files=()):
+    """Make the pack's sensor types those `found` (dicts of checked sensors/*.yaml, see
+    pack_schemas, with `trigger_types` as refs and the computed `artifact_uri`,
+    `entry_point` and `metadata_file`), in a few statements: the file's `enabled` wins, as
+    StackStorm's registrar lets it. Sensor types whose file is gone are deleted; those whose
+    file is in `failed_files` (it is there, but could not be read) are kept."""
+    wanted = {}
+    for sensor in found:
+        wanted[f"{pack}.{sensor['class_name']}"] = {
             "pack": pack,
             "name": sensor["class_name"],
             "description": sensor.get("description") or "",
-            "artifact_uri": artifact_uri,
-            "entry_point": entry_point,
+            "artifact_uri": sensor["artifact_uri"],
+            "entry_point": sensor["entry_point"],
             "enabled": sensor.get("enabled", True),
-            "trigger_types": trigger_types,
+            "trigger_types": sensor["trigger_types"],
             "poll_interval": sensor.get("poll_interval"),
-            "metadata_file": metadata_file,
-        },
-    )
-    return sensor_type
+            "metadata_file": sensor["metadata_file"],
+        }
+    existing = {row.ref: row for row in SensorType.objects.filter(pack=pack)}
+    new, changed = [], []
+    for ref, fields in wanted.items():
+        row = existing.get(ref)
+        if row is None:
+            new.append(SensorType(ref=ref, **fields))
+        elif any(getattr(row, name) != value for name, value in fields.items()):
+            for name, value in fields.items():
+                setattr(row, name, value)
+            changed.append(row)
+    SensorType.objects.bulk_create(new)
+    SensorType.objects.bulk_update(changed, SENSOR_FIELDS)
+    gone = [
+        row.pk
+        for ref, row in existing.items()
+        if ref not in wanted and row.metadata_file not in failed_files
+    ]
+    SensorType.objects.filter(pk__in=gone).delete()
+    return len(wanted)
 
 
 def set_enabled(caller, sensor_type, body):

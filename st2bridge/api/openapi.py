@@ -12,7 +12,7 @@ from django.urls import re_path
 from st2bridge import apikeys, catalog, datastore, executions, rulebook
 from st2bridge import triggertypes as trigger_types
 
-from . import actions, packs, rules, runnertypes, triggers
+from . import actions, packs, rules, runnertypes, sensors, triggers
 from . import executions as executions_api
 from .user import API_VERSION
 
@@ -80,6 +80,8 @@ SCHEMAS = {
         enabled=BOOLEAN,
         runner_type=STRING,
         parameters=ANY_OBJECT,
+        # An extension (runner_support), only when this server cannot run the action.
+        unsupported=STRING,
     ),
     "Parameters": obj(["parameters"], parameters=ANY_OBJECT),
     "Execution": obj(
@@ -105,6 +107,8 @@ SCHEMAS = {
         trigger=ANY_OBJECT,
         criteria=ANY_OBJECT,
         action=ANY_OBJECT,
+        # An extension (rule_warnings): its trigger type or action is not registered.
+        warnings={"type": "array", "items": STRING},
     ),
     "TriggerType": obj(["id", "ref", "pack", "name"], id=STRING, ref=STRING, pack=STRING),
     "Trigger": obj(["id", "ref", "type"], id=STRING, ref=STRING, type=STRING),
@@ -125,6 +129,25 @@ SCHEMAS = {
         failure_reason=STRING,
     ),
     "Webhook": obj(["url"], url=STRING),
+    "SensorType": obj(
+        ["id", "ref", "pack", "name", "enabled"],
+        id=STRING,
+        ref=STRING,
+        pack=STRING,
+        name=STRING,
+        enabled=BOOLEAN,
+        entry_point=STRING,
+        trigger_types={"type": "array", "items": STRING},
+    ),
+    # An extension (GET /extensions: pack_problems).
+    "PackProblem": obj(
+        ["pack", "directory", "file", "reason", "level"],
+        pack=STRING,
+        directory=STRING,
+        file=STRING,
+        reason=STRING,
+        level={"enum": ["error", "warning"]},
+    ),
 }
 
 
@@ -258,6 +281,9 @@ def paths():
                     apikey_metadata_filter=BOOLEAN,
                     token_revocation=BOOLEAN,
                     teams_admin_path=STRING,
+                    pack_problems=BOOLEAN,
+                    runner_support=BOOLEAN,
+                    rule_warnings=BOOLEAN,
                 ),
             )
         },
@@ -276,6 +302,31 @@ def paths():
         "/api/v1/packs/{ref_or_id}": {
             "parameters": [path("ref_or_id", "core")],
             "get": detail("Pack"),
+        },
+        "/api/v1/packs/views/problems": {
+            "get": operation(
+                "What pack registration could not take (administrators; an extension)",
+                200,
+                {"type": "array", "items": ref("PackProblem")},
+                errors=(403,),
+                parameters=[query("pack"), query("level"), *PAGING[:2]],
+            )
+        },
+        "/api/v1/sensortypes": {
+            "get": listing(
+                "SensorType", sensors.FILTERS, [query("enabled", BOOLEAN), query("trigger")]
+            )
+        },
+        "/api/v1/sensortypes/{ref_or_id}": {
+            "parameters": [path("ref_or_id")],
+            "get": detail("SensorType"),
+            "put": operation(
+                "Switch a sensor type on or off (administrators; only `enabled` is applied)",
+                200,
+                ref("SensorType"),
+                errors=(403, 404, 413),
+                body=obj(enabled=BOOLEAN),
+            ),
         },
         "/api/v1/runnertypes": {"get": listing("RunnerType", runnertypes.FILTERS)},
         "/api/v1/runnertypes/{name_or_id}": {
