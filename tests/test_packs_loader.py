@@ -13,6 +13,8 @@ from django.core.management import CommandError, call_command
 from st2bridge.models import Action, Pack, RunnerType
 from st2bridge.packs import register_pack, register_packs
 
+from .pack_support import NOOP_ACTION, pack_yaml, write_pack
+
 BUNDLED_PACKS = Path(settings.BASE_DIR) / "packs"
 REFERENCE = Path(settings.BASE_DIR).parent / "shared" / "reference"
 EXECUTED_RUNNERS = {
@@ -22,8 +24,6 @@ EXECUTED_RUNNERS = {
     "http-request",
     "python-script",
 }
-
-NOOP_ACTION = "name: {name}\nrunner_type: noop\ndescription: {description}\n"
 
 
 @pytest.fixture
@@ -41,17 +41,6 @@ def our_runners(db):
 
 def register_bundled():
     return register_packs(settings.ST2_PACKS_DIRS, [settings.ST2_RUNNER_TYPES_FILE])
-
-
-def write_pack(packs_dir, ref, actions=(), pack_yaml=None):
-    """A pack directory with the given {file name: text} action files."""
-    pack_dir = packs_dir / ref
-    (pack_dir / "actions").mkdir(parents=True)
-    default_yaml = f"name: {ref}\ndescription: Test pack.\nversion: 1.0.0\nauthor: tests\n"
-    (pack_dir / "pack.yaml").write_text(pack_yaml or default_yaml)
-    for file_name, text in dict(actions).items():
-        (pack_dir / "actions" / file_name).write_text(text)
-    return pack_dir
 
 
 def action_files(packs_dir):
@@ -247,13 +236,6 @@ def test_invalid_action_file_is_reported_by_name(db, tmp_path, our_runners, text
     assert error.startswith(f"{pack_dir / 'actions' / 'x.yaml'}: ")
     assert problem in error
     assert not Action.objects.exists()
-
-
-def pack_yaml(**fields):
-    """pack.yaml text with StackStorm's required fields, overridden or removed (None)."""
-    base = {"description": "Test pack.", "version": "1.0.0", "author": "tests"}
-    merged = {key: value for key, value in {**base, **fields}.items() if value is not None}
-    return yaml.safe_dump(merged)
 
 
 def test_pack_ref_comes_from_ref_then_directory_then_name(db, tmp_path):
