@@ -10,7 +10,7 @@ import yaml
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from st2bridge.models import Action, Pack, RunnerType
+from st2bridge.models import Action, Pack, Rule, RunnerType, SensorType
 from st2bridge.packs import register_pack, register_packs
 
 from .pack_support import NOOP_ACTION, pack_yaml, write_pack
@@ -326,6 +326,15 @@ def test_every_reference_pack_loads_with_stackstorm_runners(db, reference):
     assert report.errors == []
     assert report.packs == len(list((reference / "packs").glob("*/pack.yaml")))
     assert Action.objects.count() == report.actions == len(action_files(reference / "packs"))
+    packs = reference / "packs"
+    assert report.rules == Rule.objects.count() == len(list(packs.glob("*/rules/*.yaml")))
+    assert report.sensors == SensorType.objects.count() == len(list(packs.glob("*/sensors/*.yaml")))
+    # The one warning is StackStorm's own: examples' file-watch rule needs the linux pack.
+    assert report.warnings == [
+        f"{(packs / 'examples').resolve()}/rules/sample_rule_file_watch.yaml: rule "
+        'examples.sample_rule_file_watch: trigger type "linux.file_watch.line" is not '
+        "registered: the rule cannot fire until a pack (or the API) registers it."
+    ]
 
 
 def test_every_reference_pack_loads_with_our_runner_types(db, reference):
@@ -333,6 +342,16 @@ def test_every_reference_pack_loads_with_our_runner_types(db, reference):
 
     assert report.errors == []
     assert Action.objects.count() == len(action_files(reference / "packs"))
+
+
+def test_the_reference_packs_loaded_again_are_all_skipped(db, reference):
+    runner_files = [settings.ST2_RUNNER_TYPES_FILE]
+    first = register_packs([reference / "packs"], runner_files)
+
+    again = register_packs([reference / "packs"], runner_files)
+
+    assert (again.packs, again.actions, again.unchanged) == (0, 0, first.packs)
+    assert (again.errors, again.warnings) == (first.errors, first.warnings)
 
 
 # --- manage.py register_packs --------------------------------------------------------------
