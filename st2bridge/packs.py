@@ -54,6 +54,7 @@ from .pack_schemas import (
     sensor_entry_point,
 )
 from .params import check_action_parameters
+from .records import upsert_by_ref
 
 __all__ = [
     "RegistrationError",
@@ -125,21 +126,29 @@ class Problem:
         )
 
 
+class _Listed:
+    """`errors` and `warnings`: the `problems` of each level, as text."""
+
+    @property
+    def errors(self):
+        return [str(problem) for problem in self.problems if problem.level == PackProblem.ERROR]
+
+    @property
+    def warnings(self):
+        return [str(problem) for problem in self.problems if problem.level != PackProblem.ERROR]
+
+
 @dataclass
-class PackResult:
+class PackResult(_Listed):
     ref: str
     actions: int = 0
     rules: int = 0
     sensors: int = 0
     problems: list = field(default_factory=list)
 
-    @property
-    def errors(self):
-        return [str(problem) for problem in self.problems if problem.level == PackProblem.ERROR]
-
 
 @dataclass
-class RegistrationReport:
+class RegistrationReport(_Listed):
     runner_types: int = 0
     trigger_types: int = 0
     packs: int = 0
@@ -149,14 +158,6 @@ class RegistrationReport:
     sensors: int = 0
     # Every problem known after the run: this run's, and those kept for unchanged packs.
     problems: list = field(default_factory=list)
-
-    @property
-    def errors(self):
-        return [str(problem) for problem in self.problems if problem.level == PackProblem.ERROR]
-
-    @property
-    def warnings(self):
-        return [str(problem) for problem in self.problems if problem.level != PackProblem.ERROR]
 
     def summary(self):
         return (
@@ -528,12 +529,6 @@ def _check_unique(path, action, actions):
         )
 
 
-ACTION_FIELDS = (
-    "pack", "name", "description", "enabled", "runner_type", "entry_point", "parameters",
-    "output_schema", "tags", "notify", "metadata_file",
-)  # fmt: skip
-
-
 def _save_actions(pack, actions, failed_files):
     """Create and change the pack's actions in bulk (an unchanged row is not written), then
     delete those whose file is gone."""
@@ -542,17 +537,11 @@ def _save_actions(pack, actions, failed_files):
     for start in range(0, len(refs), BATCH):
         for row in Action.objects.filter(ref__in=refs[start : start + BATCH]):
             existing[row.ref] = row
-    new, changed = [], []
-    for fields in actions:
-        row = existing.get(fields["ref"])
-        if row is None:
-            new.append(Action(**fields))
-        elif any(getattr(row, name) != fields[name] for name in ACTION_FIELDS):
-            for name in ACTION_FIELDS:
-                setattr(row, name, fields[name])
-            changed.append(row)
-    Action.objects.bulk_create(new, batch_size=BATCH)
-    Action.objects.bulk_update(changed, ACTION_FIELDS, batch_size=BATCH)
+    wanted = {
+        action["ref"]: {name: value for name, value in action.items() if name != "ref"}
+        for action in actions
+    }
+    upsert_by_ref(Action, wanted, existing, BATCH)
     # Actions created through the API without a file (metadata_file "") are not the
     # loader's to delete, nor are those whose file is still there but failed to load.
     Action.objects.filter(pack=pack).exclude(metadata_file="").exclude(ref__in=refs).exclude(

@@ -7,11 +7,7 @@ from . import access
 from .errors import InvalidInput
 from .formats import without_nulls
 from .models import SensorType
-
-SENSOR_FIELDS = (
-    "pack", "name", "description", "artifact_uri", "entry_point", "enabled", "trigger_types",
-    "poll_interval", "metadata_file",
-)  # fmt: skip
+from .records import upsert_by_ref
 
 
 def save_sensor_types(pack, found, failed_files=()):
@@ -34,17 +30,7 @@ def save_sensor_types(pack, found, failed_files=()):
             "metadata_file": sensor["metadata_file"],
         }
     existing = {row.ref: row for row in SensorType.objects.filter(pack=pack)}
-    new, changed = [], []
-    for ref, fields in wanted.items():
-        row = existing.get(ref)
-        if row is None:
-            new.append(SensorType(ref=ref, **fields))
-        elif any(getattr(row, name) != value for name, value in fields.items()):
-            for name, value in fields.items():
-                setattr(row, name, value)
-            changed.append(row)
-    SensorType.objects.bulk_create(new)
-    SensorType.objects.bulk_update(changed, SENSOR_FIELDS)
+    upsert_by_ref(SensorType, wanted, existing)
     gone = [
         row.pk
         for ref, row in existing.items()

@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 from .bodies import describe
 from .errors import InvalidInput
 from .models import Trigger, TriggerType
+from .records import upsert_by_ref
 
 INTERVAL, DATE, CRON, WEBHOOK = (
     "core.st2.IntervalTimer",
@@ -38,9 +39,6 @@ def register_builtin_trigger_types():
 
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-TYPE_FIELDS = (
-    "pack", "name", "description", "payload_schema", "parameters_schema", "tags", "metadata_file",
-)  # fmt: skip
 
 
 def save_trigger_type(pack, spec, metadata_file=""):
@@ -65,20 +63,9 @@ def save_trigger_types(pack, specs):
             "metadata_file": metadata_file,
         }
     existing = {row.ref: row for row in TriggerType.objects.filter(ref__in=wanted)}
-    new, changed = [], []
-    for ref, fields in wanted.items():
-        row = existing.get(ref)
-        if row is None:
-            existing[ref] = row = TriggerType(ref=ref, **fields)
-            new.append(row)
-        elif any(getattr(row, name) != value for name, value in fields.items()):
-            for name, value in fields.items():
-                setattr(row, name, value)
-            changed.append(row)
-    TriggerType.objects.bulk_create(new)
-    TriggerType.objects.bulk_update(changed, TYPE_FIELDS)
-    _keep_shadows([row for row in existing.values() if not row.parameters_schema])
-    return [existing[f"{pack}.{spec['name']}"] for spec, _ in specs]
+    rows = upsert_by_ref(TriggerType, wanted, existing)
+    _keep_shadows([row for row in rows.values() if not row.parameters_schema])
+    return [rows[f"{pack}.{spec['name']}"] for spec, _ in specs]
 
 
 def _keep_shadows(trigger_types):

@@ -7,8 +7,7 @@ from django.conf import settings
 from st2bridge.models import SensorType
 from st2bridge.packs import register_packs
 
-from .cli_support import St2, output, parsed, st2_binary
-from .conftest import PASSWORD
+from .cli_support import output, parsed, signed_in
 from .pack_support import write_pack
 
 pytestmark = pytest.mark.cli
@@ -31,12 +30,7 @@ def st2(live_server, tmp_path, admin_user):
     )
     report = register_packs([tmp_path / "packs"], [settings.ST2_RUNNER_TYPES_FILE])
     assert report.errors == [], report.errors
-    home = tmp_path / "home"
-    home.mkdir()
-    st2 = St2(st2_binary(), live_server.url, home)
-    result = st2("login", "admin", "-p", PASSWORD)
-    assert result.returncode == 0, output(result)
-    return st2
+    return signed_in(live_server.url, tmp_path / "home")
 
 
 def test_sensor_list_shows_them(st2):

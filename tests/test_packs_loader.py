@@ -381,7 +381,7 @@ def test_command_defaults_to_settings_and_prints_a_summary(db):
     )
 
 
-def test_command_reports_errors_on_stderr_and_still_succeeds(db, tmp_path):
+def test_command_lists_problems_and_still_succeeds(db, tmp_path):
     write_pack(tmp_path, "broken", {"bad.yaml": "name: [\n"})
     write_pack(tmp_path, "healthy", {"a.yaml": NOOP_ACTION.format(name="a", description="d")})
 
