@@ -47,9 +47,9 @@ class RegistrationError(Exception):
 # --- YAML ----------------------------------------------------------------------------------
 
 
-def load_yaml(path, loader=None):
-    """The document in `path`, JSON-safe; RegistrationError names the file (and line).
-    `loader`: a PyYAML loader class, YAML_LOADER by default."""
+def load_yaml(path):
+    """The document in `path`, JSON-safe; RegistrationError names the file (and line). Parsed
+    with YAML_LOADER (bench/packs.py sets the pure-Python one for its baseline)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
@@ -57,7 +57,7 @@ def load_yaml(path, loader=None):
     except OSError as error:
         raise RegistrationError(path, error.strerror) from None
     try:
-        data = yaml.load(text, Loader=loader or YAML_LOADER)  # noqa: S506 (a safe loader)
+        data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as error:
         raise _yaml_error(path, text, error) from None
     return json_safe(path, data)
@@ -87,8 +87,8 @@ def json_safe(path, data):
         raise RegistrationError(path, f"cannot be stored as JSON: {error}") from None
 
 
-def load_mapping(path, loader=None):
-    data = load_yaml(path, loader)
+def load_mapping(path):
+    data = load_yaml(path)
     if not isinstance(data, dict):
         raise RegistrationError(path, f"the top level must be a mapping, not {kind(data)}")
     return data
@@ -158,10 +158,10 @@ def metadata_files(pack_dir, root, folder):
 
 
 def scan(root, *salt):
-    """(digest, files) of the pack in `root` (resolved): `files` is what pack_files lists;
-    `digest` hashes every one of them (name and bytes), where the pack is, and `salt` (what
-    else registration depends on: the loader's version, the runner types). Equal digests
-    mean registering the pack again would change nothing."""
+    """(digest, files) of the pack in `root` (resolved): `files` are the relative paths of
+    its files (what Pack.files keeps, see _walk); `digest` hashes every one of them (name and
+    bytes), where the pack is, and `salt` (what else registration depends on: the loader's
+    version, the runner types). Equal digests mean registering again would change nothing."""
     digest = hashlib.blake2b(digest_size=32)
     for part in (str(root), *salt):
         digest.update(f"{part}\0".encode())
@@ -176,14 +176,10 @@ def scan(root, *salt):
     return digest.hexdigest(), files
 
 
-def pack_files(root):
-    """Relative paths of the pack's files, sorted; no .git, __pycache__, *.pyc, nor
-    symlinks that lead outside the pack (symlinked directories are not entered)."""
-    return _walk(str(Path(root).resolve()))
-
-
 def _walk(root):
-    # os.walk does not enter symlinked directories, so only a symlinked file can lead out.
+    """Relative paths of the pack's files, sorted; no .git, __pycache__, *.pyc, nor
+    symlinks that lead outside the pack. os.walk does not enter symlinked directories, so
+    only a symlinked file can lead out."""
     files = []
     prefix = len(root) + 1
     for dirpath, dirnames, filenames in os.walk(root):

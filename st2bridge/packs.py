@@ -98,7 +98,9 @@ class Problem:
 
     @property
     def path(self):
-        return f"{self.directory}/{self.file}" if self.file else self.directory
+        if not self.file or self.file.startswith("/"):
+            return self.file or self.directory
+        return f"{self.directory}/{self.file}"
 
     def __str__(self):
         return f"{self.path}: {self.reason}"
