@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 from .bodies import describe
 from .errors import InvalidInput
 from .models import Trigger, TriggerType
+from .pack_files import YAML_LOADER
 from .records import upsert_by_ref
 
 INTERVAL, DATE, CRON, WEBHOOK = (
@@ -33,12 +34,9 @@ BUILTIN_TRIGGER_TYPES_FILE = Path(__file__).with_name("trigger_types.yaml")
 
 
 def register_builtin_trigger_types():
-    specs = yaml.load(BUILTIN_TRIGGER_TYPES_FILE.read_text(), Loader=_YAML_LOADER)  # noqa: S506
+    specs = yaml.load(BUILTIN_TRIGGER_TYPES_FILE.read_text(), Loader=YAML_LOADER)  # noqa: S506
     save_trigger_types("core", [(spec, "") for spec in specs])
     return len(specs)
-
-
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def save_trigger_type(pack, spec, metadata_file=""):
