@@ -7,6 +7,7 @@ import html
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 
 from portal.catalog import with_problems
 from st2bridge.packs import register_packs
@@ -71,3 +72,12 @@ def test_with_problems_groups_them_by_pack_errors_first():
     assert [problem["reason"] for problem in marked[0]["registration_problems"]] == ["e", "w"]
     assert marked[1]["registration_problems"] == []
     assert [problem["reason"] for problem in unplaced] == ["no pack", "unlisted"]
+
+
+def test_an_admin_demoted_since_sign_in_gets_the_page_without_problems(admin_browser, broken):
+    get_user_model().objects.filter(username="admin").update(is_staff=False, is_superuser=False)
+
+    response = admin_browser.get("/packs")
+
+    assert response.status_code == 200
+    assert "registration problem" not in response.content.decode()
