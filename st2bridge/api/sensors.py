@@ -4,13 +4,10 @@ sees, st2bridge.access), and PUT, which only switches `enabled` (admins)."""
 from rest_framework.response import Response
 
 from st2bridge import access, sensors
+from st2bridge.shapes import SENSOR_TYPE
 
 from .base import ApiView, json_body, list_response, query_bool, query_filters, route
 
-FIELDS = {
-    "id", "uid", "ref", "name", "pack", "description", "artifact_uri", "entry_point",
-    "enabled", "trigger_types", "poll_interval", "metadata_file",
-}  # fmt: skip
 FILTERS = {"name": "name", "pack": "pack"}
 
 
@@ -29,9 +26,7 @@ class SensorTypeList(ApiView):
                 if trigger in (refs or [])
             ]
             sensor_types = sensor_types.filter(pk__in=ids)
-        return list_response(
-            request, sensor_types, self.caller, sensors.to_api, FIELDS, mandatory=("id", "ref")
-        )
+        return list_response(request, sensor_types, self.caller, sensors.to_api, SENSOR_TYPE)
 
 
 class SensorTypeDetail(ApiView):
