@@ -57,7 +57,7 @@ def load_yaml(path):
     except OSError as error:
         raise RegistrationError(path, error.strerror) from None
     try:
-        data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 (a safe loader)
+        data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506  # nosec B506: a safe loader
     except yaml.YAMLError as error:
         raise _yaml_error(path, text, error) from None
     return json_safe(path, data)
@@ -66,7 +66,7 @@ def load_yaml(path):
 def _yaml_error(path, text, error):
     """StackStorm's wording (the pure-Python loader's) for a document the C loader refused."""
     try:
-        yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 (a safe loader)
+        yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506  # nosec B506: a safe loader
     except yaml.YAMLError as pure:
         error = pure
     if not isinstance(error, yaml.MarkedYAMLError):
