@@ -1,107 +1,194 @@
-"""A pack's files as the API shows them (GET /packs/views/files/{ref},
-/packs/views/file/{ref}/{path}, /actions/views/entry_point/{ref}): read from the pack's
-directory on this server, and from inside it only.
+"""Reading pack directories from disk: YAML metadata, the files a pack holds, and the hash that
+tells the loader (st2bridge.packs) whether a pack changed since it was last registered. No
+database here.
 
-A file is served only when the pack lists it (the loader's `files`: no .git, no __pycache__,
-no symlink leading out) and its path, checked again now, is a plain relative path (no "..",
-not absolute, not "./x" or "x//y": StackStorm's normalisation test) that resolves, symlinks
-followed, inside the pack's directory: a symlink changed since the pack was registered
-reaches no further than one registered then.
+YAML is parsed with libyaml's C loader when PyYAML has it (`yaml.CSafeLoader`, about ten
+times faster than the pure-Python SafeLoader on pack metadata); the C loader words syntax
+errors differently, so a file it refuses is parsed again with the pure-Python loader, whose
+message (the one StackStorm's `yaml.safe_load` gives) is reported.
+
+Path safety: files are read only when they resolve inside the pack directory, so a symlink
+pointing elsewhere is refused. The pack directory itself may be a symlink (a checkout kept
+elsewhere): its target is the pack.
 """
 
-import codecs
-import mimetypes
-import posixpath
-from email.utils import formatdate
+import hashlib
+import json
+import os
 from pathlib import Path
 
-from .errors import InvalidInput, NotFound
+import yaml
 
-MAX_FILE_SIZE = 500 * 1000  # StackStorm's: larger files are left out of lists, refused alone
-TEXT_PROBE = 1024  # bytes read to tell text from binary, as StackStorm does
-# When the system's MIME types know no better (StackStorm's fallbacks).
-FALLBACK_TYPES = {
-    ".yaml": "application/x-yaml",
-    ".yml": "application/x-yaml",
-    ".py": "application/x-python",
-}
+# Which files of a folder are metadata, as StackStorm's registrars glob them.
+METADATA_SUFFIXES = (".json", ".yaml", ".yml")
+SKIPPED_NAMES = {".git", "__pycache__"}
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def pack_root(pack):
-    """The pack's directory on this server, resolved; NotFound when it has none."""
-    root = Path(pack.path).resolve() if pack.path else None
-    if root is None or not root.is_dir():
-        raise NotFound(f'Pack "{pack.ref}" has no files on this server')
-    return root
+class RegistrationError(Exception):
+    """A file that cannot be registered: `path` (absolute), `reason`, and for a YAML syntax
+    error its `line` and `column`. str() is `path[:line:column]: reason`."""
+
+    def __init__(self, path, reason, line=None, column=None):
+        self.path = str(path)
+        self.reason = reason
+        self.line, self.column = line, column
+        where = self.path if line is None else f"{self.path}:{line}:{column}"
+        super().__init__(f"{where}: {reason}")
+
+    @property
+    def located_reason(self):
+        """The reason with its line and column, for a listing that names the file apart."""
+        if self.line is None:
+            return self.reason
+        return f"line {self.line}, column {self.column}: {self.reason}"
 
 
-def pack_file(pack, file_path):
-    """The path of `file_path` in the pack, checked (see the module's docstring): InvalidInput
-    for a path that is not a plain relative one or leads out of the pack, NotFound for a
-    file the pack does not list or that is gone."""
-    if not file_path:
-        raise InvalidInput("Missing file path")
-    if posixpath.normpath("/" + file_path).lstrip("/") != file_path or "\\" in file_path:
-        raise InvalidInput(f'Invalid file path: "{file_path}"')
-    root = pack_root(pack)
-    if file_path not in pack.files:
-        raise NotFound(f'File "{file_path}" not found')
-    path = (root / file_path).resolve()
-    if not path.is_relative_to(root):
-        raise InvalidInput(f'Invalid file path: "{file_path}" resolves outside the pack directory')
-    if not path.is_file():
-        raise NotFound(f'File "{file_path}" not found')
+# --- YAML ----------------------------------------------------------------------------------
+
+
+def load_yaml(path):
+    """The document in `path`, JSON-safe; RegistrationError names the file (and line). Parsed
+    with YAML_LOADER (bench/packs.py sets the pure-Python one for its baseline)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise RegistrationError(path, f"not UTF-8 text (byte {error.start})") from None
+    except OSError as error:
+        raise RegistrationError(path, error.strerror) from None
+    try:
+        data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506  # nosec B506: a safe loader
+    except yaml.YAMLError as error:
+        raise _yaml_error(path, text, error) from None
+    return json_safe(path, data)
+
+
+def _yaml_error(path, text, error):
+    """StackStorm's wording (the pure-Python loader's) for a document the C loader refused."""
+    try:
+        yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506  # nosec B506: a safe loader
+    except yaml.YAMLError as pure:
+        error = pure
+    if not isinstance(error, yaml.MarkedYAMLError):
+        return RegistrationError(path, str(error))
+    mark = error.problem_mark or error.context_mark
+    problem = error.problem or error.context or "invalid YAML"
+    if mark is None:
+        return RegistrationError(path, problem)
+    return RegistrationError(path, problem, mark.line + 1, mark.column + 1)
+
+
+def json_safe(path, data):
+    """YAML has dates and NaN, JSON columns do not; dates become their ISO text, as
+    StackStorm's API shows them, and anything else unstorable is refused by name."""
+    try:
+        return json.loads(json.dumps(data, default=str, allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise RegistrationError(path, f"cannot be stored as JSON: {error}") from None
+
+
+def load_mapping(path):
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise RegistrationError(path, f"the top level must be a mapping, not {kind(data)}")
+    return data
+
+
+def kind(data):
+    return "an empty document" if data is None else f"a {type(data).__name__}"
+
+
+# --- where files are -----------------------------------------------------------------------
+
+
+def inside(path, root):
+    """Whether `path`, symlinks followed, is within `root` (an already resolved directory)."""
+    return Path(path).resolve().is_relative_to(root)
+
+
+def inside_below(root, *parts):
+    """Whether root/parts..., symlinks followed, is within `root` (already resolved; the
+    parts without '..'). Only a symlink among the parts can lead out: each is looked at
+    (lstat), and the path is resolved only when one is a link, cheaper than resolving always."""
+    path = str(root)
+    for part in parts:
+        path = os.path.join(path, part)
+        if os.path.islink(path):
+            return inside(os.path.join(root, *parts), root)
+    return True
+
+
+def confined(path, root):
+    if not inside(path, root):
+        raise RegistrationError(path, "refused: it resolves outside the pack directory")
     return path
 
 
-def file_view(pack, file_path, if_none_match=None, if_modified_since=None):
-    """(content or None when unchanged, content type, ETag, Last-Modified) of one file, as
-    StackStorm answers it: the ETag is the modification time, and a matching If-None-Match
-    (or else If-Modified-Since) means "not modified"."""
-    path = pack_file(pack, file_path)
-    stat = path.stat()
-    etag, modified = repr(stat.st_mtime), formatdate(stat.st_mtime, usegmt=True)
-    unchanged = if_none_match == etag if if_none_match else if_modified_since == modified
-    if unchanged:
-        return None, None, etag, modified
-    if stat.st_size > MAX_FILE_SIZE:
-        raise InvalidInput(
-            f"File {file_path} exceeds maximum allowed file size ({MAX_FILE_SIZE} bytes)"
-        )
-    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return path.read_bytes(), content_type, etag, modified
-
-
-def text_files(pack):
-    """[{file_path, content}] of the pack's text files (StackStorm's /packs/views/files):
-    binary ones (a NUL or a byte-order mark near the start) and large ones left out, as
-    are files gone or leading out of the pack since it was registered."""
-    root = pack_root(pack)
-    found = []
-    for file_path in pack.files:
-        path = (root / file_path).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
-            continue
-        if path.stat().st_size > MAX_FILE_SIZE:
-            continue
-        content = path.read_bytes()
-        head = content[:TEXT_PROBE]
-        if b"\0" in head or codecs.BOM_UTF8 in head:
-            continue
-        found.append({"file_path": file_path, "content": content.decode("utf-8", "replace")})
-    return found
-
-
-def entry_point(pack, action):
-    """(text, content type) of the action's entry point, from the pack's actions directory.
-    An action with none (core.local, ...) has an empty one: StackStorm answers 404 there,
-    which st2web, asking for it whenever it shows an action, reports as an error."""
-    if not action.entry_point:
-        return "", "text/plain"
-    path = pack_file(pack, f"actions/{action.entry_point}")
-    content_type = (
-        mimetypes.guess_type(path.name)[0]
-        or FALLBACK_TYPES.get(path.suffix.lower())
-        or "text/plain"
+def find_pack_dirs(directory):
+    """`directory` itself when it is a pack (has pack.yaml), else its sub-directories."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise RegistrationError(directory, "packs directory not found")
+    if (directory / "pack.yaml").exists():
+        return [directory]
+    return sorted(
+        child
+        for child in directory.iterdir()
+        if child.is_dir() and child.name not in SKIPPED_NAMES and not child.name.startswith(".")
     )
-    return path.read_text("utf-8", "replace"), content_type
+
+
+def metadata_files(pack_dir, root, folder):
+    """The metadata files directly in `folder` of the pack (sorted, as StackStorm globs
+    *.json, *.yaml and *.yml), without actions/config.* (StackStorm's global actions config),
+    and apart (`refused`) those that resolve outside the pack: ([paths], [refused paths])."""
+    directory = pack_dir / folder
+    if not directory.is_dir():
+        return [], []
+    confined(directory, root)
+    found, refused = [], []
+    for entry in sorted(os.scandir(directory), key=lambda entry: entry.name):
+        path = directory / entry.name
+        if path.suffix not in METADATA_SUFFIXES or entry.is_dir():
+            continue
+        if folder == "actions" and path.stem == "config":
+            continue
+        (refused if entry.is_symlink() and not inside(path, root) else found).append(path)
+    return found, refused
+
+
+def scan(root, *salt):
+    """(digest, files) of the pack in `root` (resolved): `files` are the relative paths of
+    its files (what Pack.files keeps, see _walk); `digest` hashes every one of them (name and
+    bytes), where the pack is, and `salt` (what else registration depends on: the loader's
+    version, the runner types). Equal digests mean registering again would change nothing."""
+    digest = hashlib.blake2b(digest_size=32)
+    for part in (str(root), *salt):
+        digest.update(f"{part}\0".encode())
+    files = _walk(str(root))
+    for relative in files:
+        digest.update(f"{relative}\0".encode())
+        try:
+            with open(os.path.join(root, relative), "rb") as handle:
+                digest.update(hashlib.blake2b(handle.read(), digest_size=32).digest())
+        except OSError as error:  # unreadable now: a change, reported when registered
+            digest.update(f"unreadable: {error.strerror}".encode())
+    return digest.hexdigest(), files
+
+
+def _walk(root):
+    """Relative paths of the pack's files, sorted; no .git, __pycache__, *.pyc, nor
+    symlinks that lead outside the pack. os.walk does not enter symlinked directories, so
+    only a symlinked file can lead out."""
+    files = []
+    prefix = len(root) + 1
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [name for name in dirnames if name not in SKIPPED_NAMES]
+        for name in filenames:
+            if name.endswith(".pyc"):
+                continue
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path) and not inside(path, root):
+                continue
+            files.append(path[prefix:].replace(os.sep, "/"))
+    return sorted(files)

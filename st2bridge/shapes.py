@@ -5,7 +5,7 @@ include_attributes always keeps.
 - The answers themselves are built by the `*_to_api` functions of the services, one each,
   beside the model they read (catalog, executions, rulebook, triggertypes, triggers,
   trigger_instances, datastore, apikeys, auth), or by the services that read them elsewhere
-  (pack_files, pack_index: a pack's files, the pack indexes); the few fixed answers
+  (pack_contents, pack_index: a pack's files, the pack indexes); the few fixed answers
   (Version, Extensions, TokenValidity, Parameters, ReEmitted) by the view that gives them.
 - The API views take their include_attributes / exclude_attributes allow-lists from here
   (`Shape.names`), and GET /api/v1/openapi.json its response schemas (`Shape.schema`).
@@ -171,6 +171,9 @@ EXTENSIONS = Shape(
         "token_revocation": described(BOOLEAN, "POST /auth/v1/tokens/revoke"),
         "teams_admin_path": described(STRING, "where administrators manage teams, on this host"),
         "teams": described(BOOLEAN, "/teams, /useraccess and /grantables"),
+        "pack_problems": described(BOOLEAN, "GET /packs/views/problems (admins)"),
+        "runner_support": described(BOOLEAN, "actions say `unsupported` when they cannot run"),
+        "rule_warnings": described(BOOLEAN, "rules say `warnings` (missing trigger type, action)"),
         "execution_action_contains": described(
             BOOLEAN, "GET /executions?action_contains=: a part of the action ref"
         ),
@@ -273,8 +276,11 @@ ACTION = Shape(
         "tags": TAGS,
         "notify": OBJECT,
         "metadata_file": described(STRING, "for an action registered from a pack on disk"),
+        "unsupported": described(
+            STRING, "an extension (runner_support): why this server cannot run it, if so"
+        ),
     },
-    optional=("metadata_file",),
+    optional=("metadata_file", "unsupported"),
     mandatory=("id", "ref"),
 )
 
@@ -400,7 +406,11 @@ RULE = Shape(
         "tags": TAGS,
         "context": OBJECT,
         "metadata_file": described(STRING, "empty unless registered from a pack on disk"),
+        "warnings": described(
+            STRINGS, "an extension (rule_warnings): its trigger type or action is missing"
+        ),
     },
+    optional=("warnings",),
     mandatory=("id", "ref"),
 )
 
@@ -544,6 +554,44 @@ EXECUTION_FILTERS = Shape(
 )
 
 
+# --- sensors and pack registration ---------------------------------------------------------
+
+SENSOR_TYPE = Shape(
+    "SensorType",
+    "A sensor of a pack, registered from sensors/*.yaml (it does not run here yet).",
+    {
+        "id": ID,
+        "uid": STRING,
+        "ref": STRING,
+        "name": STRING,
+        "pack": STRING,
+        "description": STRING,
+        "artifact_uri": STRING,
+        "entry_point": STRING,
+        "enabled": BOOLEAN,
+        "trigger_types": STRINGS,
+        "poll_interval": NUMBER,
+        "metadata_file": STRING,
+    },
+    optional=("description", "artifact_uri", "entry_point", "poll_interval", "metadata_file"),
+    mandatory=("id", "ref"),
+)
+
+PACK_PROBLEM = Shape(
+    "PackProblem",
+    "An extension (pack_problems): what registration could not take from a pack, or took "
+    "with a warning.",
+    {
+        "pack": STRING,
+        "directory": STRING,
+        "file": STRING,
+        "reason": STRING,
+        "level": {"enum": ["error", "warning"]},
+    },
+    mandatory=(),
+)
+
+
 # --- the views st2web reads rules and enforcements through ---------------------------------
 
 RULE_VIEW = Shape(
@@ -559,6 +607,7 @@ RULE_VIEW = Shape(
             description=STRING,
         ),
     },
+    optional=RULE.optional,
     mandatory=("id", "ref", "pack", "name", "trigger"),
 )
 
@@ -632,6 +681,6 @@ ALL = [
     ERROR, TOKEN, TOKEN_VALIDITY, USER, VERSION, EXTENSIONS, API_KEY, NEW_API_KEY, PACK,
     PACK_FILE, PACK_INDEX, PACK_INDEX_ENTRY, PACK_INDEX_HEALTH, RUNNER_TYPE, ACTION,
     PARAMETERS, EXECUTION, EXECUTION_FILTERS, KEY_VALUE_PAIR, RULE, TRIGGER_TYPE, TRIGGER,
-    TRIGGER_INSTANCE, RE_EMITTED, RULE_ENFORCEMENT, RULE_VIEW, RULE_ENFORCEMENT_VIEW, TEAM,
-    USER_ACCESS, GRANTABLE,
+    TRIGGER_INSTANCE, RE_EMITTED, RULE_ENFORCEMENT, RULE_VIEW, RULE_ENFORCEMENT_VIEW,
+    SENSOR_TYPE, PACK_PROBLEM, TEAM, USER_ACCESS, GRANTABLE,
 ]  # fmt: skip

@@ -18,6 +18,13 @@ from .catalog_support import register_bundled_packs
 
 pytestmark = pytest.mark.django_db
 FILE = "/api/v1/packs/views/file"
+PACK_YAML = {
+    "ref": "disk",
+    "name": "disk",
+    "description": "A pack on disk.",
+    "version": "0.1.0",
+    "author": "someone",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +49,7 @@ def on_disk(tmp_path, secret_outside):
     (root / "actions").mkdir(parents=True)
     (root / ".git").mkdir()
     (root / ".git" / "config").write_text("[core]\n")
-    (root / "pack.yaml").write_text(yaml.safe_dump({"ref": "disk", "name": "disk"}))
+    (root / "pack.yaml").write_text(yaml.safe_dump(PACK_YAML))
     action = {"name": "run", "runner_type": "local-shell-script", "entry_point": "run.sh"}
     (root / "actions" / "run.yaml").write_text(yaml.safe_dump(action))
     (root / "actions" / "run.sh").write_text("#!/bin/sh\necho run\n")
@@ -50,7 +57,7 @@ def on_disk(tmp_path, secret_outside):
     (root / "big.txt").write_text("x" * 500_001)
     (root / "later.txt").write_text("replaced by a symlink once registered\n")
     os.symlink(secret_outside, root / "leak.txt")
-    assert not register_pack(root).errors
+    assert not register_pack(root).problems
     os.remove(root / "later.txt")
     os.symlink(secret_outside, root / "later.txt")
     return root
@@ -111,9 +118,9 @@ def test_an_unchanged_file_is_304(alice_api, on_disk):
     by_date = alice_api.get(f"{FILE}/disk/pack.yaml", HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
     assert by_date.status_code == 304
     time.sleep(0.01)
-    (on_disk / "pack.yaml").write_text(yaml.safe_dump({"ref": "disk", "name": "disk", "v": 2}))
+    (on_disk / "pack.yaml").write_text(yaml.safe_dump({**PACK_YAML, "version": "0.2.0"}))
     changed = alice_api.get(f"{FILE}/disk/pack.yaml", HTTP_IF_NONE_MATCH=first["ETag"])
-    assert changed.status_code == 200 and b"v: 2" in changed.content
+    assert changed.status_code == 200 and b"0.2.0" in changed.content
 
 
 def test_a_file_over_500_kb_is_refused(alice_api, on_disk):

@@ -6,7 +6,7 @@ outside that is "not found", with the same answer as a missing one."""
 from django.http import HttpResponse
 from rest_framework.response import Response
 
-from st2bridge import access, catalog, pack_files
+from st2bridge import access, catalog, pack_contents
 from st2bridge.errors import InvalidInput
 from st2bridge.shapes import ACTION
 
@@ -99,12 +99,12 @@ class ParametersView(ApiView):
 
 
 class EntryPointView(ApiView):
-    """The action's entry point file, as text of its type (st2bridge.pack_files)."""
+    """The action's entry point file, as text of its type (st2bridge.pack_contents)."""
 
     def get(self, request, ref_or_id):
         action = access.find_action(self.caller, ref_or_id)
         pack = access.find_pack(self.caller, action.pack)
-        text, content_type = pack_files.entry_point(pack, action)
+        text, content_type = pack_contents.entry_point(pack, action)
         return HttpResponse(text, content_type=content_type)
 
 

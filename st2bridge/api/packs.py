@@ -1,15 +1,16 @@
 """/api/v1/packs (notes §3.1): list and get by ref or id; the files of a pack and one of
-them (/packs/views/files, /packs/views/file: from inside the pack only, st2bridge.pack_files);
-the pack index (/packs/index, its search and health: st2bridge.pack_index). Only packs where
-the caller's teams let them see something are there (st2bridge.access); the others are "not
-found"."""
+them (/packs/views/files, /packs/views/file: from inside the pack only,
+st2bridge.pack_contents); the pack index (/packs/index, its search and health:
+st2bridge.pack_index); the problems of the last registration (/packs/views/problems, an
+extension). Only packs where the caller's teams let them see something are there
+(st2bridge.access); the others are "not found"."""
 
 from django.http import HttpResponse
 from rest_framework.response import Response
 
-from st2bridge import access, catalog, pack_files, pack_index
+from st2bridge import access, catalog, pack_contents, pack_index, packs
 from st2bridge.errors import InvalidInput
-from st2bridge.shapes import PACK
+from st2bridge.shapes import PACK, PACK_PROBLEM
 
 from .base import (
     ApiView,
@@ -69,13 +70,13 @@ class PackIndexHealth(ApiView):
 class PackFiles(ApiView):
     def get(self, request, ref_or_id):
         pack = access.find_pack(self.caller, ref_or_id)
-        return Response(pack_files.text_files(pack))
+        return Response(pack_contents.text_files(pack))
 
 
 class PackFile(ApiView):
     def get(self, request, ref_or_id, file_path):
         pack = access.find_pack(self.caller, ref_or_id)
-        content, content_type, etag, modified = pack_files.file_view(
+        content, content_type, etag, modified = pack_contents.file_view(
             pack,
             file_path,
             request.headers.get("If-None-Match"),
@@ -89,6 +90,19 @@ class PackFile(ApiView):
         return response
 
 
+class ProblemList(ApiView):
+    """An extension (GET /api/v1/extensions: `pack_problems`): what the last registration
+    could not take from the pack directories, or took with a warning; admins only."""
+
+    def get(self, request):
+        problems = packs.list_problems(
+            self.caller,
+            pack=request.query_params.get("pack") or None,
+            level=request.query_params.get("level") or None,
+        )
+        return list_response(request, problems, self.caller, lambda problem: problem, PACK_PROBLEM)
+
+
 urlpatterns = [
     route(r"api/v1/packs", PackList),
     route(r"api/v1/packs/index", PackIndex),
@@ -96,5 +110,6 @@ urlpatterns = [
     route(r"api/v1/packs/index/health", PackIndexHealth),
     route(r"api/v1/packs/views/files/(?P<ref_or_id>[^/]+)", PackFiles),
     route(r"api/v1/packs/views/file/(?P<ref_or_id>[^/]+)/(?P<file_path>.*?)", PackFile),
+    route(r"api/v1/packs/views/problems", ProblemList),
     route(r"api/v1/packs/(?P<ref_or_id>[^/]+)", PackDetail),
 ]
