@@ -127,7 +127,7 @@ def test_huge_limit_or_offset_is_400(alice_api):
     for name in ("limit", "offset"):
         response = alice_api.get("/api/v1/executions", {name: str(10**30)})
         assert response.status_code == 400
-        assert name in response.json()["faultstring"]
+        assert name in response.json()["faultstring"].lower()  # 'Offset "1..." ...' as st2
 
 
 def test_importing_an_existing_key_hash_is_409(admin_api):

@@ -181,14 +181,16 @@ def query_bool(request, name, default=False):
 MAX_QUERY_INT = 2**31 - 1  # databases store no larger offsets or limits
 
 
-def query_int(request, name):
+def query_int(request, name, bounded=True):
+    """An integer query parameter; `bounded`: refused beyond what databases store (paging
+    says so in StackStorm's words itself for offsets)."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
     if not INTEGER.match(raw):
         raise InvalidInput(f'Parameter "{name}" is not of type integer')
     value = int(raw)
-    if abs(value) > MAX_QUERY_INT:
+    if bounded and abs(value) > MAX_QUERY_INT:
         raise InvalidInput(f'Parameter "{name}" is out of range (at most {MAX_QUERY_INT})')
     return value
 
@@ -241,7 +243,7 @@ def paginate(request, items, caller, default_limit=None, int_spelled="32-bit"):
     X-Total-Count and X-Limit and its limit rules (notes §1.6). `int_spelled`: how the
     resource's refusal of a huge offset spells "32-bit" (/apikeys: "32 bit")."""
     limit = query_int(request, "limit")
-    offset = query_int(request, "offset") or 0
+    offset = query_int(request, "offset", bounded=False) or 0
     if limit is None:
         limit = default_limit
     elif limit == 0:
