@@ -30,7 +30,7 @@ import jsonschema
 import yaml
 from django.db import transaction
 
-from . import catalog, rulebook, triggers
+from . import catalog, pack_extras, rulebook, triggers
 from .bodies import describe
 from .errors import InvalidInput, St2Error
 from .models import Action, Pack, RunnerType
@@ -265,6 +265,7 @@ def register_pack(pack_dir, registered=None):
         _save_actions(ref, actions, failed_files)
         _register_trigger_types(ref, pack_dir, root, errors)
         rules = _register_rules(ref, pack_dir, root, errors)
+        errors.extend(pack_extras.register_extras(ref, pack_dir))  # aliases, policies
     return PackResult(ref=ref, actions=len(actions), rules=rules, errors=errors)
 
 
