@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import regex
+
 from .errors import InvalidInput
 from .rules.operators import PatternTimeout, compile_pattern, regex_time_limit
 
@@ -123,7 +125,7 @@ def check_formats(formats):
         for representation in normalised(alias_format)[1]:
             try:
                 _compiled(representation)
-            except (re.error, ValueError, TypeError, IndexError) as error:
+            except (re.error, regex.error, ValueError, TypeError, IndexError) as error:
                 raise InvalidInput(
                     f'formats[{index}]: "{representation}" is not a valid format: {error}'
                 ) from None
@@ -271,7 +273,7 @@ def helpstrings(aliases, search="", pack="", limit=0, offset=0):
     case-insensitively), `limit` of them from `offset` (0: no bound)."""
     try:
         wanted = compile_pattern(search or "", re.IGNORECASE)
-    except (re.error, ValueError) as error:
+    except (re.error, regex.error) as error:
         raise InvalidInput(f"filter: not a valid regular expression: {error}") from None
     shown, count = [], 0
     for alias in aliases:
