@@ -74,7 +74,8 @@ pytestmark = pytest.mark.django_db(databases=[])  # pure: no database
          {"issue_key": "ASDF-1234"}),
         (r"^\s*foo (?P<issue_key>[A-Z][A-Z0-9]+-[0-9]+) bar\s*$", "foo ASDF-1234 bar",
          {"issue_key": "ASDF-1234"}),
-        ("run {{cmd}} on {{hosts}}", "run date on localhost", {"cmd": "date", "hosts": "localhost"}),
+        ("run {{cmd}} on {{hosts}}", "run date on localhost",
+         {"cmd": "date", "hosts": "localhost"}),
     ],
 )  # fmt: skip
 def test_stackstorms_parser_cases(representation, command, expected):
