@@ -17,6 +17,7 @@ As in StackStorm, roles and permission types are for administrators; a user read
 assignments of their own (?user=<themselves>), administrators everyone's.
 """
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -35,6 +36,8 @@ ACTION_GRANT = ["action_view", "action_execute"]
 SOURCE = "teams"  # where an assignment comes from (StackStorm: its assignment file)
 _SYSTEM_PART = {"system_admin": "fffffffffff1", "admin": "fffffffffff2"}
 _ADMIN_REFUSAL = "Administrator access required"
+ASSIGNMENT_ID = re.compile(r"[0-9a-f]{24}")
+MAX_PK = 2**31 - 1  # what every database's integer keys hold
 
 
 def _require_admin(caller):
@@ -143,10 +146,10 @@ def role_assignments(caller, user=None, role=None, source=None, remote=None):
 
 
 def find_role_assignment(caller, assignment_id):
-    user_part = assignment_id[:12]
     person = None
-    if len(assignment_id) == 24 and all(c in "0123456789abcdef" for c in assignment_id):
-        person = get_user_model().objects.filter(pk=int(user_part, 16), is_active=True).first()
+    if ASSIGNMENT_ID.fullmatch(assignment_id) and int(assignment_id[:12], 16) <= MAX_PK:
+        users = get_user_model().objects.filter(is_active=True)
+        person = users.filter(pk=int(assignment_id[:12], 16)).first()
     for item in _assignments(person) if person is not None else []:
         if item["id"] == assignment_id:
             if person.username != caller.username:
