@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from jsonschema import Draft202012Validator
 
+from st2bridge import shapes
 from st2bridge.models import Action, ActionAlias, Execution, Pack, Policy, Rule
 
 from .catalog_support import register_bundled_packs
@@ -74,6 +76,8 @@ def test_an_administrator_installs_a_pack_from_an_allowed_directory(admin_api, p
     assert execution["action"]["ref"] == "packs.install"
     assert execution["result"]["output"]["packs_list"] == ["hello"]
     assert execution["context"]["user"] == "admin"
+    # An execution like any other: shaped as st2bridge.shapes.EXECUTION says.
+    assert not list(Draft202012Validator(shapes.EXECUTION.schema()).iter_errors(execution))
     pack = Pack.objects.get(ref="hello")
     assert pack.path == str(installed / "hello")
     assert (installed / "hello" / "actions" / "say.yaml").is_file()
