@@ -201,18 +201,26 @@ def _install_one(source, ref, install_dir):
     staging = Path(tempfile.mkdtemp(prefix=f".{ref}-", dir=install_dir))  # loaders skip .*
     try:
         copy = staging / "pack"
-        shutil.copytree(
-            source, copy, symlinks=True, ignore=shutil.ignore_patterns(*SKIPPED),
-            copy_function=_copy_regular_file,
-        )  # fmt: skip
+        try:
+            shutil.copytree(
+                source, copy, symlinks=True, ignore=shutil.ignore_patterns(*SKIPPED),
+                copy_function=_copy_regular_file,
+            )  # fmt: skip
+        except (shutil.Error, OSError) as error:  # a file the server cannot read, ...
+            raise InvalidInput(f'packs: "{source}" could not be copied: {error}') from None
         try:
             _check_tree(copy)
         except _Refused as refusal:
             raise InvalidInput(f'packs: "{source}" changed while copied: {refusal}') from None
         previous = staging / "previous"
-        if target.exists():
-            target.rename(previous)
-        copy.rename(target)
+        try:
+            if target.exists():
+                target.rename(previous)
+            copy.rename(target)
+        except OSError as error:  # another install of the same pack at the same moment
+            if previous.exists() and not target.exists():
+                previous.rename(target)
+            raise InvalidInput(f'packs: "{ref}" could not be put in place: {error}') from None
         report = packs.register_packs([target])
         if not Pack.objects.filter(ref=ref, path=str(target)).exists():
             shutil.rmtree(target)

@@ -506,7 +506,12 @@ ALIAS_HELP = Shape(
         "available": described(INTEGER, "how many matched the filter"),
         "helpstrings": {
             "type": "array",
-            "items": record(pack=STRING, display=STRING, description=STRING),
+            # Not record(): its own `description` argument would take the field's place.
+            "items": {
+                "type": "object",
+                "properties": {"pack": STRING, "display": STRING, "description": STRING},
+                "required": ["pack", "display", "description"],
+            },
         },
     },
     mandatory=(),
