@@ -30,7 +30,7 @@ import jsonschema
 import yaml
 from django.db import transaction
 
-from . import catalog, rulebook, triggers
+from . import catalog, configs, rulebook, triggers
 from .bodies import describe
 from .errors import InvalidInput, St2Error
 from .models import Action, Pack, RunnerType
@@ -217,6 +217,7 @@ def register_packs(dirs, runner_type_files=()):
             continue
         for pack_dir in pack_dirs:
             _register_into(report, pack_dir, registered)
+    configs.load_config_files(report.errors)  # <ST2_CONFIGS_DIR>/<pack>.yaml, when changed
     return report
 
 
@@ -265,6 +266,7 @@ def register_pack(pack_dir, registered=None):
         _save_actions(ref, actions, failed_files)
         _register_trigger_types(ref, pack_dir, root, errors)
         rules = _register_rules(ref, pack_dir, root, errors)
+        configs.register_schema(ref, root, errors)
     return PackResult(ref=ref, actions=len(actions), rules=rules, errors=errors)
 
 

@@ -64,6 +64,10 @@ SCHEMAS = {
     # `key` is null when an administrator imports an existing key_hash.
     "NewApiKey": obj(["id", "key", "user"], id=STRING, key=NULLABLE_STRING, user=STRING),
     "Pack": obj(["id", "ref", "name"], id=STRING, ref=STRING, name=STRING, version=STRING),
+    "Config": obj(["id", "pack", "values"], id=STRING, pack=STRING, values=ANY_OBJECT),
+    "ConfigSchema": obj(
+        ["id", "pack", "attributes"], id=STRING, pack=STRING, attributes=ANY_OBJECT
+    ),
     "RunnerType": obj(
         ["id", "name", "enabled"],
         id=STRING,
@@ -276,6 +280,23 @@ def paths():
         "/api/v1/packs/{ref_or_id}": {
             "parameters": [path("ref_or_id", "core")],
             "get": detail("Pack"),
+        },
+        "/api/v1/configs": {"get": listing("Config", extra=[query("show_secrets", BOOLEAN)])},
+        "/api/v1/configs/{pack}": {
+            "parameters": [path("pack", "core"), query("show_secrets", BOOLEAN)],
+            "get": detail("Config"),
+            "put": operation(
+                "Replace a pack's config (administrators; validated against its schema)",
+                200,
+                ref("Config"),
+                errors=(403, 404, 413),
+                body=ANY_OBJECT,
+            ),
+        },
+        "/api/v1/config_schemas": {"get": listing("ConfigSchema")},
+        "/api/v1/config_schemas/{pack}": {
+            "parameters": [path("pack", "core")],
+            "get": detail("ConfigSchema"),
         },
         "/api/v1/runnertypes": {"get": listing("RunnerType", runnertypes.FILTERS)},
         "/api/v1/runnertypes/{name_or_id}": {

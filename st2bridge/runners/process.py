@@ -57,11 +57,16 @@ def action_env(request, extra, account):
     whatever its shell set up: a fixed PATH, the action account's HOME, LANG, then the action's
     `env` (refused whole if it sets a variable that changes how a process starts: the API
     refuses it too, but a record or an action's metadata default may carry one), then, as
-    StackStorm, its own ST2_ACTION_* variables, last so that `env` cannot fake them."""
+    StackStorm, its own ST2_ACTION_* variables (with the API's URL and the execution's token
+    when the worker gave them), last so that `env` cannot fake them."""
     env = {"PATH": ACTION_PATH, "HOME": account.home, "LANG": ACTION_LANG}
     env.update(checked_env(extra))
     env["ST2_ACTION_PACK_NAME"] = request.pack
     env["ST2_ACTION_EXECUTION_ID"] = str(request.execution_id)
+    if request.api_url:
+        env["ST2_ACTION_API_URL"] = request.api_url
+    if request.auth_token:
+        env["ST2_ACTION_AUTH_TOKEN"] = request.auth_token
     return env
 
 
