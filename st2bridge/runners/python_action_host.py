@@ -109,7 +109,7 @@ def missing_module_hint(error, job):
     if top in ("st2common", "st2actions"):
         return f" (StackStorm's {error.name} is not available to actions here.)"
     return (
-        f" (module \"{top}\" is not installed for pack \"{job['pack']}\": add the package "
+        f' (module "{top}" is not installed for pack "{job["pack"]}": add the package '
         f"that provides it to {job['requirements']} and run `{job['fix']}`.)"
     )
 

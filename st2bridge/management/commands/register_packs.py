@@ -9,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from st2bridge.management.commands.setup_virtualenvs import setup_changed
 from st2bridge.packs import register_packs
 
 
@@ -35,6 +36,12 @@ class Command(BaseCommand):
             "Default: settings.ST2_RUNNER_TYPES_FILE.",
         )
         parser.add_argument(
+            "--no-virtualenvs",
+            action="store_true",
+            help="Do not build the virtualenvs of packs whose requirements.txt changed "
+            "(settings.ST2_SETUP_VIRTUALENVS=false does the same).",
+        )
+        parser.add_argument(
             "--fail-on-error",
             action="store_true",
             help="Exit with status 1 when any file could not be registered.",
@@ -48,5 +55,8 @@ class Command(BaseCommand):
         self.stdout.write(report.summary())
         for error in report.errors:
             self.stderr.write(error)
-        if fail_on_error and report.errors:
-            raise CommandError(f"{len(report.errors)} problem(s) while registering packs")
+        problems = len(report.errors)
+        if settings.ST2_SETUP_VIRTUALENVS and not options["no_virtualenvs"]:
+            problems += setup_changed(self.stdout, self.stderr)  # manage.py setup_virtualenvs
+        if fail_on_error and problems:
+            raise CommandError(f"{problems} problem(s) while registering packs")
