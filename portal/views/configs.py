@@ -4,8 +4,8 @@ the API (PUT /api/v1/configs/<pack>), which validates it against the same schema
 
 Secrets never reach the browser: secret fields are password fields shown empty; left blank,
 they keep the stored value (the API keeps a secret sent back masked). Secrets inside arrays
-(password inputs) and objects (JSON) are shown masked, and kept when sent back so. Config items the schema does not
-name are kept as they are.
+(password inputs) and objects (JSON) are shown masked, and kept when sent back so. Config
+items the schema does not name are kept as they are.
 """
 
 import re
