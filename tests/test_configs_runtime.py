@@ -7,9 +7,9 @@ import pytest
 
 from st2bridge import executions
 from st2bridge.constants import MASK
-from st2bridge.datastore import put_value
 from st2bridge.models import Execution
 
+from .action_support import put_key
 from .config_support import VALUES, register_with, write_config_pack
 from .worker_support import run_to_completion
 
@@ -40,8 +40,8 @@ def launched(api, action, **parameters):
 
 
 def test_a_python_action_gets_the_merged_config(pack, admin_api, alice_api):
-    put_value("system", "svc_password", "pw-from-kv", secret=True)
-    put_value("user", "login", "alice-login", owner="alice")
+    put_key("system", "svc_password", "pw-from-kv", secret=True)
+    put_key("user", "login", "alice-login", owner="alice")
     configure(
         admin_api,
         {

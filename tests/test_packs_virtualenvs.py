@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from st2bridge.datastore import put_value
 from st2bridge.models import Token
 from st2bridge.packs import register_pack, register_packs
 
-from .action_support import shared_tmp_dir
+from .action_support import put_key, shared_tmp_dir
 from .config_support import register_with
 from .virtualenv_support import REFERENCE_PACKS, forget_virtualenv, pack_virtualenvs  # noqa: F401
 from .worker_support import run_to_completion
@@ -148,7 +147,7 @@ def st2_pack(venvs, tmp_path, live_server, settings):
 
 
 def test_st2_kv_get_reads_the_datastore_through_this_server(st2_pack, alice_api):
-    put_value("system", "greeting", "hello from the datastore")
+    put_key("system", "greeting", "hello from the datastore")
     done = run(alice_api, "st2.kv.get", key="greeting")
     assert done.status == "succeeded", done.result
     assert done.result["result"] == "hello from the datastore"
@@ -158,7 +157,7 @@ def test_st2_kv_get_reads_the_datastore_through_this_server(st2_pack, alice_api)
 
 
 def test_st2_actions_see_exactly_what_their_user_may_see(st2_pack, alice_api, admin_api):
-    put_value("system", "db_password", "s3cret-db", secret=True)
+    put_key("system", "db_password", "s3cret-db", secret=True)
     as_admin = run(admin_api, "st2.kv.get", key="db_password", decrypt=True)
     assert as_admin.status == "succeeded", as_admin.result
     assert as_admin.result["result"] == "s3cret-db"

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from st2bridge.auth import issue_action_token
-from st2bridge.datastore import put_value
 from st2bridge.models import KeyValuePair
 from st2bridge.runners import RunRequest, get_runner
-from tests.action_support import shared_tmp_dir
+from tests.action_support import put_key, shared_tmp_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -219,9 +218,9 @@ def api_of(live_server, user):
 @pytest.mark.django_db(transaction=True)
 def test_action_service_reaches_the_datastore_through_the_api(tmp_path, live_server, admin_user):
     pack = write_action(tmp_path, DATASTORE_ACTION)
-    put_value("system", "mypack.Counter:count", "4")
-    put_value("system", "shared", "s3cr3t", secret=True)
-    put_value("system", "gone", "x")
+    put_key("system", "mypack.Counter:count", "4")
+    put_key("system", "shared", "s3cr3t", secret=True)
+    put_key("system", "gone", "x")
     outcome = run_action(pack, **api_of(live_server, admin_user))
     assert outcome.status == "succeeded", outcome.result
     assert outcome.result["result"] == {
@@ -257,7 +256,7 @@ def test_action_service_acts_as_the_executions_user(tmp_path, live_server, alice
     """As StackStorm scopes it: "user" is the execution's user; what that user may not do
     through the API (decrypt a system secret, write a system key) the action may not either."""
     pack = write_action(tmp_path, USER_SCOPE_ACTION)
-    put_value("system", "shared", "s3cr3t", secret=True)
+    put_key("system", "shared", "s3cr3t", secret=True)
     api = api_of(live_server, alice)
     outcome = run_action(pack, {"system_write": False}, **api)
     assert outcome.status == "succeeded", outcome.result
