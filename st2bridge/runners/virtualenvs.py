@@ -96,30 +96,36 @@ def requirements_file(pack_path):
 
 @dataclass
 class Wanted:
-    """What one virtualenv is built from: `requirements` for pip's command line, and the
+    """What one virtualenv is built from: the base interpreter (`python`, resolved: another
+    Python version is another virtualenv), `requirements` for pip's command line, and the
     pack's requirements.txt (`source`) when it has one."""
 
     name: str
+    python: str
     requirements: tuple
     source: Path | None = None
     text: str = field(default="", repr=False)
 
     @property
     def digest(self):
-        content = {"requirements": list(self.requirements), "file": self.text}
+        content = {"python": self.python, "requirements": self.requirements, "file": self.text}
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
-def wanted_for(pack, pack_path):
+def wanted_for(pack, pack_path, account):
     source = requirements_file(pack_path)
     if source is None:
         return None
     text = source.read_text(encoding="utf-8", errors="replace")
-    return Wanted(pack, BASE_REQUIREMENTS, source, text)
+    return Wanted(pack, _resolved(base_python(account)), BASE_REQUIREMENTS, source, text)
 
 
-def python_api_wanted():
-    return Wanted(PYTHON_API, PYTHON_API_REQUIREMENTS)
+def python_api_wanted(account):
+    return Wanted(PYTHON_API, _resolved(base_python(account)), PYTHON_API_REQUIREMENTS)
+
+
+def _resolved(python):
+    return str(Path(python).resolve())
 
 
 def built_digest(directory):
@@ -161,14 +167,13 @@ class ActionPython:
 
     python: str
     paths: list
-    virtualenv: str | None = None
 
 
 def action_python(pack, pack_path, account):
     """ActionPython for the actions of `pack`; RunRefused naming the command that fixes it
     when the pack needs a virtualenv that is missing, out of date or broken."""
-    paths = python_api_paths()
-    wanted = wanted_for(pack, pack_path)
+    paths = python_api_paths(account)
+    wanted = wanted_for(pack, pack_path, account)
     if wanted is None:
         return ActionPython(base_python(account), paths)
     directory = venv_dir(pack)
@@ -184,13 +189,13 @@ def action_python(pack, pack_path, account):
             f'The virtualenv of pack "{pack}" ({directory}) has no interpreter the action user '
             f'"{account.name}" can run: run `{fix_command(pack)} --force`.'
         )
-    return ActionPython(str(python), paths, str(directory))
+    return ActionPython(str(python), paths)
 
 
-def python_api_paths():
+def python_api_paths(account):
     """The site-packages of the shared StackStorm Python API virtualenv, when it is built."""
     directory = venv_dir(PYTHON_API)
-    if built_digest(directory) != python_api_wanted().digest:
+    if built_digest(directory) != python_api_wanted(account).digest:
         return []
     found = site_packages(directory)
     return [str(found)] if found else []
@@ -207,8 +212,8 @@ class SetupResult:
 
 
 def setup(wanted, account, *, force=False):
-    """Build the virtualenv of `wanted` unless it is current (or `force`). Never raises
-    SetupFailed: a failure is recorded and returned."""
+    """Build the virtualenv of `wanted` unless it is current (or `force`). A failed build is
+    recorded and returned; SetupFailed only when ST2_VIRTUALENVS_DIR itself is unusable."""
     if not force and is_current(wanted):
         return SetupResult(wanted.name, "current")
     root = _virtualenvs_root(account)
@@ -216,7 +221,7 @@ def setup(wanted, account, *, force=False):
         if not force and is_current(wanted):  # another process built it meanwhile
             return SetupResult(wanted.name, "current")
         try:
-            _build(root, wanted, account)
+            _build(root, wanted)
         except SetupFailed as error:
             _record_failure(wanted, str(error))
             log.warning("Virtualenv setup failed: %s", error)
@@ -229,7 +234,7 @@ def setup(wanted, account, *, force=False):
 def setup_pack(pack, pack_path, account, *, force=False):
     """setup() of one pack's virtualenv; a pack without requirements.txt has none (an old
     one is removed)."""
-    wanted = wanted_for(pack, pack_path)
+    wanted = wanted_for(pack, pack_path, account)
     if wanted is None:
         stale = venv_dir(pack)
         if (stale / MARKER).exists():
@@ -244,10 +249,13 @@ def setup_packs(packs, account, *, force=False, only_changed=False):
     looked at again (what registration asks). Returns the SetupResults."""
     wanted = [(ref, path) for ref, path in packs if requirements_file(path) is not None]
     if only_changed:
-        wanted = [(ref, path) for ref, path in wanted if not is_current(wanted_for(ref, path))]
+        wanted = [
+            (ref, path) for ref, path in wanted if not is_current(wanted_for(ref, path, account))
+        ]
     results = []
-    if wanted and (force or not is_current(python_api_wanted())):
-        results.append(setup(python_api_wanted(), account, force=force))
+    python_api = python_api_wanted(account)
+    if wanted and (force or not is_current(python_api)):
+        results.append(setup(python_api, account, force=force))
     for ref, path in packs if not only_changed else wanted:
         results.append(setup_pack(ref, path, account, force=force))
     return results
@@ -279,12 +287,11 @@ def _locked(root, name):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _build(root, wanted, account):
-    base = base_python(account)
+def _build(root, wanted):
     building = Path(tempfile.mkdtemp(prefix=f".{wanted.name}.new-", dir=root))
     try:
         building.chmod(0o755)
-        _run([base, "-m", "venv", "--without-pip", str(building)], wanted, "create it")
+        _run([wanted.python, "-m", "venv", "--without-pip", str(building)], wanted, "create it")
         command = [
             sys.executable, "-m", "pip", "--python", str(building / "bin" / "python"),
             "install", "--no-input", "--disable-pip-version-check", *wanted.requirements,
