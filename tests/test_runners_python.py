@@ -271,6 +271,36 @@ def test_action_service_acts_as_the_executions_user(tmp_path, live_server, alice
     assert not KeyValuePair.objects.filter(scope="st2kv.system", name="note").exists()
 
 
+def test_the_api_token_is_not_in_the_environment_the_process_started_with(tmp_path):
+    """Other processes of the action user can read /proc/<pid>/environ: the host sets the
+    token in os.environ itself, for the action and what it starts."""
+    pack = write_action(
+        tmp_path,
+        """
+        import os, subprocess
+        from st2common.runners.base_action import Action
+
+        class Env(Action):
+            def run(self):
+                with open("/proc/self/environ", "rb") as started:
+                    initial = started.read().decode()
+                child = subprocess.run(["sh", "-c", "echo $ST2_ACTION_AUTH_TOKEN"],
+                                       capture_output=True, text=True).stdout.strip()
+                return {"token": os.environ.get("ST2_ACTION_AUTH_TOKEN"),
+                        "url": os.environ.get("ST2_ACTION_API_URL"),
+                        "at_start": "ST2_ACTION_AUTH_TOKEN" in initial, "child": child}
+        """,
+    )
+    outcome = run_action(pack, api_url="http://127.0.0.1:1/api/v1", auth_token="t0ken")
+    assert outcome.status == "succeeded", outcome.result
+    assert outcome.result["result"] == {
+        "token": "t0ken",
+        "url": "http://127.0.0.1:1/api/v1",
+        "at_start": False,
+        "child": "t0ken",
+    }
+
+
 def test_without_the_api_the_call_raises_in_the_action(tmp_path):
     pack = write_action(tmp_path, DATASTORE_ACTION)
     outcome = run_action(pack)

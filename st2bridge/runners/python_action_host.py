@@ -69,6 +69,7 @@ class ActionService:
 def main(argv):
     channel = Channel(int(argv[1]))
     job = channel.receive()
+    os.environ.update(job.get("environ") or {})  # ST2_ACTION_API_URL, ST2_ACTION_AUTH_TOKEN
     entry_point = Path(job["entry_point"])
     set_sys_path(entry_point, job.get("python_path") or [])
     from st2common.runners import base_action  # the compat layer, importable from here on

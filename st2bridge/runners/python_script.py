@@ -8,7 +8,9 @@ Status: failed when run() raised, returned (False, ...) or the process exited no
 The interpreter is the pack's virtualenv's when the pack has a requirements.txt
 (runners/virtualenvs.py), with StackStorm's Python API on the path. The action reaches the
 datastore (action_service) and the rest of the API with ST2_ACTION_API_URL and the
-execution's ST2_ACTION_AUTH_TOKEN (runners/process.py action_env), as the execution's user.
+execution's ST2_ACTION_AUTH_TOKEN, as the execution's user: the host sets them in its
+os.environ from the job, so they are not in the environment the process started with
+(runners/process.py action_env).
 """
 
 import json
@@ -29,7 +31,7 @@ from .base import (
     RunResult,
     entry_point_path,
 )
-from .process import TIMEOUT_RETURN_CODE, action_env, run_process
+from .process import TIMEOUT_RETURN_CODE, action_env, api_env, run_process
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,7 @@ class PythonScriptRunner(Runner):
             sandbox.require_readable(account, HOST, "the Python action host")
             sandbox.require_readable(account, entry_point, "the entry point")
             interpreter = virtualenvs.action_python(request.pack, request.pack_path, account)
-            env = action_env(request, request.parameters.get("env"), account)
+            env = action_env(request, request.parameters.get("env"), account, with_token=False)
         except RunRefused as refusal:
             return RunResult(FAILED, _output(None, -1, "", "", error=str(refusal)))
         job = {
@@ -67,6 +69,8 @@ class PythonScriptRunner(Runner):
             # what a missing module's error tells to do
             "requirements": str(Path(request.pack_path) / virtualenvs.REQUIREMENTS_FILE),
             "fix": virtualenvs.fix_command(request.pack),
+            # ST2_ACTION_API_URL and ST2_ACTION_AUTH_TOKEN, set by the host (action_env)
+            "environ": api_env(request),
         }
         channel = ActionChannel(job)
         try:
