@@ -67,7 +67,11 @@ def test_an_admin_saves_a_config_through_the_api(pack, admin_browser):
         "port": 8443,
         "region": "eu",
         "auth": {"username": "svc", "password": "pw-s3cret-2"},
-        "accounts": [{"name": "first", "password": "pw-s3cret-3"}, {"name": "second"}],
+        # the rows' empty ports take the schema's default, as the action forms' rows do
+        "accounts": [
+            {"name": "first", "password": "pw-s3cret-3", "port": 465},
+            {"name": "second", "port": 465},
+        ],
     }
     page = admin_browser.get(URL).content.decode()
     assert "The config of cfg was saved." in page
@@ -89,7 +93,16 @@ def test_blank_and_masked_secrets_keep_their_stored_values(pack, admin_browser):
         "accounts-0-password": MASK,
     }
     assert admin_browser.post(URL, again).status_code == 302
-    assert stored() == {**VALUES, "api_url": "https://api.example", "region": "eu", "port": 9000}
+    assert stored() == {
+        **VALUES,
+        "api_url": "https://api.example",
+        "region": "eu",
+        "port": 9000,
+        "accounts": [
+            {"name": "first", "password": "pw-s3cret-3", "port": 465},
+            {"name": "second", "port": 465},
+        ],
+    }
 
 
 def test_errors_show_beside_their_field_with_the_input_kept(pack, admin_browser):
@@ -116,7 +129,7 @@ def test_nested_problems_and_api_refusals_are_shown(pack, admin_browser):
     )
     assert refused.status_code == 400
     page = refused.content.decode()
-    assert 'class="error" role="alert">Values specified as &quot;secret: True&quot;' in page
+    assert 'id="form-error-1" tabindex="-1">Values specified as &quot;secret: True&quot;' in page
     assert 'value="https://kept.example"' in page
     assert not PackConfig.objects.exists()
 

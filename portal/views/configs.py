@@ -17,7 +17,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from portal.access import st2_login_required
-from portal.forms import ADD_ROW, RowsField, add_error, build_form, cleaned_parameters
+from portal.form_rows import ADD_ROW, RowsField
+from portal.forms import add_error, build_form, cleaned_parameters, error_summary
 from st2bridge.client import ApiError
 from st2bridge.params import MASK
 
@@ -44,7 +45,12 @@ def pack_config(request, ref):
     else:
         form = config_form(schema, current)
     status = 400 if form.is_bound and not form.quiet else 200
-    context = {"pack": pack, "form": form, "configured": bool(current)}
+    context = {
+        "pack": pack,
+        "form": form,
+        "configured": bool(current),
+        "error_summary": error_summary(form),
+    }
     return render(request, "portal/configs/edit.html", context, status=status)
 
 

@@ -14,6 +14,7 @@ from . import (
     rules,
     runnertypes,
     stream,
+    teams,
     tokens,
     triggers,
     user,
@@ -35,6 +36,7 @@ urlpatterns = [
     *rules.urlpatterns,
     *triggers.urlpatterns,
     *webhooks.urlpatterns,
+    *teams.urlpatterns,
     *openapi.urlpatterns,
     re_path(r"^(api|auth|stream)(/[\s\S]*)?$", api_not_found),
 ]

@@ -52,5 +52,8 @@ def test_an_admin_configures_a_pack(admin_page, shared_tmp):
         "port": 8443,
         "region": "us",
         "auth": {"username": "svc"},
-        "accounts": [{"name": "first", "password": "pw-typed-once"}, {"name": "second"}],
+        "accounts": [
+            {"name": "first", "password": "pw-typed-once", "port": 465},
+            {"name": "second", "port": 465},
+        ],
     }
