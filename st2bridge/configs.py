@@ -63,6 +63,7 @@ def register_schema(pack, root, errors):
             raise InvalidInput("refused: it resolves outside the pack directory")
         attributes = _read_yaml(path.read_bytes()) or {}
         config_schema.check_schema(attributes)
+        attributes = {name: spec or {} for name, spec in attributes.items()}  # empty: any type
     except (OSError, InvalidInput) as error:
         errors.append(f"{path}: {getattr(error, 'message', None) or error}")
         return

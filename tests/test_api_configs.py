@@ -291,3 +291,12 @@ def test_reference_email_config_is_checked_as_stackstorm_checks_it():
     )
     masked = config_schema.mask({"smtp_accounts": [account]}, attributes)
     assert masked == {"smtp_accounts": [{**account, "password": MASK}]}
+
+
+def test_an_empty_schema_item_takes_any_value(db, tmp_path, admin_api):
+    pack = write_config_pack(tmp_path / "packs", schema="anything:\nport:\n  type: integer\n")
+    register_with(pack)
+    schema = admin_api.get("/api/v1/config_schemas/cfg").json()["attributes"]
+    assert schema == {"anything": {}, "port": {"type": "integer"}}
+    response = put(admin_api, "cfg", {"anything": [1, "two"], "port": 1})
+    assert response.status_code == 200, response.json()

@@ -143,3 +143,11 @@ def test_items_outside_the_schema_are_kept(pack, admin_api, admin_browser):
 def test_a_pack_without_a_schema_or_unknown_is_404(pack, admin_browser):
     assert admin_browser.get("/packs/demo/config").status_code == 404
     assert admin_browser.get("/packs/nope/config").status_code == 404
+
+
+def test_a_schema_item_without_a_type_is_a_text_field(portal, shared_tmp, admin_browser):
+    register_with(write_config_pack(shared_tmp / "packs", schema="anything:\n", name="loose"))
+    page = admin_browser.get("/packs/loose/config")
+    assert page.status_code == 200
+    assert 'name="anything"' in page.content.decode()
+    assert admin_browser.post("/packs/loose/config", {"anything": "x"}).status_code == 302
