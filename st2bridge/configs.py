@@ -65,7 +65,7 @@ def register_schema(pack, root, errors):
         config_schema.check_schema(attributes)
         attributes = {name: spec or {} for name, spec in attributes.items()}  # empty: any type
     except (OSError, InvalidInput) as error:
-        errors.append(f"{path}: {getattr(error, 'message', None) or error}")
+        errors.append((path, getattr(error, "message", None) or str(error)))
         return
     saved, created = ConfigSchema.objects.get_or_create(
         pack=pack, defaults={"attributes": attributes}
@@ -87,7 +87,7 @@ def _reseal(pack, attributes):
 def load_config_files(errors):
     """<ST2_CONFIGS_DIR>/<pack>.yaml of every registered pack, loaded when its content
     changed since it was last loaded. A file that is unreadable or does not fit the pack's
-    schema is reported in `errors` (naming the file and the attribute) and not loaded.
+    schema is reported in `errors`, as (path, reason naming the attribute), and not loaded.
     Returns how many configs were loaded."""
     directory = Path(settings.ST2_CONFIGS_DIR)
     if not directory.is_dir():
@@ -100,7 +100,7 @@ def load_config_files(errors):
         try:
             loaded += _load_config_file(pack, path)
         except (OSError, InvalidInput) as error:
-            errors.append(f"{path}: {getattr(error, 'message', None) or error}")
+            errors.append((path, getattr(error, "message", None) or str(error)))
     return loaded
 
 
