@@ -109,7 +109,9 @@ SECRETS = ("tok-s3cret-1", "pw-s3cret-2", "pw-s3cret-3")
 def write_config_pack(base, schema=SCHEMA, name="cfg"):
     pack = base / name
     (pack / "actions").mkdir(parents=True)
-    (pack / "pack.yaml").write_text(f"name: {name}\ndescription: Configured.\nversion: 1.0.0\n")
+    (pack / "pack.yaml").write_text(
+        f"name: {name}\ndescription: Configured.\nversion: 1.0.0\nauthor: someone\n"
+    )
     (pack / "config.schema.yaml").write_text(textwrap.dedent(schema))
     for file_name, text in ACTIONS.items():
         (pack / "actions" / file_name).write_text(text)
