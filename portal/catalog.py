@@ -34,6 +34,19 @@ def packs_with_actions(packs, actions):
     ]
 
 
+def with_problems(packs, problems):
+    """(packs, unplaced): each pack dict with its `registration_problems` (those of its ref,
+    errors first), and the problems of no listed pack (a pack.yaml that could not be read,
+    a missing packs directory, a runner file)."""
+    by_pack = {}
+    for problem in sorted(problems, key=lambda problem: problem.get("level") != "error"):
+        by_pack.setdefault(problem.get("pack") or "", []).append(problem)
+    refs = {pack.get("ref") for pack in packs}
+    marked = [{**pack, "registration_problems": by_pack.get(pack.get("ref"), [])} for pack in packs]
+    unplaced = [problem for ref, found in by_pack.items() if ref not in refs for problem in found]
+    return marked, unplaced
+
+
 def parameter_rows(merged):
     """Rows of the parameter table in StackStorm's order; secret defaults masked."""
     rows = []

@@ -173,6 +173,12 @@ class St2Client:
     def get_pack(self, ref):
         return self._get(f"/packs/{_path(ref)}").json()
 
+    def pack_problems(self):
+        """What the last pack registration could not take, or took with a warning (an
+        extension for admins, GET /extensions: pack_problems): [{pack, directory, file,
+        reason, level}]."""
+        return self._get("/packs/views/problems").json()
+
     def list_actions(self, pack=None):
         return self._get_all("/actions", {"pack": pack} if pack else None)
 
@@ -182,6 +188,31 @@ class St2Client:
     def action_parameters(self, ref):
         """Runner and action parameters merged, as the API validates them."""
         return self._get(f"/actions/views/parameters/{_path(ref)}").json()["parameters"]
+
+    # --- pack configs ---------------------------------------------------------------------
+
+    def get_config_schema(self, pack):
+        """The pack's config schema items ({} when it has none)."""
+        try:
+            return self._get(f"/config_schemas/{_path(pack)}").json()["attributes"]
+        except ApiError as error:
+            if error.status == 404:
+                return {}
+            raise
+
+    def get_config(self, pack):
+        """The pack's config values, secrets masked ({} when it has no config yet)."""
+        try:
+            return self._get(f"/configs/{_path(pack)}").json()["values"]
+        except ApiError as error:
+            if error.status == 404:
+                return {}
+            raise
+
+    def set_config(self, pack, values):
+        """Replace the pack's config (administrators); secrets sent masked keep their value."""
+        url = f"{self.api_url}/configs/{_path(pack)}"
+        return self._request("PUT", url, json=values).json()["values"]
 
     # --- executions -----------------------------------------------------------------------
 

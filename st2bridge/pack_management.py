@@ -22,29 +22,27 @@ answer: `st2 pack install` follows it as it follows StackStorm's.
 """
 
 import os
-import re
 import shutil
 import stat
 import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import yaml
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import access, catalog, executions, lifecycle, packs, triggers
+from . import access, catalog, executions, lifecycle, pack_schemas, packs, triggers
 from .bodies import check_body
 from .errors import InvalidInput
 from .formats import fixed_id, isotime
 from .models import Action, Execution, Pack, Rule, RunnerType
+from .pack_files import SKIPPED_NAMES, RegistrationError, load_mapping
 
-PACK_REF = re.compile(r"^[a-z0-9_]+$")
 MAX_FILES = 20_000
 MAX_BYTES = 200 * 1024 * 1024
-SKIPPED = {".git", "__pycache__"}
+
 _PACKS = {"type": "array", "items": {"type": "string", "minLength": 1}, "maxItems": 50}
 INSTALL_SCHEMA = {
     "type": "object",
@@ -152,7 +150,7 @@ def _check_tree(root):
     or more than MAX_FILES files or MAX_BYTES."""
     count = size = 0
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [name for name in dirnames if name not in SKIPPED]
+        dirnames[:] = [name for name in dirnames if name not in SKIPPED_NAMES]
         for name in [*dirnames, *filenames]:
             path = Path(dirpath, name)
             relative = path.relative_to(root)
@@ -169,19 +167,16 @@ def _check_tree(root):
 
 
 def _pack_ref(source):
+    """The ref the pack loader will give the pack (its pack.yaml checked as the loader checks
+    it, so a pack it would refuse is refused here, before anything is copied)."""
     metadata = source / "pack.yaml"
     if not metadata.is_file() or not metadata.resolve().is_relative_to(source):
         raise _Refused("not a pack: pack.yaml is missing.")
     try:
-        data = yaml.safe_load(metadata.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise _Refused(f"pack.yaml cannot be read: {error}") from None
-    ref = (data.get("ref") or data.get("name")) if isinstance(data, dict) else None
-    if not isinstance(ref, str) or not PACK_REF.match(ref):
-        raise _Refused(
-            "pack.yaml needs a `ref` (or a `name`) of lowercase letters, digits and underscores."
-        )
-    return ref
+        data = pack_schemas.checked_pack(metadata, load_mapping(metadata))
+        return pack_schemas.pack_ref(metadata, data, source.name)
+    except RegistrationError as error:
+        raise _Refused(f"pack.yaml: {error.located_reason}") from None
 
 
 def _check_ref(ref, install_dir):
@@ -203,7 +198,7 @@ def _install_one(source, ref, install_dir):
         copy = staging / "pack"
         try:
             shutil.copytree(
-                source, copy, symlinks=True, ignore=shutil.ignore_patterns(*SKIPPED),
+                source, copy, symlinks=True, ignore=shutil.ignore_patterns(*SKIPPED_NAMES),
                 copy_function=_copy_regular_file,
             )  # fmt: skip
         except (shutil.Error, OSError) as error:  # a file the server cannot read, ...

@@ -166,6 +166,9 @@ EXTENSIONS = Shape(
         "token_revocation": described(BOOLEAN, "POST /auth/v1/tokens/revoke"),
         "teams_admin_path": described(STRING, "where administrators manage teams, on this host"),
         "teams": described(BOOLEAN, "/teams, /useraccess and /grantables"),
+        "pack_problems": described(BOOLEAN, "GET /packs/views/problems (admins)"),
+        "runner_support": described(BOOLEAN, "actions say `unsupported` when they cannot run"),
+        "rule_warnings": described(BOOLEAN, "rules say `warnings` (missing trigger type, action)"),
         "execution_action_contains": described(
             BOOLEAN, "GET /executions?action_contains=: a part of the action ref"
         ),
@@ -268,8 +271,11 @@ ACTION = Shape(
         "tags": TAGS,
         "notify": OBJECT,
         "metadata_file": described(STRING, "for an action registered from a pack on disk"),
+        "unsupported": described(
+            STRING, "an extension (runner_support): why this server cannot run it, if so"
+        ),
     },
-    optional=("metadata_file",),
+    optional=("metadata_file", "unsupported"),
     mandatory=("id", "ref"),
 )
 
@@ -349,6 +355,25 @@ KEY_VALUE_PAIR = Shape(
 )
 
 
+# --- pack configs --------------------------------------------------------------------------
+
+CONFIG = Shape(
+    "Config",
+    "A pack's config (st2bridge.configs).",
+    {
+        "id": ID,
+        "pack": STRING,
+        "values": described(OBJECT, 'secret items masked "********" unless show_secrets'),
+    },
+)
+
+CONFIG_SCHEMA = Shape(
+    "ConfigSchema",
+    "A pack's config.schema.yaml.",
+    {"id": ID, "pack": STRING, "attributes": OBJECT},
+)
+
+
 # --- rules and triggers --------------------------------------------------------------------
 
 RULE = Shape(
@@ -374,7 +399,11 @@ RULE = Shape(
         "tags": TAGS,
         "context": OBJECT,
         "metadata_file": described(STRING, "empty unless registered from a pack on disk"),
+        "warnings": described(
+            STRINGS, "an extension (rule_warnings): its trigger type or action is missing"
+        ),
     },
+    optional=("warnings",),
     mandatory=("id", "ref"),
 )
 
@@ -455,6 +484,46 @@ RULE_ENFORCEMENT = Shape(
     optional=("execution_id", "failure_reason"),
 )
 
+
+# --- sensors and pack registration ---------------------------------------------------------
+
+SENSOR_TYPE = Shape(
+    "SensorType",
+    "A sensor of a pack, registered from sensors/*.yaml (it does not run here yet).",
+    {
+        "id": ID,
+        "uid": STRING,
+        "ref": STRING,
+        "name": STRING,
+        "pack": STRING,
+        "description": STRING,
+        "artifact_uri": STRING,
+        "entry_point": STRING,
+        "enabled": BOOLEAN,
+        "trigger_types": STRINGS,
+        "poll_interval": NUMBER,
+        "metadata_file": STRING,
+    },
+    optional=("description", "artifact_uri", "entry_point", "poll_interval", "metadata_file"),
+    mandatory=("id", "ref"),
+)
+
+PACK_PROBLEM = Shape(
+    "PackProblem",
+    "An extension (pack_problems): what registration could not take from a pack, or took "
+    "with a warning.",
+    {
+        "pack": STRING,
+        "directory": STRING,
+        "file": STRING,
+        "reason": STRING,
+        "level": {"enum": ["error", "warning"]},
+    },
+    mandatory=(),
+)
+
+
+# --- rule types ----------------------------------------------------------------------------
 
 RULE_TYPE = Shape(
     "RuleType",
@@ -735,7 +804,8 @@ GRANTABLE = Shape(
 ALL = [
     ERROR, TOKEN, TOKEN_VALIDITY, USER, VERSION, EXTENSIONS, API_KEY, NEW_API_KEY, PACK,
     RUNNER_TYPE, ACTION, PARAMETERS, EXECUTION, KEY_VALUE_PAIR, RULE, TRIGGER_TYPE, TRIGGER,
-    TRIGGER_INSTANCE, RE_EMITTED, RULE_ENFORCEMENT, TEAM, USER_ACCESS, GRANTABLE,
+    TRIGGER_INSTANCE, RE_EMITTED, RULE_ENFORCEMENT, SENSOR_TYPE, PACK_PROBLEM, TEAM, USER_ACCESS,
+    GRANTABLE, CONFIG, CONFIG_SCHEMA,
     RULE_TYPE, ACTION_ALIAS, ALIAS_MATCH, ALIAS_HELP, ALIAS_EXECUTION, ALIAS_EXECUTIONS,
     POLICY_TYPE, POLICY, ASYNC_REQUEST, PACKS_REGISTERED, ROLE, ROLE_ASSIGNMENT,
     PERMISSION_TYPES, RESOURCE_PERMISSION_TYPES, SERVICE_GROUPS, SERVICE_MEMBERS, SSO,

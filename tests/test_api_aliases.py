@@ -16,6 +16,7 @@ from st2bridge.models import ActionAlias, Execution, TeamAccess
 from st2bridge.packs import register_pack
 
 from .catalog_support import register_bundled_packs
+from .pack_support import pack_yaml
 
 pytestmark = pytest.mark.django_db
 
@@ -311,7 +312,7 @@ def test_match_and_execute_runs_each_match_of_a_multiple_format(admin_api, alice
 def pack_with_aliases(root, files):
     directory = Path(root, "chat")
     (directory / "aliases").mkdir(parents=True)
-    (directory / "pack.yaml").write_text(yaml.safe_dump({"name": "chat", "version": "1.0.0"}))
+    (directory / "pack.yaml").write_text(pack_yaml(name="chat"))
     for name, content in files.items():
         (directory / "aliases" / name).write_text(content)
     return directory

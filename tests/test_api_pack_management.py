@@ -15,6 +15,7 @@ from st2bridge import shapes
 from st2bridge.models import Action, ActionAlias, Execution, Pack, Policy, Rule
 
 from .catalog_support import register_bundled_packs
+from .pack_support import pack_yaml
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def make_pack(directory, ref="hello", actions=("say",)):
     (directory / "aliases").mkdir(exist_ok=True)
     (directory / "policies").mkdir(exist_ok=True)
     (directory / "rules").mkdir(exist_ok=True)
-    (directory / "pack.yaml").write_text(yaml.safe_dump({"name": ref, "version": "1.0.0"}))
+    (directory / "pack.yaml").write_text(pack_yaml(name=ref, ref=ref))
     for name in actions:
         action = {"name": name, "runner_type": "noop", "description": f"{name}."}
         (directory / "actions" / f"{name}.yaml").write_text(yaml.safe_dump(action))

@@ -12,6 +12,7 @@ from st2bridge.models import Policy, TeamAccess
 from st2bridge.packs import register_pack
 
 from .catalog_support import register_bundled_packs
+from .pack_support import pack_yaml
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +126,7 @@ def test_policies_of_system_packs_cannot_be_changed(admin_api):
 def test_packs_register_their_policies(tmp_path, admin_api):
     directory = Path(tmp_path, "limits")
     (directory / "policies").mkdir(parents=True)
-    (directory / "pack.yaml").write_text(yaml.safe_dump({"name": "limits", "version": "1.0.0"}))
+    (directory / "pack.yaml").write_text(pack_yaml(name="limits"))
     policy = {
         "name": "greet.concurrency",
         "resource_ref": "demo.greet",

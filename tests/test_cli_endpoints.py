@@ -12,6 +12,7 @@ from st2bridge.models import Execution, Pack, TeamAccess
 from .catalog_support import register_bundled_packs
 from .cli_support import St2, output, parsed, st2_binary
 from .conftest import PASSWORD
+from .pack_support import pack_yaml
 
 pytestmark = pytest.mark.cli
 
@@ -135,7 +136,7 @@ def test_a_pack_is_installed_from_a_local_directory_and_removed(st2, settings, t
     (tmp_path / "installed").mkdir()
     source = tmp_path / "sources" / "hello"
     (source / "actions").mkdir(parents=True)
-    write_yaml(source / "pack.yaml", {"name": "hello", "version": "1.0.0", "author": "me"})
+    (source / "pack.yaml").write_text(pack_yaml(name="hello", author="me"))
     write_yaml(source / "actions" / "say.yaml", {"name": "say", "runner_type": "noop"})
     installed = st2("pack", "install", f"file://{source}", "-j")
     assert installed.returncode == 0, output(installed)

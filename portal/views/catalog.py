@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.access import public_api_url, st2_login_required
-from portal.catalog import packs_with_actions, parameter_rows, search_actions
+from portal.catalog import packs_with_actions, parameter_rows, search_actions, with_problems
 from portal.form_rows import ADD_ROW
 from portal.forms import add_error, build_form, cleaned_parameters, error_summary
 from portal.preview import command_preview
@@ -20,8 +20,25 @@ EXECUTION_FIELDS = "id,status,start_timestamp,end_timestamp,elapsed_seconds"
 
 @st2_login_required
 def pack_list(request):
-    packs = packs_with_actions(request.st2.list_packs(), request.st2.list_actions())
-    return render(request, "portal/catalog/packs.html", {"packs": packs})
+    """The packs and their actions; for admins, when the server keeps them, what pack
+    registration could not take (a badge on the pack, the others above the list)."""
+    packs, unplaced = request.st2.list_packs(), []
+    if request.st2_is_admin and request.st2_extensions.get("pack_problems"):
+        packs, unplaced = with_problems(packs, _pack_problems(request))
+    packs = packs_with_actions(packs, request.st2.list_actions())
+    return render(
+        request, "portal/catalog/packs.html", {"packs": packs, "unplaced_problems": unplaced}
+    )
+
+
+def _pack_problems(request):
+    """The server's list, or none when it refuses it (an admin no longer, since sign-in)."""
+    try:
+        return request.st2.pack_problems()
+    except ApiError as error:
+        if error.status != 403:
+            raise
+        return []
 
 
 @st2_login_required

@@ -28,7 +28,7 @@ from st2bridge import (
 )
 from st2bridge import triggertypes as trigger_types
 
-from . import actions, packs, rules, runnertypes, teams, triggers
+from . import actions, packs, rules, runnertypes, sensors, teams, triggers
 from . import aliases as aliases_api
 from . import executions as executions_api
 from . import policies as policies_api
@@ -208,6 +208,48 @@ def paths():
         "/api/v1/packs/{ref_or_id}": {
             "parameters": [path("ref_or_id", "core")],
             "get": detail("Pack"),
+        },
+        "/api/v1/configs": {"get": listing("Config", extra=[query("show_secrets", BOOLEAN)])},
+        "/api/v1/configs/{pack}": {
+            "parameters": [path("pack", "core"), query("show_secrets", BOOLEAN)],
+            "get": detail("Config"),
+            "put": operation(
+                "Replace a pack's config (administrators; validated against its schema)",
+                200,
+                ref("Config"),
+                errors=(403, 404, 413),
+                body=ANY_OBJECT,
+            ),
+        },
+        "/api/v1/config_schemas": {"get": listing("ConfigSchema")},
+        "/api/v1/config_schemas/{pack}": {
+            "parameters": [path("pack", "core")],
+            "get": detail("ConfigSchema"),
+        },
+        "/api/v1/packs/views/problems": {
+            "get": operation(
+                "What pack registration could not take (administrators; an extension)",
+                200,
+                {"type": "array", "items": ref("PackProblem")},
+                errors=(403,),
+                parameters=[query("pack"), query("level"), *PAGING[:2]],
+            )
+        },
+        "/api/v1/sensortypes": {
+            "get": listing(
+                "SensorType", sensors.FILTERS, [query("enabled", BOOLEAN), query("trigger")]
+            )
+        },
+        "/api/v1/sensortypes/{ref_or_id}": {
+            "parameters": [path("ref_or_id")],
+            "get": detail("SensorType"),
+            "put": operation(
+                "Switch a sensor type on or off (administrators; only `enabled` is applied)",
+                200,
+                ref("SensorType"),
+                errors=(403, 404, 413),
+                body=obj(enabled=BOOLEAN),
+            ),
         },
         "/api/v1/runnertypes": {"get": listing("RunnerType", runnertypes.FILTERS)},
         "/api/v1/runnertypes/{name_or_id}": {
