@@ -1,0 +1,43 @@
+"""bench/portal.py runs end to end on a tiny scale and prints every figure it promises: p50,
+p95, the ratio to the sign-in page and the API calls of each page, with its verdict. Whether
+the target is met is for a full run (bench/RESULTS.md), not for this test; the API calls
+are the catalog's promise, so they are checked here."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = [
+    "--actions", "60", "--packs", "3", "--executions", "200", "--busy-actions", "5",
+    "--rules", "3", "--samples", "3", "--no-results",
+]  # fmt: skip
+ROW = r" +[\d.]+ +[\d.]+ +[\d.]+x +{calls}  (met|NOT met)"
+
+
+def test_bench_portal_prints_its_figures():
+    done = subprocess.run(  # noqa: S603 (argv list, no shell)
+        [sys.executable, "bench/portal.py", *TINY],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert re.search(r"catalog written and registered in \d+ s, executions inserted in", out)
+    assert re.search(r"sign-in page \(baseline\) +[\d.]+ +[\d.]+ +1\.0x +0\n", out), out
+    pages = {
+        r"actions \(60 \+ bundled\)": 1,
+        r"actions, last page": 1,
+        r"actions, search 'restart nginx'": 1,
+        r"packs \(3 \+ bundled\)": 2,
+        r"action page bench_00\.action_00000": 3,
+        r"history \(200 executions\)": 1,
+        r"rules list \(3 rules\)": 1,
+    }
+    for page, calls in pages.items():
+        assert re.search(page + ROW.format(calls=calls), out), (page, out)
+    assert "target: p50 under 50 ms for each page" in out
