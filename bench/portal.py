@@ -9,12 +9,14 @@ gets:
   (ST2_PACKS_EXTRA_DIRS) and registered as any pack is (manage.py register_packs). Each has
   five parameters and a description naming one of ten services, so a search finds a tenth;
 - --executions finished executions of --busy-actions of those actions, one a minute going
-  back, inserted with plain SQL in one transaction (the API would take the best part of an
-  hour), with the action and runner snapshots the API itself shows;
+  back, every other one the administrator's and a member's, inserted with plain SQL in one
+  transaction (the API would take the best part of an hour), with the action and runner
+  snapshots the API itself shows;
 - --rules webhook rules, through the API.
-Then a signed-in administrator times each page over real HTTP, --samples rounds with the pages
-in turn (so that other work on shared cores falls on all of them alike), after one warm-up
-request each. Each page of the portal reaches the API over HTTP too: that is in the time.
+Then a signed-in administrator (the member for their history) times each page over real
+HTTP, --samples rounds with the pages in turn (so that other work on shared cores falls on all
+of them alike), after one warm-up request each. Each page of the portal reaches the API over
+HTTP too: that is in the time.
 The API calls a page makes are counted in gunicorn's access log (one line per request): the
 fewest over three requests, as the server's extensions are asked once every five minutes per
 process. The sign-in page (a template and a CSRF token, no API call) is the baseline.
@@ -43,6 +45,7 @@ from tests.live_site import ADMIN, PASSWORD, LiveSite  # noqa: E402 - after the 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 TARGET_MS = 50
 BASELINE = "sign-in page (baseline)"
+MEMBER = "member"
 SERVICES = ("nginx", "postgres", "redis", "kafka", "haproxy", "mysql", "rabbitmq", "etcd")
 SERVICES += ("consul", "memcached")
 API_CALL = re.compile(r'"[A-Z]+ /(api|auth|stream)/v1[/"]')
@@ -106,8 +109,9 @@ def write_catalog(args, directory):
 
 
 def insert_executions(args, site, api):
-    """--executions finished executions, newest a minute ago, with plain SQL (one
-    transaction); the snapshots are the ones the API shows for the action and its runner."""
+    """--executions finished executions, newest a minute ago, the administrator's and the
+    member's in turn, with plain SQL (one transaction); the snapshots are the ones the API
+    shows for the action and its runner."""
     busy = [action_ref(args, number) for number in range(min(args.busy_actions, args.actions))]
     snapshots = {ref: api.get(f"{site.url}/api/v1/actions/{ref}").json() for ref in busy}
     runner = api.get(f"{site.url}/api/v1/runnertypes/noop").json()
@@ -115,6 +119,7 @@ def insert_executions(args, site, api):
     rows = []
     for number in range(args.executions):
         ref = busy[number % len(busy)]
+        user = MEMBER if number % 2 else ADMIN
         started = now - timedelta(minutes=number + 1)
         rows.append(
             {
@@ -125,8 +130,8 @@ def insert_executions(args, site, api):
                 "parameters": json.dumps({"host": f"host{number % 300}.example.com"}),
                 "secret_parameters": "",
                 "status": "failed" if number % 10 == 0 else "succeeded",
-                "user": ADMIN,
-                "context": json.dumps({"user": ADMIN}),
+                "user": user,
+                "context": json.dumps({"user": user}),
                 "result": json.dumps({}),
                 "log": json.dumps([]),
                 "start_timestamp": f"{started:%Y-%m-%d %H:%M:%S.%f}",
@@ -169,15 +174,16 @@ def pages(args, total_actions):
         f"packs ({args.packs} + bundled)": "/packs",
         f"action page {action_ref(args, 0)}": f"/actions/{action_ref(args, 0)}",
         f"history ({args.executions:,} executions)": "/executions",
+        f"history of a member ({args.executions // 2:,} theirs)": "/executions",
         f"rules list ({args.rules} rules)": "/rules",
     }
 
 
-def signed_in(site):
+def signed_in(site, username=ADMIN):
     browser = requests.Session()
     form = browser.get(f"{site.url}/login").text
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)[1]
-    data = {"username": ADMIN, "password": PASSWORD, "csrfmiddlewaretoken": csrf}
+    data = {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": csrf}
     response = browser.post(f"{site.url}/login", data=data, headers={"Referer": site.url})
     response.raise_for_status()
     return browser
@@ -263,6 +269,7 @@ def main():
             registered = time.perf_counter() - started
             api = requests.Session()
             api.headers["X-Auth-Token"] = site.token()
+            site.add_user(MEMBER)
             started = time.perf_counter()
             insert_executions(args, site, api)
             inserted = time.perf_counter() - started
@@ -276,6 +283,7 @@ def main():
             total = api.get(f"{site.url}/api/v1/actions?limit=1").headers["X-Total-Count"]
             paths = pages(args, int(total))
             browsers = {name: browser for name in paths} | {BASELINE: requests.Session()}
+            browsers |= {name: signed_in(site, MEMBER) for name in paths if MEMBER in name}
             times = timed(browsers, site, paths, args.samples)
             calls = {name: api_calls(browsers[name], site, paths[name]) for name in paths}
     lines = report(times, calls)

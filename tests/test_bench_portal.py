@@ -36,6 +36,7 @@ def test_bench_portal_prints_its_figures():
         r"packs \(3 \+ bundled\)": 2,
         r"action page bench_00\.action_00000": 3,
         r"history \(200 executions\)": 1,
+        r"history of a member \(100 theirs\)": 1,
         r"rules list \(3 rules\)": 1,
     }
     for page, calls in pages.items():
