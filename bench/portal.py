@@ -27,6 +27,7 @@ bench/RESULTS.md (--no-results: not).
 
 import argparse
 import json
+import os
 import re
 import sqlite3
 import statistics
@@ -37,12 +38,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
+from executions import append_results as append_results_section  # bench/executions.py
+from executions import cpu_model, database_label, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.live_site import ADMIN, PASSWORD, LiveSite  # noqa: E402 - after the path is set
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 TARGET_MS = 50
 BASELINE = "sign-in page (baseline)"
 MEMBER = "member"
@@ -223,11 +225,6 @@ def api_calls(browser, site, path):
     return min(counts)
 
 
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
-
-
 def report(times, calls):
     baseline = statistics.median(times[BASELINE])
     lines = [f"{'page':42} {'p50 ms':>7} {'p95 ms':>7} {'x base':>7} {'API calls':>9}"]
@@ -243,21 +240,13 @@ def report(times, calls):
 
 
 def append_results(args, lines, setup):
-    section = [
-        "",
-        f"## bench/portal.py — {args.actions:,} actions, {args.executions:,} executions "
-        f"({datetime.now(UTC):%Y-%m-%d})",
-        "",
+    append_results_section(
+        f"bench/portal.py — {args.actions:,} actions, {args.executions:,} executions",
         f"Command: `.venv/bin/python bench/portal.py --actions {args.actions} "
-        f"--executions {args.executions} --samples {args.samples}` ({setup}).",
-        "",
-        "```",
-        *lines,
-        "```",
-    ]
-    with RESULTS.open("a") as out:
-        out.write("\n".join(section) + "\n")
-    print(f"\nappended to {RESULTS}")
+        f"--executions {args.executions} --samples {args.samples}` ({setup}; {cpu_model()}, "
+        f"{os.cpu_count()} cores, {database_label()}).",
+        lines,
+    )
 
 
 def main():

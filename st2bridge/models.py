@@ -80,7 +80,7 @@ class Pack(IdModel):
 
 class Action(IdModel):
     ref = models.CharField(max_length=400, unique=True)
-    pack = models.CharField(max_length=100, db_index=True)
+    pack = models.CharField(max_length=100)
     name = models.CharField(max_length=255, db_index=True)
     description = models.TextField(blank=True, default="")
     enabled = models.BooleanField(default=True)
@@ -94,6 +94,9 @@ class Action(IdModel):
 
     class Meta:
         ordering = ["pack", "name"]
+        # The lists' order, in place of an index on pack alone: a page far into 5,000 actions
+        # sorted them all (22 ms for page 200, 0.2 ms with this; issue 14).
+        indexes = [models.Index(fields=["pack", "name"])]
 
 
 class KeyValuePair(IdModel):

@@ -4,11 +4,9 @@ the target is met is for a full run (bench/RESULTS.md), not for this test; the A
 are the catalog's promise, so they are checked here."""
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .bench_support import run_bench
+
 TINY = [
     "--actions", "60", "--packs", "3", "--executions", "200", "--busy-actions", "5",
     "--rules", "3", "--samples", "3", "--no-results",
@@ -17,16 +15,7 @@ ROW = r" +[\d.]+ +[\d.]+ +[\d.]+x +{calls}  (met|NOT met)"
 
 
 def test_bench_portal_prints_its_figures():
-    done = subprocess.run(  # noqa: S603 (argv list, no shell)
-        [sys.executable, "bench/portal.py", *TINY],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    out = done.stdout
+    out = run_bench("portal.py", *TINY)
     assert re.search(r"catalog written and registered in \d+ s, executions inserted in", out)
     assert re.search(r"sign-in page \(baseline\) +[\d.]+ +[\d.]+ +1\.0x +0\n", out), out
     pages = {
