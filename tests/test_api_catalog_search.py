@@ -181,5 +181,7 @@ def test_openapi_documents_search_and_counts(anon_api):
         "additionalProperties": {"type": "integer", "minimum": 0},
     }
     extensions = document["paths"]["/api/v1/extensions"]["get"]["responses"]["200"]
-    schema = extensions["content"]["application/json"]["schema"]["properties"]
-    assert schema["action_search"] == schema["pack_action_counts"] == {"type": "boolean"}
+    schema = extensions["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/Extensions"}
+    offered = document["components"]["schemas"]["Extensions"]["properties"]
+    assert offered["action_search"]["type"] == offered["pack_action_counts"]["type"] == "boolean"
