@@ -14,7 +14,7 @@ from .portal_support import ESCAPED, SCRIPT, api_as, browser
 
 
 def listed_refs(page):
-    return re.findall(r'<a class="fw-semibold" href="/actions/([^"]+)">', page)
+    return re.findall(r'<a href="/actions/([^"]+)">', page)
 
 
 @pytest.fixture

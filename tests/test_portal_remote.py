@@ -212,7 +212,7 @@ def test_what_a_stackstorm_server_cannot_do_is_shown_unavailable(via_stackstorm_
 
 
 def listed_refs(page):
-    return re.findall(r'<a class="fw-semibold" href="/actions/([^"]+)">', page)
+    return re.findall(r'<a href="/actions/([^"]+)">', page)
 
 
 def test_catalog_in_front_of_a_stackstorm_server_searches_and_counts_itself(
