@@ -305,12 +305,6 @@ class St2Client:
 
     # --- teams (this project's extension: extensions()["teams"]; st2bridge/api/teams.py) ----
 
-    def _page(self, path, limit, offset, filters):
-        """(items, total) of one page of a list endpoint; empty filters are left out."""
-        params = {name: value for name, value in filters.items() if value not in (None, "")}
-        response = self._get(path, {**params, "limit": limit, "offset": offset})
-        return response.json(), int(response.headers.get("X-Total-Count", 0))
-
     def list_teams(self, limit=50, offset=0, **filters):
         """(teams, total): every team for an admin, else the caller's (filters: member, name)."""
         return self._page("/teams", limit, offset, filters)

@@ -10,7 +10,8 @@ from django.views.decorators.http import require_POST
 
 from portal.access import public_api_url, st2_login_required
 from portal.catalog import ActionPage, action_page, pack_page, parameter_rows, search_problem
-from portal.forms import ADD_ROW, add_error, build_form, cleaned_parameters
+from portal.form_rows import ADD_ROW
+from portal.forms import add_error, build_form, cleaned_parameters, error_summary
 from portal.paging import page_link, page_number, pager
 from portal.preview import command_preview
 from st2bridge.client import ApiError
@@ -84,6 +85,7 @@ def action_detail(request, ref):
         "rerun_of": rerun,
         "parameters": parameter_rows(merged),
         "preview": command_preview(form, merged, ref, public_api_url(request)),
+        "error_summary": error_summary(form),
         "executions": executions,
         "executions_total": total,
     }
