@@ -273,9 +273,11 @@ def main():
             paths = pages(args, int(total))
             browsers = {name: browser for name in paths} | {BASELINE: requests.Session()}
             browsers |= {name: signed_in(site, MEMBER) for name in paths if MEMBER in name}
+            load_before = os.getloadavg()[0]
             times = timed(browsers, site, paths, args.samples)
+            load = f"load average {load_before:.1f} then {os.getloadavg()[0]:.1f}"
             calls = {name: api_calls(browsers[name], site, paths[name]) for name in paths}
-    lines = report(times, calls)
+    lines = [*report(times, calls), f"machine while timed: {load} on {os.cpu_count()} cores"]
     print("\n".join(lines))
     if not args.no_results:
         append_results(args, lines, setup)

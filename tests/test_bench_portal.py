@@ -31,3 +31,4 @@ def test_bench_portal_prints_its_figures():
     for page, calls in pages.items():
         assert re.search(page + ROW.format(calls=calls), out), (page, out)
     assert "target: p50 under 50 ms for each page" in out
+    assert re.search(r"machine while timed: load average [\d.]+ then [\d.]+ on \d+ cores", out)
