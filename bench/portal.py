@@ -17,10 +17,10 @@ Then a signed-in administrator (the member for their history) times each page ov
 HTTP, --samples rounds with the pages in turn (so that other work on shared cores falls on all
 of them alike), after one warm-up request each. Each page of the portal reaches the API over
 HTTP too: that is in the time.
-The API calls a page makes are counted in gunicorn's access log (one line per request, with
-its time): the fewest over five requests, as the server's extensions are asked once every five
-minutes per process, and ("in API") the median time those calls took, in whole ms each. The
-sign-in page (a template and a CSRF token, no API call) is the baseline.
+The API calls each timed request made, and their times, are read from gunicorn's access log:
+a page's "API calls" are the fewest of its requests (the server's extensions are asked once
+every five minutes per process), "in API" the median time spent in them (whole ms per call).
+The sign-in page (a template and a CSRF token, no API call) is the baseline.
 
 Target (issues 5 and 14): p50 under 50 ms for each page. The figures are appended to
 bench/RESULTS.md (--no-results: not).
@@ -51,7 +51,9 @@ BASELINE = "sign-in page (baseline)"
 MEMBER = "member"
 SERVICES = ("nginx", "postgres", "redis", "kafka", "haproxy", "mysql", "rabbitmq", "etcd")
 SERVICES += ("consul", "memcached")
-API_CALL = re.compile(r'"[A-Z]+ /(?:api|auth|stream)/v1[/"][^"]*" \d+ \S+ (\d+)ms')  # its time
+ACCESS = re.compile(r'"[A-Z]+ ([^ "]*)" \d+ \S+ (\d+)ms')  # gunicorn_conf's access_log_format
+API = ("/api/", "/auth/", "/stream/")
+LOG_PAUSE = 0.05  # seconds after each timed request, for the access log to catch up
 
 
 def parse_args():
@@ -200,47 +202,47 @@ def get(browser, url):
 
 
 def timed(browsers, site, paths, samples):
-    """{name: [seconds]}: `samples` rounds, each page once per round, in turn; `browsers`
-    says which session asks for each page (the sign-in page: an anonymous one)."""
-    times = {name: [] for name in paths}
+    """{name: [(seconds, [ms of each API call it made])]}: `samples` rounds, each page once
+    per round, in turn (after one warm-up round); `browsers` says which session asks for each
+    page (the sign-in page: an anonymous one). The API calls are read from gunicorn's access
+    log: a request's are the lines written from its start until the next one's, each request
+    followed by a pause (untimed) for the lines of its calls to be written."""
     for name, path in paths.items():
         get(browsers[name], site.url + path)  # warm-up
+    measured = {name: [] for name in paths}
+    requests = []  # (name, seconds, where the log was when it started)
     for _ in range(samples):
         for name, path in paths.items():
+            offset = site.log_path.stat().st_size
             started = time.perf_counter()
             get(browsers[name], site.url + path)
-            times[name].append(time.perf_counter() - started)
-    return times
+            requests.append((name, time.perf_counter() - started, offset))
+            time.sleep(LOG_PAUSE)
+    log = site.log_path.read_bytes()
+    ends = [offset for _, _, offset in requests[1:]] + [len(log)]
+    for (name, seconds, offset), end in zip(requests, ends, strict=True):
+        made = ACCESS.findall(log[offset:end].decode(errors="replace"))
+        measured[name].append((seconds, [int(ms) for path, ms in made if path.startswith(API)]))
+    return measured
 
 
-def api_calls(browser, site, path, requests=5):
-    """(the fewest API calls, the median time spent in them in ms) over `requests` requests
-    of `path`, from gunicorn's access log (which gives each request's time)."""
-    counts, spent = [], []
-    for _ in range(requests):
-        before = site.log_path.stat().st_size
-        get(browser, site.url + path)
-        time.sleep(0.3)  # the access log line is written after the response
-        with site.log_path.open("rb") as log:
-            log.seek(before)
-            times = API_CALL.findall(log.read().decode(errors="replace"))
-        counts.append(len(times))
-        spent.append(sum(int(ms) for ms in times))
-    return min(counts), statistics.median(spent)
-
-
-def report(times, calls):
-    baseline = statistics.median(times[BASELINE])
+def report(measured):
+    """The table: each page's p50 and p95, its p50 against the sign-in page's, the API calls
+    it made (the fewest of its requests: the server's extensions are asked now and then) and
+    the median time spent in them."""
+    baseline = statistics.median(seconds for seconds, _ in measured[BASELINE])
     lines = [
         f"{'page':42} {'p50 ms':>7} {'p95 ms':>7} {'x base':>7} {'API calls':>9} {'in API':>7}"
     ]
-    for name, values in times.items():
-        p50 = statistics.median(values)
+    for name, samples in measured.items():
+        seconds = [taken for taken, _ in samples]
+        p50 = statistics.median(seconds)
+        calls = min(len(made) for _, made in samples)
+        in_api = statistics.median(sum(made) for _, made in samples)
         verdict = "" if name == BASELINE else ("met" if p50 * 1000 < TARGET_MS else "NOT met")
-        count, spent = calls[name]
         lines.append(
-            f"{name:42} {p50 * 1000:7.1f} {percentile(values, 0.95) * 1000:7.1f} "
-            f"{p50 / baseline:6.1f}x {count:9d} {spent:7.0f}  {verdict}".rstrip()
+            f"{name:42} {p50 * 1000:7.1f} {percentile(seconds, 0.95) * 1000:7.1f} "
+            f"{p50 / baseline:6.1f}x {calls:9d} {in_api:7.0f}  {verdict}".rstrip()
         )
     lines.append(f"target: p50 under {TARGET_MS} ms for each page")
     return lines
@@ -281,10 +283,9 @@ def main():
             browsers = {name: browser for name in paths} | {BASELINE: requests.Session()}
             browsers |= {name: signed_in(site, MEMBER) for name in paths if MEMBER in name}
             load_before = os.getloadavg()[0]
-            times = timed(browsers, site, paths, args.samples)
+            measured = timed(browsers, site, paths, args.samples)
             load = f"load average {load_before:.1f} then {os.getloadavg()[0]:.1f}"
-            calls = {name: api_calls(browsers[name], site, paths[name]) for name in paths}
-    lines = [*report(times, calls), f"machine while timed: {load} on {os.cpu_count()} cores"]
+    lines = [*report(measured), f"machine while timed: {load} on {os.cpu_count()} cores"]
     print("\n".join(lines))
     if not args.no_results:
         append_results(args, lines, setup)
