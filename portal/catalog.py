@@ -91,6 +91,17 @@ def search_actions(actions, query):
     return [action for action in actions if all(word in search_text(action) for word in words)]
 
 
+def with_problems(packs, problems):
+    """(packs, unplaced): each pack dict with its `registration_problems` (those of its ref,
+    errors first), and the problems of no pack (a pack.yaml that could not be read, a missing
+    packs directory, a runner file)."""
+    by_pack = {}
+    for problem in sorted(problems, key=lambda problem: problem.get("level") != "error"):
+        by_pack.setdefault(problem.get("pack") or "", []).append(problem)
+    marked = [{**pack, "registration_problems": by_pack.get(pack.get("ref"), [])} for pack in packs]
+    return marked, by_pack.get("", [])
+
+
 def parameter_rows(merged):
     """Rows of the parameter table in StackStorm's order; secret defaults masked."""
     rows = []

@@ -6,7 +6,7 @@ import re
 from django.db.models import Count, Q, TextField
 from django.db.models.functions import Cast
 
-from . import access, params
+from . import access, params, runners
 from .bodies import check_body
 from .errors import InvalidInput
 from .formats import without_nulls
@@ -292,6 +292,9 @@ def action_to_api(action, parameters=None):
             "tags": action.tags,
             "notify": action.notify or {},
             "metadata_file": action.metadata_file or None,
+            # An extension (GET /extensions: runner_support), only on actions whose runner
+            # this server cannot run: they are listed, and refused at launch.
+            "unsupported": runners.unsupported(action.runner_type),
         }
     )
 

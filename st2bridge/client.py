@@ -179,6 +179,12 @@ class St2Client:
     def get_pack(self, ref):
         return self._get(f"/packs/{_path(ref)}").json()
 
+    def pack_problems(self):
+        """What the last pack registration could not take, or took with a warning (an
+        extension for admins, GET /extensions: pack_problems): [{pack, directory, file,
+        reason, level}]."""
+        return self._get("/packs/views/problems").json()
+
     def list_actions(self, pack=None):
         return self._get_all("/actions", {"pack": pack} if pack else None)
 

@@ -10,7 +10,7 @@ import logging
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import catalog, datastore, params, teams
+from . import catalog, datastore, params, runners, teams
 from .bodies import check_body
 from .constants import MASK
 from .errors import AccessDenied, InvalidInput
@@ -116,7 +116,8 @@ def request_execution(action_ref, given, *, user, staff, context=None, parent=No
 
 
 def check_launchable(action_ref, action, runner):
-    """Refuse a missing or disabled action, or one whose runner type is missing or disabled."""
+    """Refuse a missing or disabled action, one whose runner type is missing or disabled, or
+    one whose runner this server cannot run (st2bridge.runners.unsupported)."""
     if action is None:
         raise InvalidInput(f'Action "{action_ref}" cannot be found.')
     if not action.enabled:
@@ -125,6 +126,9 @@ def check_launchable(action_ref, action, runner):
         raise InvalidInput(
             f'Runner "{action.runner_type}" of action "{action_ref}" is not available.'
         )
+    unsupported = runners.unsupported(action.runner_type)
+    if unsupported:
+        raise InvalidInput(f'Unable to execute action "{action_ref}". {unsupported}')
 
 
 def new_execution(action, runner, given, *, user, staff, data=(), context=None, parent=None,

@@ -73,9 +73,49 @@ class Pack(IdModel):
     # Everything pack.yaml declares (description, version, author, keywords, ...), as given.
     metadata = models.JSONField(default=dict, blank=True)
     files = models.JSONField(default=list, blank=True)
+    # What the pack's files hashed to when it was last registered: the loader skips a pack
+    # whose files (and the runner types and loader they were read with) have not changed.
+    content_hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["ref"]
+
+
+class PackProblem(models.Model):
+    """One thing registration could not take from a pack directory as it is (`error`: the file
+    or the whole pack was not registered), or took with a doubt (`warning`: a rule naming a
+    trigger type or action that is not registered). Rewritten for a pack each time it is
+    registered; `pack` is empty when the pack itself could not be identified."""
+
+    ERROR, WARNING = "error", "warning"
+
+    pack = models.CharField(max_length=100, blank=True, default="", db_index=True)
+    directory = models.CharField(max_length=1000, blank=True, default="")
+    file = models.CharField(max_length=1000, blank=True, default="")
+    reason = models.TextField()
+    level = models.CharField(max_length=10, default=ERROR)
+
+    class Meta:
+        ordering = ["pack", "directory", "file", "id"]
+
+
+class SensorType(IdModel):
+    """A sensor a pack declares in sensors/*.yaml. Registered (listed, enabled and disabled
+    through /api/v1/sensortypes) even though this server does not run sensors yet."""
+
+    ref = models.CharField(max_length=400, unique=True)
+    pack = models.CharField(max_length=100, db_index=True)
+    name = models.CharField(max_length=255)  # the class_name
+    description = models.TextField(blank=True, default="")
+    artifact_uri = models.CharField(max_length=2000, blank=True, default="")
+    entry_point = models.CharField(max_length=1000, blank=True, default="")
+    enabled = models.BooleanField(default=True)
+    trigger_types = models.JSONField(default=list, blank=True)  # trigger type refs
+    poll_interval = models.FloatField(null=True, blank=True)
+    metadata_file = models.CharField(max_length=1000, blank=True, default="")
+
+    class Meta:
+        ordering = ["pack", "name"]
 
 
 class Action(IdModel):

@@ -60,7 +60,7 @@ def test_execution_page_shows_the_finished_result(alice_browser):
     execution_id = response["Location"].rsplit("/", 1)[1]
     assert run_to_completion(execution_id).status == "succeeded"
     page = alice_browser.get(response["Location"]).content.decode()
-    assert '<span class="status status-succeeded">succeeded</span>' in page
+    assert 'status status-succeeded">succeeded</span>' in page
     assert f'<pre class="output" id="stdout">{ESCAPED}</pre>' in page
     assert '<pre class="output" id="stderr">oops</pre>' in page
     assert "&quot;return_code&quot;: 0" in page  # the rest of the result, pretty-printed JSON

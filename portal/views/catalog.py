@@ -9,7 +9,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal.access import public_api_url, st2_login_required
-from portal.catalog import ActionPage, action_page, pack_page, parameter_rows, search_problem
+from portal.catalog import (
+    ActionPage,
+    action_page,
+    pack_page,
+    parameter_rows,
+    search_problem,
+    with_problems,
+)
 from portal.form_rows import ADD_ROW
 from portal.forms import add_error, build_form, cleaned_parameters, error_summary
 from portal.paging import page_link, page_number, pager
@@ -23,13 +30,29 @@ EXECUTION_FIELDS = "id,status,start_timestamp,end_timestamp,elapsed_seconds"
 
 @st2_login_required
 def pack_list(request):
-    """A page of packs, each with how many actions it has (linking to them)."""
+    """A page of packs, each with how many actions it has (linking to them); for admins,
+    when the server keeps them, what pack registration could not take (a badge on the pack;
+    problems of no registered pack above the list of the first page)."""
     page = page_number(request.GET)
     packs, total = pack_page(request.st2, request.st2_extensions, page)
     paging = pager(total, page)
     if page > paging["pages"]:
         return redirect(reverse("packs") + page_link({}, paging["pages"]))
-    return render(request, "portal/catalog/packs.html", {"packs": packs, **paging})
+    unplaced = []
+    if request.st2_is_admin and request.st2_extensions.get("pack_problems"):
+        packs, unplaced = with_problems(packs, _pack_problems(request))
+    context = {"packs": packs, "unplaced_problems": unplaced if page == 1 else [], **paging}
+    return render(request, "portal/catalog/packs.html", context)
+
+
+def _pack_problems(request):
+    """The server's list, or none when it refuses it (an admin no longer, since sign-in)."""
+    try:
+        return request.st2.pack_problems()
+    except ApiError as error:
+        if error.status != 403:
+            raise
+        return []
 
 
 @st2_login_required

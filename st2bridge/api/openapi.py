@@ -13,7 +13,7 @@ from django.urls import re_path
 from st2bridge import apikeys, catalog, datastore, executions, rulebook, shapes, team_admin
 from st2bridge import triggertypes as trigger_types
 
-from . import actions, packs, rules, runnertypes, teams, triggers
+from . import actions, packs, rules, runnertypes, sensors, teams, triggers
 from . import executions as executions_api
 from .user import API_VERSION
 
@@ -212,6 +212,31 @@ def paths():
         "/api/v1/packs/{ref_or_id}": {
             "parameters": [path("ref_or_id", "core")],
             "get": detail("Pack"),
+        },
+        "/api/v1/packs/views/problems": {
+            "get": operation(
+                "What pack registration could not take (administrators; an extension)",
+                200,
+                {"type": "array", "items": ref("PackProblem")},
+                errors=(403,),
+                parameters=[query("pack"), query("level"), *PAGING[:2]],
+            )
+        },
+        "/api/v1/sensortypes": {
+            "get": listing(
+                "SensorType", sensors.FILTERS, [query("enabled", BOOLEAN), query("trigger")]
+            )
+        },
+        "/api/v1/sensortypes/{ref_or_id}": {
+            "parameters": [path("ref_or_id")],
+            "get": detail("SensorType"),
+            "put": operation(
+                "Switch a sensor type on or off (administrators; only `enabled` is applied)",
+                200,
+                ref("SensorType"),
+                errors=(403, 404, 413),
+                body=obj(enabled=BOOLEAN),
+            ),
         },
         "/api/v1/runnertypes": {"get": listing("RunnerType", runnertypes.FILTERS)},
         "/api/v1/runnertypes/{name_or_id}": {

@@ -17,6 +17,7 @@ __all__ = [
     "RunRequest",
     "RunResult",
     "get_runner",
+    "unsupported",
 ]
 
 REGISTRY = {
@@ -42,6 +43,17 @@ METADATA_ONLY = frozenset(
         "winrm-ps-script",
     }
 )
+
+
+def unsupported(runner_type):
+    """Why actions of `runner_type` cannot run on this server (a sentence naming the runner),
+    or None when they can: they are registered, listed and shown all the same."""
+    if runner_type in REGISTRY:
+        return None
+    return (
+        f'Runner "{runner_type}" cannot run on this server (it runs: '
+        f"{', '.join(sorted(REGISTRY))})."
+    )
 
 
 def get_runner(name):

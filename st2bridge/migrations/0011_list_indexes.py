@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("st2bridge", "0008_encrypt_rule_secrets"),
+        ("st2bridge", "0010_pack_configs"),
     ]
 
     operations = [
