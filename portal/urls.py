@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal.views import apikeys, auth, catalog, executions, home, rules, teams
+from portal.views import apikeys, auth, catalog, configs, executions, home, rules, teams
 
 urlpatterns = [
     path("", include("st2bridge.api.urls")),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("login", auth.login, name="login"),
     path("logout", auth.logout, name="logout"),
     path("packs", catalog.pack_list, name="packs"),
+    path("packs/<str:ref>/config", configs.pack_config, name="pack_config"),
     path("actions", catalog.action_list, name="actions"),
     path("actions/<str:ref>", catalog.action_detail, name="action"),
     path("actions/<str:ref>/preview", catalog.action_preview, name="action_preview"),

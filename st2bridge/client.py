@@ -223,6 +223,31 @@ class St2Client:
         """Runner and action parameters merged, as the API validates them."""
         return self._get(f"/actions/views/parameters/{_path(ref)}").json()["parameters"]
 
+    # --- pack configs ---------------------------------------------------------------------
+
+    def get_config_schema(self, pack):
+        """The pack's config schema items ({} when it has none)."""
+        try:
+            return self._get(f"/config_schemas/{_path(pack)}").json()["attributes"]
+        except ApiError as error:
+            if error.status == 404:
+                return {}
+            raise
+
+    def get_config(self, pack):
+        """The pack's config values, secrets masked ({} when it has no config yet)."""
+        try:
+            return self._get(f"/configs/{_path(pack)}").json()["values"]
+        except ApiError as error:
+            if error.status == 404:
+                return {}
+            raise
+
+    def set_config(self, pack, values):
+        """Replace the pack's config (administrators); secrets sent masked keep their value."""
+        url = f"{self.api_url}/configs/{_path(pack)}"
+        return self._request("PUT", url, json=values).json()["values"]
+
     # --- executions -----------------------------------------------------------------------
 
     def list_executions(self, limit=50, offset=0, **filters):

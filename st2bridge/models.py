@@ -81,6 +81,33 @@ class Pack(IdModel):
         ordering = ["ref"]
 
 
+class ConfigSchema(IdModel):
+    """A pack's config.schema.yaml: its items as parameters are written (type, default,
+    required, secret, nested properties and items)."""
+
+    pack = models.CharField(max_length=100, unique=True)
+    attributes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["pack"]
+
+
+class PackConfig(IdModel):
+    """A pack's config (st2bridge.configs): `values` with every secret item masked, and the
+    whole of them, secrets included, as encrypted JSON in `sealed_values` (empty when no
+    secret item has a value). `file_hash`: the configs/<pack>.yaml content last loaded, so
+    a file is loaded again only when it changed and API edits survive registration."""
+
+    pack = models.CharField(max_length=100, unique=True)
+    values = models.JSONField(default=dict, blank=True)
+    sealed_values = models.TextField(blank=True, default="")
+    file_hash = models.CharField(max_length=64, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pack"]
+
+
 class PackProblem(models.Model):
     """One thing registration could not take from a pack directory as it is (`error`: the file
     or the whole pack was not registered), or took with a doubt (`warning`: a rule naming a

@@ -354,6 +354,25 @@ KEY_VALUE_PAIR = Shape(
 )
 
 
+# --- pack configs --------------------------------------------------------------------------
+
+CONFIG = Shape(
+    "Config",
+    "A pack's config (st2bridge.configs).",
+    {
+        "id": ID,
+        "pack": STRING,
+        "values": described(OBJECT, 'secret items masked "********" unless show_secrets'),
+    },
+)
+
+CONFIG_SCHEMA = Shape(
+    "ConfigSchema",
+    "A pack's config.schema.yaml.",
+    {"id": ID, "pack": STRING, "attributes": OBJECT},
+)
+
+
 # --- rules and triggers --------------------------------------------------------------------
 
 RULE = Shape(
@@ -546,5 +565,5 @@ ALL = [
     ERROR, TOKEN, TOKEN_VALIDITY, USER, VERSION, EXTENSIONS, API_KEY, NEW_API_KEY, PACK,
     RUNNER_TYPE, ACTION, PARAMETERS, EXECUTION, KEY_VALUE_PAIR, RULE, TRIGGER_TYPE, TRIGGER,
     TRIGGER_INSTANCE, RE_EMITTED, RULE_ENFORCEMENT, SENSOR_TYPE, PACK_PROBLEM, TEAM, USER_ACCESS,
-    GRANTABLE,
+    GRANTABLE, CONFIG, CONFIG_SCHEMA,
 ]  # fmt: skip

@@ -17,6 +17,7 @@ from st2bridge.models import Execution, RuleEnforcement, Trigger, TriggerInstanc
 from st2bridge.packs import register_pack, register_packs
 
 from .catalog_support import register_bundled_packs
+from .config_support import register_with, write_config_pack
 from .conftest import login
 from .worker_support import run_to_completion
 
@@ -277,6 +278,26 @@ def key_value_pair_examples(admin_api, alice_api, **_):
         ok(alice_api.get("/api/v1/keys/s?scope=st2kv.user&decrypt=true")),
         *ok(admin_api.get("/api/v1/keys?scope=all")),
         *ok(alice_api.get("/api/v1/keys?scope=all")),
+    ]
+
+
+@examples_of(shapes.CONFIG)
+def config_examples(admin_api, alice_api, tmp_path, **_):
+    register_with(write_config_pack(tmp_path / "packs"))
+    values = {"api_token": "t", "auth": {"username": "u"}}
+    return [
+        ok(admin_api.put("/api/v1/configs/cfg", values, format="json")),
+        ok(admin_api.get("/api/v1/configs/cfg?show_secrets=true")),
+        *ok(alice_api.get("/api/v1/configs")),
+    ]
+
+
+@examples_of(shapes.CONFIG_SCHEMA)
+def config_schema_examples(alice_api, tmp_path, **_):
+    register_with(write_config_pack(tmp_path / "packs"))
+    return [
+        ok(alice_api.get("/api/v1/config_schemas/cfg")),
+        *ok(alice_api.get("/api/v1/config_schemas")),
     ]
 
 

@@ -213,6 +213,23 @@ def paths():
             "parameters": [path("ref_or_id", "core")],
             "get": detail("Pack"),
         },
+        "/api/v1/configs": {"get": listing("Config", extra=[query("show_secrets", BOOLEAN)])},
+        "/api/v1/configs/{pack}": {
+            "parameters": [path("pack", "core"), query("show_secrets", BOOLEAN)],
+            "get": detail("Config"),
+            "put": operation(
+                "Replace a pack's config (administrators; validated against its schema)",
+                200,
+                ref("Config"),
+                errors=(403, 404, 413),
+                body=ANY_OBJECT,
+            ),
+        },
+        "/api/v1/config_schemas": {"get": listing("ConfigSchema")},
+        "/api/v1/config_schemas/{pack}": {
+            "parameters": [path("pack", "core")],
+            "get": detail("ConfigSchema"),
+        },
         "/api/v1/packs/views/problems": {
             "get": operation(
                 "What pack registration could not take (administrators; an extension)",

@@ -6,6 +6,7 @@ from django.urls import re_path
 from . import (
     actions,
     apikeys,
+    configs,
     executions,
     keys,
     openapi,
@@ -27,6 +28,7 @@ urlpatterns = [
     *user.urlpatterns,
     *apikeys.urlpatterns,
     *packs.urlpatterns,
+    *configs.urlpatterns,
     *actions.urlpatterns,
     *runnertypes.urlpatterns,
     *keys.urlpatterns,
