@@ -161,6 +161,8 @@ EXTENSIONS = Shape(
     "What this server offers beyond StackStorm's API (a StackStorm server answers 404).",
     {
         "server": STRING,
+        "action_search": described(BOOLEAN, "GET /actions?q=words (ref, description, tags)"),
+        "pack_action_counts": described(BOOLEAN, "GET /packs/views/action_counts?pack=a,b"),
         "apikey_expiry": described(BOOLEAN, "POST /apikeys takes expires_at"),
         "apikey_metadata_filter": described(BOOLEAN, "GET /apikeys?metadata=name:value"),
         "token_revocation": described(BOOLEAN, "POST /auth/v1/tokens/revoke"),

@@ -91,6 +91,13 @@ PAGING = [
     query("exclude_attributes", description="comma-separated fields to leave out"),
 ]
 
+ACTION_SEARCH = query(
+    "q",
+    {"type": "string", "maxLength": catalog.MAX_SEARCH_CHARACTERS},
+    "an extension: actions holding every word (at most "
+    f"{catalog.MAX_SEARCH_WORDS}), in any case, in their ref, description or tags",
+)
+
 
 def filters(allowed):
     return [query(name) for name in sorted(allowed)]
@@ -205,6 +212,20 @@ def paths():
             "delete": delete("ApiKey"),
         },
         "/api/v1/packs": {"get": listing("Pack", packs.FILTERS)},
+        "/api/v1/packs/views/action_counts": {
+            "get": operation(
+                "How many actions of each pack the caller sees (an extension)",
+                200,
+                {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+                parameters=[
+                    query(
+                        "pack",
+                        description="comma-separated pack refs, at most 100 (default: every "
+                        "pack with an action)",
+                    )
+                ],
+            )
+        },
         "/api/v1/packs/{ref_or_id}": {
             "parameters": [path("ref_or_id", "core")],
             "get": detail("Pack"),
@@ -258,7 +279,7 @@ def paths():
             "put": update("RunnerType", catalog.RUNNER_TYPE_SCHEMA),
         },
         "/api/v1/actions": {
-            "get": listing("Action", actions.FILTERS),
+            "get": listing("Action", actions.FILTERS, [ACTION_SEARCH]),
             "post": create("Action", catalog.ACTION_SCHEMA),
         },
         "/api/v1/actions/{ref_or_id}": {
@@ -267,7 +288,9 @@ def paths():
             "put": update("Action", catalog.ACTION_SCHEMA),
             "delete": delete("Action"),
         },
-        "/api/v1/actions/views/overview": {"get": listing("Action", actions.FILTERS)},
+        "/api/v1/actions/views/overview": {
+            "get": listing("Action", actions.FILTERS, [ACTION_SEARCH])
+        },
         "/api/v1/actions/views/overview/{ref_or_id}": {
             "parameters": by_ref,
             "get": detail("Action"),
