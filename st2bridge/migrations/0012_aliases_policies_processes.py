@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('st2bridge', '0010_pack_configs'),
+        ('st2bridge', '0011_list_indexes'),
     ]
 
     operations = [
