@@ -45,4 +45,7 @@ urlpatterns = [
     ),
 ]
 
+# JSON faultstrings under /api, /auth and /stream; the portal's own pages elsewhere.
+handler403 = "st2bridge.api.errors.permission_denied"
+handler404 = "st2bridge.api.errors.page_not_found"
 handler500 = "st2bridge.api.errors.server_error"

@@ -135,8 +135,8 @@ def test_sign_in_launch_and_follow_an_execution_on_the_remote(via_remote):
 def test_api_keys_are_made_and_revoked_on_the_remote(via_remote):
     carol = browser("carol", CAROL_PASSWORD)
     expires = (timezone.now() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M")
-    created = carol.post("/apikeys", {"name": "nightly", "expires_at": expires})
-    assert created.status_code == 201
+    created = carol.post("/apikeys", {"name": "nightly", "expires_at": expires}, follow=True)
+    assert created.redirect_chain == [("/apikeys#new-key", 302)]
     key = new_key_in(created.content.decode())
     assert (
         remote_get(via_remote, "/api/v1/user", **{"St2-Api-Key": key}).json()["username"] == "carol"
@@ -166,8 +166,8 @@ def test_what_a_stackstorm_server_cannot_do_is_shown_unavailable(via_stackstorm_
     page = carol.get("/apikeys").content.decode()
     assert "Expiry: not available with this StackStorm server" in page
     assert 'name="expires_at"' not in page
-    created = carol.post("/apikeys", {"name": "plain"})
-    assert created.status_code == 201
+    created = carol.post("/apikeys", {"name": "plain"}, follow=True)
+    assert created.redirect_chain == [("/apikeys#new-key", 302)]
     key = new_key_in(created.content.decode())
     assert remote_get(remote, "/api/v1/user", **{"St2-Api-Key": key}).status_code == 200
 
