@@ -9,7 +9,6 @@ nothing but the session and CSRF cookies. Views use `st2_login_required`, which 
 import logging
 import time
 from functools import partial, wraps
-from urllib.parse import urljoin
 
 from django.conf import settings
 from django.contrib import messages
@@ -58,21 +57,13 @@ def extensions(client):
     expires, found = _extensions_seen.get(client.api_url, (0, None))
     if time.monotonic() >= expires:
         found = client.extensions()
-        if str(found.get("teams_admin_path", "")).startswith("/"):  # a path, nothing else
-            found["teams_url"] = _teams_url(client, found["teams_admin_path"])
         _extensions_seen[client.api_url] = (time.monotonic() + EXTENSIONS_TTL, found)
     return found
 
 
-def _teams_url(client, path):
-    """Teams are managed where the API lives: this site's admin when the API is the embedded
-    one (reached over loopback, so a path, not the loopback URL), else the remote's."""
-    return path if not settings.ST2_API_URL else urljoin(client.api_url, path)
-
-
 def template_extensions(request):
-    """Context processor: `st2_extensions` for every page of a signed-in user (the navigation
-    shows "Teams" only where the server has them); pages outside st2_login_required probe
+    """Context processor: `st2_extensions` for every page of a signed-in user, for templates
+    that show what the server offers; pages outside st2_login_required probe
     with the session's token, and a failed probe offers nothing."""
     if hasattr(request, "st2_extensions"):
         return {"st2_extensions": request.st2_extensions}

@@ -3,7 +3,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from portal.views import apikeys, auth, catalog, executions, home, rules
+from portal.views import apikeys, auth, catalog, executions, home, rules, teams
 
 urlpatterns = [
     path("", include("st2bridge.api.urls")),
@@ -28,6 +28,19 @@ urlpatterns = [
     path("rules/<str:ref>/edit", rules.rule_edit, name="rule_edit"),
     path("rules/<str:ref>/toggle", rules.rule_toggle, name="rule_toggle"),
     path("rules/<str:ref>/delete", rules.rule_delete, name="rule_delete"),
+    path("teams", teams.team_list, name="teams"),
+    path("teams/access", teams.user_access, name="user_access"),
+    path("teams/<int:team_id>", teams.team_detail, name="team"),
+    path("teams/<int:team_id>/rename", teams.team_rename, name="team_rename"),
+    path("teams/<int:team_id>/members", teams.team_add_member, name="team_add_member"),
+    path(
+        "teams/<int:team_id>/members/<str:username>/remove",
+        teams.team_remove_member,
+        name="team_remove_member",
+    ),
+    path("teams/<int:team_id>/grant", teams.team_grant, name="team_grant"),
+    path("teams/<int:team_id>/revoke", teams.team_revoke, name="team_revoke"),
+    path("teams/<int:team_id>/delete", teams.team_delete, name="team_delete"),
     path("executions", executions.execution_list, name="executions"),
     path("executions/<str:execution_id>", executions.execution_detail, name="execution"),
     path(

@@ -20,12 +20,17 @@ Admins see everything. Others see:
   /triggers alike; other triggers, trigger types and runner types: all (their parameters are
   schedules and schemas);
 - API keys: their own. (Datastore items: st2bridge.datastore, by scope and owner.)
+- teams (issue 14): the teams they are in; users (what each may run): themselves.
 Each rule is one filter with subqueries, so a page of rows costs the same few queries.
 
 Changing. require_admin, require_owner and require_may_re_emit refuse with 403 (services
 call them before they change anything); refuse_system_pack with 400.
 """
 
+import re
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db.models import Q
 
 from . import teams
@@ -48,6 +53,7 @@ from .records import by_ref_or_id
 from .triggers import WEBHOOK
 
 SYSTEM_PACKS = {"core", "packs", "linux", "chatops"}
+TEAM_ID = re.compile(r"[0-9]{1,18}")  # a team's id: digits that fit the database's integers
 
 
 # --- changing -------------------------------------------------------------------------------
@@ -257,3 +263,38 @@ def visible_api_keys(caller, keys=None):
     """The caller's own API keys (with their users loaded)."""
     keys = ApiKey.objects.select_related("user") if keys is None else keys
     return keys if caller.is_admin else keys.filter(user=caller.user)
+
+
+# --- teams and users ------------------------------------------------------------------------
+
+
+def visible_teams(caller, groups=None):
+    """Teams (Django groups) the caller is in; admins see every team."""
+    groups = Group.objects.all() if groups is None else groups
+    return groups if caller.is_admin else groups.filter(user=caller.user)
+
+
+def find_team(caller, id_or_name):
+    """A visible team by id (all digits) or else by name; the same 404 for a missing one."""
+    teams = visible_teams(caller)
+    found = None
+    if TEAM_ID.fullmatch(id_or_name):
+        found = teams.filter(pk=int(id_or_name)).first()
+    if found is None:
+        found = teams.filter(name=id_or_name).first()
+    if found is None:
+        raise NotFound(f'Team "{id_or_name}" not found')
+    return found
+
+
+def visible_users(caller, users=None):
+    """Users whose access the caller may read: themselves; admins, everyone."""
+    users = get_user_model().objects.all() if users is None else users
+    return users if caller.is_admin else users.filter(pk=caller.user.pk)
+
+
+def find_user(caller, username):
+    found = visible_users(caller).filter(username=username).first()
+    if found is None:
+        raise NotFound(f'User "{username}" not found')
+    return found

@@ -2,8 +2,9 @@
 
 Teams are Django groups. The group page names the team, lists its members and grants packs
 and actions (TeamAccess, inline); st2bridge.teams applies the grants in the API. The portal
-links staff to it ("Teams"). Every staff user manages teams, as every staff user is an admin
-of the portal: no Django model permission is needed.
+manages teams itself through the API (/teams; st2bridge/team_admin.py), which checks refs
+the same way; this page stays for those who prefer it. Every staff user manages teams, as
+every staff user is an admin of the portal: no Django model permission is needed.
 
 The admin signs in with the same username and password as the portal (its own Django session
 login); failed attempts count towards the same throttle as the API's /auth/v1/tokens.
@@ -13,7 +14,7 @@ import re
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model
@@ -21,14 +22,10 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 
-from . import auth
+from . import auth, team_admin
 from .addresses import client_address
-from .errors import TooManyRequests
-from .models import Action, Pack, TeamAccess
-
-PACK_REF = re.compile(r"^[\w-]+$")
-ACTION_REF = re.compile(r"^[\w-]+\.\S+$")
-
+from .errors import InvalidInput, TooManyRequests
+from .models import TeamAccess
 
 # --- sign-in --------------------------------------------------------------------------------
 
@@ -66,13 +63,15 @@ admin.site.site_url = "/"
 
 
 class RefListField(forms.CharField):
-    """A list of refs edited as text, one per line (commas and spaces also separate)."""
+    """A list of refs edited as text, one per line (commas and spaces also separate), checked
+    as the API checks them (team_admin.check_refs): by their form only, so a ref not
+    registered yet is granted too, as StackStorm's RBAC allows; the admin then says so."""
 
     widget = forms.Textarea(attrs={"rows": 4, "cols": 60})
 
-    def __init__(self, pattern, kind, **kwargs):
+    def __init__(self, field, **kwargs):
         super().__init__(required=False, **kwargs)
-        self.pattern, self.kind = pattern, kind
+        self.field = field  # "packs" | "actions"
 
     def prepare_value(self, value):
         return "\n".join(value) if isinstance(value, list) else value
@@ -80,48 +79,26 @@ class RefListField(forms.CharField):
     def to_python(self, value):
         if isinstance(value, list):
             return value
-        refs = sorted(set(re.split(r"[\s,]+", value or "")) - {""})
-        wrong = [ref for ref in refs if not self.pattern.match(ref)]
-        if wrong:
-            raise ValidationError(f"Not {self.kind}: {', '.join(wrong)}", code="invalid")
-        return refs
+        refs = [ref for ref in re.split(r"[\s,]+", value or "") if ref]
+        try:
+            return team_admin.check_refs(self.field, refs)
+        except InvalidInput as error:
+            raise ValidationError(error.message, code="invalid") from None
 
 
 class TeamAccessForm(forms.ModelForm):
     packs = RefListField(
-        PACK_REF,
-        "pack refs",
+        "packs",
         help_text="Packs whose every action the team sees and runs, one per line (core, demo).",
     )
     actions = RefListField(
-        ACTION_REF,
-        "action refs (pack.name)",
+        "actions",
         help_text="Single actions the team sees and runs, one ref per line (demo.deploy).",
     )
 
     class Meta:
         model = TeamAccess
         fields = ["packs", "actions"]
-
-    def clean_packs(self):
-        return self._registered("packs", Pack)
-
-    def clean_actions(self):
-        return self._registered("actions", Action)
-
-    def _registered(self, name, model):
-        """Refs that are registered, or were granted already (a pack removed since then does
-        not block saving); a new unknown ref is most likely a typo."""
-        refs = self.cleaned_data[name]
-        kept = set(getattr(self.instance, name) or [])
-        known = set(model.objects.filter(ref__in=refs).values_list("ref", flat=True))
-        unknown = [ref for ref in refs if ref not in known and ref not in kept]
-        if unknown:
-            raise ValidationError(
-                f"Not registered: {', '.join(unknown)}. Check the spelling, or register the "
-                "pack first."
-            )
-        return refs
 
 
 def _staff(request):
@@ -215,6 +192,14 @@ class TeamAdmin(StaffOnly, admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         form.instance.user_set.set(form.cleaned_data["members"])
+        team = team_admin.view_of(form.instance)
+        if team.unregistered:
+            self.message_user(
+                request,
+                f"Not registered (yet): {', '.join(team.unregistered)}. The team is granted "
+                "them all the same; check the spelling.",
+                messages.WARNING,
+            )
 
 
 def _access(group):

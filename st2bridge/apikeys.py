@@ -15,6 +15,7 @@ from .auth import credential_hash, new_api_key
 from .bodies import check_body
 from .constants import MASK
 from .errors import Conflict, InvalidInput, NotFound
+from .formats import isotime
 from .models import ApiKey
 
 _FIELDS = {
@@ -132,3 +133,28 @@ def _expiry(value, unchanged=None):
     if moment != unchanged and moment <= timezone.now():
         raise InvalidInput("expires_at: must be in the future.")
     return moment
+
+
+# --- the API shapes (st2bridge.shapes.API_KEY, NEW_API_KEY) -----------------------------------
+
+
+def key_to_api(api_key, unmasked=False):
+    return {
+        "id": api_key.id,
+        "uid": f"api_key:{api_key.key_hash}" if unmasked else MASK,
+        "user": api_key.user.username,
+        "key_hash": api_key.key_hash if unmasked else MASK,
+        "metadata": api_key.metadata,
+        "created_at": isotime(api_key.created_at),
+        "enabled": api_key.enabled,
+        "expires_at": isotime(api_key.expires_at),
+        "last_used_at": isotime(api_key.last_used_at),
+    }
+
+
+def new_key_to_api(api_key, raw):
+    """A key just created: the raw key (None for an imported key_hash) instead of the hash."""
+    data = key_to_api(api_key, unmasked=False)
+    del data["key_hash"]
+    data["key"] = raw
+    return data

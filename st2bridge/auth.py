@@ -30,6 +30,7 @@ from django.utils import timezone
 from .addresses import throttle_key
 from .constants import SYSTEM_USER
 from .errors import InvalidInput, TooManyRequests, Unauthorized
+from .formats import isotime
 from .models import ApiKey, LoginFailure, Token
 
 API_KEY_ALPHABET = string.ascii_letters + string.digits
@@ -221,3 +222,33 @@ def _limit_ends(times, limit, window):
     if limit < 1 or len(times) < limit:
         return None
     return times[-1] + window
+
+
+# --- the API shapes (st2bridge.shapes.TOKEN, USER) --------------------------------------------
+
+
+def token_to_api(token, raw):
+    return {
+        "id": token.id,
+        "user": token.user.username,
+        "token": raw,
+        "expiry": isotime(token.expiry),
+        "metadata": token.metadata,
+        "service": False,
+    }
+
+
+def caller_to_api(caller):
+    """Who is calling, in the shape `st2 whoami` reads."""
+    authentication = {"method": caller.method, "location": caller.location}
+    if caller.token is not None:
+        authentication["token_expire"] = caller.token.expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "username": caller.username,
+        "authentication": authentication,
+        "rbac": {
+            "enabled": False,
+            "roles": ["admin"] if caller.is_admin else [],
+            "is_admin": caller.is_admin,
+        },
+    }

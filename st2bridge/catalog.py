@@ -223,7 +223,17 @@ def set_runner_enabled(caller, runner, body):
     return runner
 
 
-# --- API shapes (also the snapshots executions keep) --------------------------------------
+# --- API shapes (st2bridge.shapes; actions and runner types are also executions' snapshots) --
+
+PACK_LIST_DEFAULTS = {"keywords": [], "contributors": [], "dependencies": [], "python_versions": []}
+
+
+def pack_to_api(pack):
+    """pack.yaml as given (extra keys included), with the fields StackStorm computes."""
+    computed = {"id": pack.id, "ref": pack.ref, "uid": f"pack:{pack.ref}"}
+    data = {**computed, **PACK_LIST_DEFAULTS, "system": {}, **pack.metadata}
+    data.update(computed, name=pack.name, files=pack.files, path=pack.path or None)
+    return without_nulls(data)
 
 
 def action_to_api(action, parameters=None):

@@ -270,6 +270,54 @@ class St2Client:
     def delete_api_key(self, key_id):
         self._request("DELETE", f"{self.api_url}/apikeys/{_path(key_id)}")
 
+    # --- teams (this project's extension: extensions()["teams"]; st2bridge/api/teams.py) ----
+
+    def _page(self, path, limit, offset, filters):
+        """(items, total) of one page of a list endpoint; empty filters are left out."""
+        params = {name: value for name, value in filters.items() if value not in (None, "")}
+        response = self._get(path, {**params, "limit": limit, "offset": offset})
+        return response.json(), int(response.headers.get("X-Total-Count", 0))
+
+    def list_teams(self, limit=50, offset=0, **filters):
+        """(teams, total): every team for an admin, else the caller's (filters: member, name)."""
+        return self._page("/teams", limit, offset, filters)
+
+    def get_team(self, team_id):
+        return self._get(f"/teams/{_path(team_id)}").json()
+
+    def create_team(self, name, members=(), packs=(), actions=()):
+        body = {"name": name, "members": list(members), "packs": list(packs)}
+        body["actions"] = list(actions)
+        return self._request("POST", f"{self.api_url}/teams", json=body).json()
+
+    def update_team(self, team_id, name, **fields):
+        """Rename, and replace the members, packs or actions given (the others are kept)."""
+        url = f"{self.api_url}/teams/{_path(team_id)}"
+        return self._request("PUT", url, json={"name": name, **fields}).json()
+
+    def delete_team(self, team_id):
+        self._request("DELETE", f"{self.api_url}/teams/{_path(team_id)}")
+
+    def add_team_member(self, team_id, username):
+        url = f"{self.api_url}/teams/{_path(team_id)}/members/{_path(username)}"
+        return self._request("PUT", url).json()
+
+    def remove_team_member(self, team_id, username):
+        url = f"{self.api_url}/teams/{_path(team_id)}/members/{_path(username)}"
+        self._request("DELETE", url)
+
+    def list_user_access(self, limit=50, offset=0, **filters):
+        """(users, total): what each may run and why; an admin's filters: user, action (those
+        who may run it). Others get their own."""
+        return self._page("/useraccess", limit, offset, filters)
+
+    def user_access(self, username):
+        return self._get(f"/useraccess/{_path(username)}").json()
+
+    def list_grantables(self, q="", kind="", limit=20, offset=0):
+        """(packs and actions matching every word of `q`, total), for an admin to grant."""
+        return self._page("/grantables", limit, offset, {"q": q, "kind": kind})
+
 
 def _error_for(response):
     try:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from . import access
 from .bodies import check_body
 from .errors import InvalidInput, NotFound, St2Error
+from .formats import isotime, without_nulls
 from .models import KeyValuePair
 
 log = logging.getLogger(__name__)
@@ -301,3 +302,26 @@ def delete_value(scope, name, owner=None):
     owner = owner if scope == USER else ""
     deleted, _ = _live().filter(scope=scope, owner=owner, name=name).delete()
     return bool(deleted)
+
+
+# --- the API shape (st2bridge.shapes.KEY_VALUE_PAIR) ------------------------------------------
+
+
+def pair_to_api(item, decrypt=False):
+    value, encrypted = shown_value(item, decrypt)
+    user_scoped = item.scope == USER
+    path = f"{item.owner}:{item.name}" if user_scoped else item.name
+    return without_nulls(
+        {
+            "id": item.id,
+            "uid": f"key_value_pair:{item.scope}:{path}",
+            "name": item.name,
+            "value": value,
+            "secret": item.secret,
+            "encrypted": encrypted,
+            "scope": item.scope,
+            "user": item.owner if user_scoped else None,
+            "description": item.description or None,
+            "expire_timestamp": isotime(item.expire_timestamp),
+        }
+    )

@@ -371,7 +371,7 @@ def stream_event(name, execution):
     )
 
 
-# --- the API shape -------------------------------------------------------------------------
+# --- the API shape (st2bridge.shapes.EXECUTION) -------------------------------------------
 
 
 def to_api(execution, unmasked=False):

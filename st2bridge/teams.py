@@ -18,7 +18,9 @@ is refused with 403 naming it, when launching, re-running, saving a rule, and wh
 member fires. The action's own metadata (a default, `immutable`) fixes them for everyone.
 
 The scope costs one query per user and is kept on the user object, which the API loads anew
-for each request: so it is computed at most once per request and never outlives one.
+for each request: so it is computed at most once per request and never outlives one, and a
+change to a team (st2bridge/team_admin.py, behind /api/v1/teams and the portal's Teams pages)
+applies from the next request on.
 """
 
 from typing import NamedTuple
@@ -69,12 +71,12 @@ def scope_from_grants(is_admin, grants, default_access):
         return ALL if default_access == "all" else Scope(frozenset(), frozenset(), False)
     packs, actions = set(), set()
     for pack_refs, action_refs in grants:
-        packs.update(_strings(pack_refs))
-        actions.update(_strings(action_refs))
+        packs.update(granted_refs(pack_refs))
+        actions.update(granted_refs(action_refs))
     return Scope(frozenset(packs), frozenset(actions))
 
 
-def _strings(values):
+def granted_refs(values):
     """The refs of a grant list; anything else stored there (None, a non-list) grants nothing."""
     return [value for value in values if isinstance(value, str)] if isinstance(values, list) else []
 

@@ -203,3 +203,19 @@ def _last_cron_tick(cron, now, since):
 def timer_payload(trigger, due_at):
     schedule = {"type": trigger.type, **trigger.parameters}
     return {"executed_at": str(due_at.astimezone(ZoneInfo("UTC"))), "schedule": schedule}
+
+
+# --- the API shape (st2bridge.shapes.TRIGGER) ------------------------------------------------
+
+
+def trigger_to_api(trigger):
+    """StackStorm's trigger object, without `description`: nothing here sets one."""
+    return {
+        "id": trigger.id,
+        "ref": trigger.ref,
+        "uid": f"trigger:{trigger.pack}:{trigger.name}:{trigger.parameters_hash}",
+        "name": trigger.name,
+        "pack": trigger.pack,
+        "type": trigger.type,
+        "parameters": trigger.parameters,
+    }

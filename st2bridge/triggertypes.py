@@ -10,6 +10,7 @@ from django.db import transaction
 from . import access, triggers
 from .bodies import check_body
 from .errors import Conflict, InvalidInput
+from .formats import without_nulls
 from .models import Rule, Trigger, TriggerType
 from .params import to_json_schema
 from .records import save_or_409
@@ -162,3 +163,23 @@ def _check_rules_still_fit(old, trigger_type):
                 f'parameters_schema: rule "{rule.ref}" uses this type and its trigger '
                 f"parameters would no longer fit ({error.message})"
             ) from None
+
+
+# --- the API shape (st2bridge.shapes.TRIGGER_TYPE) -------------------------------------------
+
+
+def trigger_type_to_api(trigger_type):
+    return without_nulls(
+        {
+            "id": trigger_type.id,
+            "ref": trigger_type.ref,
+            "uid": f"trigger_type:{trigger_type.pack}:{trigger_type.name}",
+            "name": trigger_type.name,
+            "pack": trigger_type.pack,
+            "description": trigger_type.description,
+            "payload_schema": trigger_type.payload_schema,
+            "parameters_schema": trigger_type.parameters_schema,
+            "tags": trigger_type.tags,
+            "metadata_file": trigger_type.metadata_file or None,
+        }
+    )

@@ -151,10 +151,22 @@ def test_api_keys_are_made_and_revoked_on_the_remote(via_remote):
     assert remote_get(via_remote, "/api/v1/user", **{"St2-Api-Key": key}).status_code == 401
 
 
-def test_teams_link_to_the_remotes_admin_and_log_out_ends_the_remote_token(via_remote):
+def test_teams_are_the_remotes_managed_through_its_api_and_log_out_ends_the_token(via_remote):
     admin = browser(ADMIN, PASSWORD)
-    page = admin.get("/packs").content.decode()
-    assert f'href="{via_remote.url}/admin/auth/group/">Teams' in page
+    assert '<a href="/teams">Teams</a>' in admin.get("/packs").content.decode()
+    created = admin.post("/teams", {"name": "remote-ops"})
+    assert created.status_code == 302, created.content.decode()
+    team_path = created["Location"]
+    assert admin.post(f"{team_path}/members", {"username": "carol"}).status_code == 302
+    assert admin.post(f"{team_path}/grant", {"grant": ["pack:demo"]}).status_code == 302
+    [team] = remote_get(via_remote, "/api/v1/teams?name=remote-ops").json()
+    assert (team["members"], team["packs"]) == (["carol"], ["demo"])
+    carol = browser("carol", CAROL_PASSWORD)
+    assert "remote-ops" in carol.get("/teams").content.decode()
+    actions = carol.get("/actions").content.decode()
+    assert "demo.greet" in actions and "core.local" not in actions
+    assert admin.post(f"{team_path}/delete").status_code == 302  # carol gets everything back
+    assert remote_get(via_remote, "/api/v1/teams?name=remote-ops").json() == []
     token = admin.session["st2_token"]
     assert remote_get(via_remote, "/api/v1/user", **{"X-Auth-Token": token}).status_code == 200
     admin.post("/logout")
@@ -175,7 +187,15 @@ def test_what_a_stackstorm_server_cannot_do_is_shown_unavailable(via_stackstorm_
     keys = admin.get("/manage/apikeys?metadata=name:nothing-has-this").content.decode()
     assert "Not available with this StackStorm server." in keys
     assert "plain" in keys  # the filter was not applied, and says so
-    assert ">Teams<" not in admin.get("/packs").content.decode()
+    teams = admin.get("/teams")
+    assert teams.status_code == 200
+    assert "Teams are managed by this StackStorm's RBAC." in teams.content.decode()
+    refused = admin.post("/teams", {"name": "nowhere"})  # the same page; nothing is asked
+    assert refused.status_code == 200 and "managed by this StackStorm" in refused.content.decode()
+    for path in ("/teams/1", "/teams/access", "/teams/1/delete"):
+        response = admin.get(path)
+        assert response.status_code == 404, path
+        assert "managed by this StackStorm" in response.content.decode()
     token = admin.session["st2_token"]
     assert admin.post("/logout").status_code == 302  # signed out of the portal all the same
     assert remote_get(remote, "/api/v1/user", **{"X-Auth-Token": token}).status_code == 200

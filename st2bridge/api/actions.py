@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from st2bridge import access, catalog
 from st2bridge.errors import InvalidInput
+from st2bridge.shapes import ACTION
 
 from .base import (
     ApiView,
@@ -17,17 +18,12 @@ from .base import (
     route,
 )
 
-FIELDS = {
-    "id", "uid", "ref", "pack", "name", "description", "enabled", "entry_point",
-    "runner_type", "parameters", "output_schema", "tags", "notify", "metadata_file",
-}  # fmt: skip
-MANDATORY = ("id", "ref")
 EXCLUDABLE = {"parameters", "notify"}  # StackStorm refuses excluding anything else
 FILTERS = {"name": "name", "pack": "pack"}
 
 
 def selector(request):
-    select = attribute_selector(request, FIELDS, MANDATORY)
+    select = attribute_selector(request, ACTION)
     for name in request.query_params.get("exclude_attributes", "").split(","):
         name = name.strip().split(".")[0]
         if name and name not in EXCLUDABLE:

@@ -3,43 +3,10 @@
 from rest_framework.response import Response
 
 from st2bridge import access, apikeys
-from st2bridge.constants import MASK
+from st2bridge.apikeys import key_to_api, new_key_to_api
+from st2bridge.shapes import API_KEY
 
-from .base import (
-    ApiView,
-    isotime,
-    json_body,
-    list_response,
-    query_filters,
-    route,
-    show_secrets,
-)
-
-FIELDS = {
-    "id",
-    "uid",
-    "user",
-    "key_hash",
-    "metadata",
-    "created_at",
-    "enabled",
-    "expires_at",
-    "last_used_at",
-}
-
-
-def key_to_api(api_key, unmasked=False):
-    return {
-        "id": api_key.id,
-        "uid": f"api_key:{api_key.key_hash}" if unmasked else MASK,
-        "user": api_key.user.username,
-        "key_hash": api_key.key_hash if unmasked else MASK,
-        "metadata": api_key.metadata,
-        "created_at": isotime(api_key.created_at),
-        "enabled": api_key.enabled,
-        "expires_at": isotime(api_key.expires_at),
-        "last_used_at": isotime(api_key.last_used_at),
-    }
+from .base import ApiView, json_body, list_response, query_filters, route, show_secrets
 
 
 class ApiKeyList(ApiView):
@@ -54,16 +21,13 @@ class ApiKeyList(ApiView):
             keys,
             self.caller,
             lambda key: key_to_api(key, unmasked),
-            FIELDS,
+            API_KEY,
             default_limit=50,
         )
 
     def post(self, request):
         api_key, raw = apikeys.create_key(self.caller, json_body(request))
-        data = key_to_api(api_key, unmasked=False)
-        del data["key_hash"]
-        data["key"] = raw
-        return Response(data, status=201)
+        return Response(new_key_to_api(api_key, raw), status=201)
 
 
 class ApiKeyDetail(ApiView):

@@ -16,7 +16,6 @@ from rest_framework.views import APIView
 from st2bridge import access
 from st2bridge.bodies import json_type
 from st2bridge.errors import InvalidInput, NotFound
-from st2bridge.formats import isotime, without_nulls  # noqa: F401 - re-exported for API modules
 
 NOT_FOUND = "The resource could not be found."
 MAX_OFFSET = 2**31
@@ -248,8 +247,9 @@ def paginate(request, items, caller, default_limit=None):
 # --- attribute selection ------------------------------------------------------------------
 
 
-def attribute_selector(request, known, mandatory=("id",)):
-    """A function trimming API dicts to include_attributes / exclude_attributes."""
+def attribute_selector(request, shape):
+    """A function trimming API dicts of `shape` (st2bridge.shapes) to include_attributes /
+    exclude_attributes, which may name its fields only; include keeps its mandatory ones."""
     include = _attribute_list(request, "include_attributes")
     exclude = _attribute_list(request, "exclude_attributes")
     if include and exclude:
@@ -259,10 +259,10 @@ def attribute_selector(request, known, mandatory=("id",)):
         )
     for kind, names in (("include", include), ("exclude", exclude)):
         for name in names:
-            if name not in known:
+            if name not in shape.names:
                 raise InvalidInput(f"Invalid or unsupported {kind} attribute specified: {name}")
     if include:
-        keep = set(include) | set(mandatory)
+        keep = set(include) | set(shape.mandatory)
         return lambda data: {key: value for key, value in data.items() if key in keep}
     if exclude:
         return lambda data: {key: value for key, value in data.items() if key not in exclude}
@@ -275,9 +275,8 @@ def _attribute_list(request, name):
     return [part.strip().split(".")[0] for part in raw.split(",") if part.strip()]
 
 
-def list_response(
-    request, items, caller, to_api, known_fields, default_limit=None, mandatory=("id",)
-):
-    select = attribute_selector(request, known_fields, mandatory)
+def list_response(request, items, caller, to_api, shape, default_limit=None):
+    """A page of `items` as `shape` answers, built by `to_api` and trimmed as asked."""
+    select = attribute_selector(request, shape)
     page, headers = paginate(request, items, caller, default_limit)
     return Response([select(to_api(item)) for item in page], headers=headers)

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from st2bridge import access, executions, lifecycle
 from st2bridge.errors import InvalidInput
 from st2bridge.executions import to_api
+from st2bridge.shapes import EXECUTION
 
 from .base import (
     ApiView,
@@ -20,11 +21,6 @@ from .base import (
     show_secrets,
 )
 
-FIELDS = {
-    "id", "action", "runner", "liveaction", "status", "start_timestamp", "end_timestamp",
-    "elapsed_seconds", "parameters", "context", "result", "result_size", "log", "web_url",
-    "parent", "children", "rule", "trigger_instance", "trigger", "trigger_type",
-}  # fmt: skip
 FILTERS = {
     "action": "action_ref",
     "status": "status",
@@ -73,7 +69,7 @@ class ExecutionList(ApiView):
     def get(self, request):
         queryset = filtered(request, access.visible_executions(self.caller))
         unmasked = show_secrets(request, self.caller)
-        select = attribute_selector(request, FIELDS)
+        select = attribute_selector(request, EXECUTION)
         page, headers = paginate(request, queryset.select_related(None), self.caller, 100)
         return Response([select(to_api(item, unmasked)) for item in page], headers=headers)
 
@@ -85,7 +81,7 @@ class ExecutionList(ApiView):
 class ExecutionDetail(ApiView):
     def get(self, request, execution_id):
         execution = access.find_execution(self.caller, execution_id)
-        select = attribute_selector(request, FIELDS)
+        select = attribute_selector(request, EXECUTION)
         return Response(select(to_api(execution, show_secrets(request, self.caller))))
 
     def delete(self, request, execution_id):

@@ -4,27 +4,7 @@ from rest_framework.response import Response
 
 from st2bridge import datastore
 
-from .base import ApiView, isotime, json_body, paginate, query_bool, route, without_nulls
-
-
-def pair_to_api(item, decrypt=False):
-    value, encrypted = datastore.shown_value(item, decrypt)
-    user_scoped = item.scope == datastore.USER
-    path = f"{item.owner}:{item.name}" if user_scoped else item.name
-    return without_nulls(
-        {
-            "id": item.id,
-            "uid": f"key_value_pair:{item.scope}:{path}",
-            "name": item.name,
-            "value": value,
-            "secret": item.secret,
-            "encrypted": encrypted,
-            "scope": item.scope,
-            "user": item.owner if user_scoped else None,
-            "description": item.description or None,
-            "expire_timestamp": isotime(item.expire_timestamp),
-        }
-    )
+from .base import ApiView, json_body, paginate, query_bool, route
 
 
 def _query(request, name):
@@ -43,7 +23,7 @@ class KeyList(ApiView):
             decrypt=decrypt,
         )
         page, headers = paginate(request, items, self.caller, default_limit=100)
-        return Response([pair_to_api(item, decrypt) for item in page], headers=headers)
+        return Response([datastore.pair_to_api(item, decrypt) for item in page], headers=headers)
 
 
 class KeyDetail(ApiView):
@@ -56,13 +36,13 @@ class KeyDetail(ApiView):
             user=_query(request, "user"),
             decrypt=decrypt,
         )
-        return Response(pair_to_api(item, decrypt))
+        return Response(datastore.pair_to_api(item, decrypt))
 
     def put(self, request, name):
         item = datastore.set_item(
             self.caller, name, json_body(request), scope=_query(request, "scope")
         )
-        return Response(pair_to_api(item))
+        return Response(datastore.pair_to_api(item))
 
     def delete(self, request, name):
         datastore.delete_item(

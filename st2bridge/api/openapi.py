@@ -1,18 +1,19 @@
 """GET /api/v1/openapi.json: an OpenAPI 3.1 document of the embedded API, as served.
 
-The request bodies are the JSON schemas the API validates with, and the list filters are the
-allow-lists the views use, so the document follows the code. Response shapes are StackStorm's;
-they name the fields clients rely on and allow the rest (StackStorm adds fields over time).
-scripts/fuzz-api runs schemathesis against a live server with this document.
+The request bodies are the JSON schemas the API validates with, the list filters are the
+allow-lists the views use, and the response schemas are the shapes of st2bridge.shapes (which
+tests/test_api_shapes.py holds the answers to), so the document follows the code. The shapes
+are StackStorm's; they allow other fields (StackStorm adds fields over time). scripts/fuzz-api
+runs schemathesis against a live server with this document.
 """
 
 from django.http import JsonResponse
 from django.urls import re_path
 
-from st2bridge import apikeys, catalog, datastore, executions, rulebook
+from st2bridge import apikeys, catalog, datastore, executions, rulebook, shapes, team_admin
 from st2bridge import triggertypes as trigger_types
 
-from . import actions, packs, rules, runnertypes, triggers
+from . import actions, packs, rules, runnertypes, teams, triggers
 from . import executions as executions_api
 from .user import API_VERSION
 
@@ -32,7 +33,7 @@ def ref(name):
 
 
 def obj(required=(), **properties):
-    """An object schema naming `properties`; other fields are allowed."""
+    """A request body naming `properties`; other fields are allowed."""
     schema = {"type": "object", "properties": properties}
     if required:
         schema["required"] = list(required)
@@ -40,92 +41,11 @@ def obj(required=(), **properties):
 
 
 STRING = {"type": "string"}
-NULLABLE_STRING = {"type": ["string", "null"]}
 BOOLEAN = {"type": "boolean"}
 ANY_OBJECT = {"type": "object"}
-TIMESTAMP = {"type": "string", "format": "date-time"}
 SSE = "text/event-stream"
 
-SCHEMAS = {
-    "Error": obj(["faultstring"], faultstring=STRING),
-    "Token": obj(["token", "user", "expiry"], token=STRING, user=STRING, expiry=TIMESTAMP),
-    "User": obj(["username"], username=STRING, authentication=ANY_OBJECT, rbac=ANY_OBJECT),
-    "ApiKey": obj(
-        ["id", "user", "enabled"],
-        id=STRING,
-        user=STRING,
-        key_hash=STRING,
-        metadata=ANY_OBJECT,
-        enabled=BOOLEAN,
-        created_at=TIMESTAMP,
-        expires_at=NULLABLE_STRING,
-        last_used_at=NULLABLE_STRING,
-    ),
-    # `key` is null when an administrator imports an existing key_hash.
-    "NewApiKey": obj(["id", "key", "user"], id=STRING, key=NULLABLE_STRING, user=STRING),
-    "Pack": obj(["id", "ref", "name"], id=STRING, ref=STRING, name=STRING, version=STRING),
-    "RunnerType": obj(
-        ["id", "name", "enabled"],
-        id=STRING,
-        name=STRING,
-        enabled=BOOLEAN,
-        runner_parameters=ANY_OBJECT,
-    ),
-    "Action": obj(
-        ["id", "ref", "pack", "name", "runner_type"],
-        id=STRING,
-        ref=STRING,
-        pack=STRING,
-        name=STRING,
-        enabled=BOOLEAN,
-        runner_type=STRING,
-        parameters=ANY_OBJECT,
-    ),
-    "Parameters": obj(["parameters"], parameters=ANY_OBJECT),
-    "Execution": obj(
-        ["id", "status"],
-        id=STRING,
-        status=STRING,
-        action=ANY_OBJECT,
-        runner=ANY_OBJECT,
-        liveaction=ANY_OBJECT,
-        parameters=ANY_OBJECT,
-        context=ANY_OBJECT,
-        start_timestamp=TIMESTAMP,
-        end_timestamp=TIMESTAMP,
-    ),
-    "KeyValuePair": obj(["name", "scope"], name=STRING, value=STRING, secret=BOOLEAN, scope=STRING),
-    "Rule": obj(
-        ["id", "ref", "pack", "name", "trigger", "action"],
-        id=STRING,
-        ref=STRING,
-        pack=STRING,
-        name=STRING,
-        enabled=BOOLEAN,
-        trigger=ANY_OBJECT,
-        criteria=ANY_OBJECT,
-        action=ANY_OBJECT,
-    ),
-    "TriggerType": obj(["id", "ref", "pack", "name"], id=STRING, ref=STRING, pack=STRING),
-    "Trigger": obj(["id", "ref", "type"], id=STRING, ref=STRING, type=STRING),
-    # posted_by (ours, absent for timers): who caused it; shown to those who may read it.
-    "TriggerInstance": obj(
-        ["id", "trigger", "payload"],
-        id=STRING,
-        trigger=STRING,
-        payload=ANY_OBJECT,
-        posted_by=STRING,
-    ),
-    "RuleEnforcement": obj(
-        ["id", "rule", "trigger_instance_id"],
-        id=STRING,
-        rule=ANY_OBJECT,
-        trigger_instance_id=STRING,
-        execution_id=STRING,
-        failure_reason=STRING,
-    ),
-    "Webhook": obj(["url"], url=STRING),
-}
+SCHEMAS = {shape.name: shape.schema(ref) for shape in shapes.ALL}
 
 
 # --- operations ---------------------------------------------------------------------------
@@ -234,7 +154,11 @@ def paths():
         },
         "/auth/v1/tokens/validate": {
             "post": operation(
-                "Is a token valid?", 200, obj(valid=BOOLEAN), errors=(413,), body=obj(token=STRING)
+                "Is a token valid?",
+                200,
+                ref("TokenValidity"),
+                errors=(413,),
+                body=obj(token=STRING),
             )
         },
         "/auth/v1/tokens/revoke": {
@@ -246,19 +170,10 @@ def paths():
                 public=True,
             )
         },
-        "/api/v1": {"get": operation("API version", 200, obj(["version"], version=STRING))},
+        "/api/v1": {"get": operation("API version", 200, ref("Version"))},
         "/api/v1/extensions": {
             "get": operation(
-                "What this server offers beyond StackStorm's API",
-                200,
-                obj(
-                    ["server"],
-                    server=STRING,
-                    apikey_expiry=BOOLEAN,
-                    apikey_metadata_filter=BOOLEAN,
-                    token_revocation=BOOLEAN,
-                    teams_admin_path=STRING,
-                ),
+                "What this server offers beyond StackStorm's API", 200, ref("Extensions")
             )
         },
         "/api/v1/user": {"get": operation("Who is calling", 200, ref("User"))},
@@ -309,7 +224,12 @@ def paths():
         "/api/v1/executions/{execution_id}": {
             "parameters": execution,
             "get": detail("Execution"),
-            "delete": operation("Cancel an execution", 200, ref("Execution"), errors=(403, 404)),
+            "delete": operation(
+                "Cancel an execution (an Error, still 200, when it cannot be canceled)",
+                200,
+                {"anyOf": [ref("Execution"), ref("Error")]},
+                errors=(403, 404),
+            ),
         },
         "/api/v1/executions/{execution_id}/output": {
             "parameters": execution,
@@ -379,7 +299,7 @@ def paths():
             "post": operation(
                 "Send a trigger instance again (administrators only)",
                 200,
-                obj(["payload"], payload=ANY_OBJECT),
+                ref("ReEmitted"),
                 errors=(403, 404),
             ),
         },
@@ -390,10 +310,10 @@ def paths():
             "parameters": [path("enforcement_id")],
             "get": detail("RuleEnforcement"),
         },
-        "/api/v1/webhooks": {"get": listing("Webhook")},
+        "/api/v1/webhooks": {"get": listing("Trigger")},
         "/api/v1/webhooks/{url}": {
             "parameters": [path("url")],
-            "get": detail("Webhook"),
+            "get": detail("Trigger"),
             "post": operation(
                 "Fire the rules of a webhook; the body is echoed",
                 202,
@@ -420,11 +340,49 @@ def paths():
     }
 
 
+# --- teams (an extension: st2bridge/api/teams.py) --------------------------------------------
+
+
+def team_paths():
+    team = [path("id_or_name")]
+    return {
+        "/api/v1/teams": {
+            "get": listing("Team", teams.TEAM_FILTERS),
+            "post": create("Team", team_admin.CREATE_SCHEMA, errors=(403, 409, 413)),
+        },
+        "/api/v1/teams/{id_or_name}": {
+            "parameters": team,
+            "get": detail("Team"),
+            "put": update("Team", team_admin.UPDATE_SCHEMA),
+            "delete": delete("Team"),
+        },
+        "/api/v1/teams/{id_or_name}/members/{username}": {
+            "parameters": [*team, path("username")],
+            "put": operation("Add a member", 200, ref("Team"), errors=(403, 404)),
+            "delete": operation("Remove a member", 204, None, errors=(403, 404)),
+        },
+        "/api/v1/useraccess": {"get": listing("UserAccess", teams.ACCESS_FILTERS)},
+        "/api/v1/useraccess/{username}": {
+            "parameters": [path("username")],
+            "get": detail("UserAccess"),
+        },
+        "/api/v1/grantables": {
+            "get": operation(
+                "Packs and actions matching ?q=, to grant (administrators only)",
+                200,
+                {"type": "array", "items": ref("Grantable")},
+                errors=(403,),
+                parameters=[*filters(teams.GRANTABLE_FILTERS), *PAGING],
+            )
+        },
+    }
+
+
 def document():
     return {
         "openapi": "3.1.0",
         "info": {"title": "StackStorm-compatible API (embedded)", "version": API_VERSION},
-        "paths": paths(),
+        "paths": {**paths(), **team_paths()},
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {

@@ -4,37 +4,24 @@ let them see something are there (st2bridge.access); the others are "not found".
 from rest_framework.response import Response
 
 from st2bridge import access, catalog
+from st2bridge.shapes import PACK
 
-from .base import ApiView, attribute_selector, list_response, query_filters, route, without_nulls
+from .base import ApiView, attribute_selector, list_response, query_filters, route
 
-FIELDS = {
-    "id", "ref", "uid", "name", "description", "keywords", "version", "author", "email",
-    "contributors", "files", "dependencies", "system", "path", "stackstorm_version",
-    "python_versions",
-}  # fmt: skip
 FILTERS = {"name": "name", "ref": "ref"}
-LIST_DEFAULTS = {"keywords": [], "contributors": [], "dependencies": [], "python_versions": []}
-
-
-def pack_to_api(pack):
-    """pack.yaml as given (extra keys included), with the fields StackStorm computes."""
-    computed = {"id": pack.id, "ref": pack.ref, "uid": f"pack:{pack.ref}"}
-    data = {**computed, **LIST_DEFAULTS, "system": {}, **pack.metadata}
-    data.update(computed, name=pack.name, files=pack.files, path=pack.path or None)
-    return without_nulls(data)
 
 
 class PackList(ApiView):
     def get(self, request):
         packs = access.visible_packs(self.caller).filter(**query_filters(request, FILTERS))
         packs = catalog.with_ids(packs, request.query_params.get("id"))
-        return list_response(request, packs, self.caller, pack_to_api, FIELDS, default_limit=100)
+        return list_response(request, packs, self.caller, catalog.pack_to_api, PACK, 100)
 
 
 class PackDetail(ApiView):
     def get(self, request, ref_or_id):
-        select = attribute_selector(request, FIELDS)
-        return Response(select(pack_to_api(access.find_pack(self.caller, ref_or_id))))
+        select = attribute_selector(request, PACK)
+        return Response(select(catalog.pack_to_api(access.find_pack(self.caller, ref_or_id))))
 
 
 urlpatterns = [

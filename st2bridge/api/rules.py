@@ -4,6 +4,7 @@ hide is not there for them (st2bridge.access), as the action itself is not."""
 from rest_framework.response import Response
 
 from st2bridge import access, rulebook
+from st2bridge.shapes import RULE
 
 from .base import (
     ApiView,
@@ -16,16 +17,12 @@ from .base import (
     show_secrets,
 )
 
-FIELDS = {
-    "id", "uid", "ref", "name", "pack", "description", "enabled", "type", "trigger",
-    "criteria", "action", "tags", "context", "metadata_file",
-}  # fmt: skip
 FILTERS = {"name": "name", "pack": "pack", "action": "action_ref", "trigger": "trigger_ref"}
 
 
 def shown(request, caller, rules):
     """API dicts of `rules`, trimmed and with secret action parameters masked."""
-    select = attribute_selector(request, FIELDS, mandatory=("id", "ref"))
+    select = attribute_selector(request, RULE)
     unmasked = show_secrets(request, caller)
     merged = rulebook.merged_parameters_by_action(rules)
     return [select(rulebook.to_api(rule, unmasked, merged.get(rule.action_ref))) for rule in rules]

@@ -3,13 +3,10 @@
 from rest_framework.response import Response
 
 from st2bridge import access, catalog
+from st2bridge.shapes import RUNNER_TYPE
 
 from .base import ApiView, attribute_selector, json_body, list_response, query_filters, route
 
-FIELDS = {
-    "id", "uid", "name", "description", "enabled", "runner_package", "runner_module",
-    "runner_parameters", "output_key", "output_schema",
-}  # fmt: skip
 FILTERS = {"name": "name"}
 
 
@@ -17,14 +14,13 @@ class RunnerTypeList(ApiView):
     def get(self, request):
         runners = access.visible_runner_types(self.caller).filter(**query_filters(request, FILTERS))
         runners = catalog.with_ids(runners, request.query_params.get("id"))
-        return list_response(
-            request, runners, self.caller, catalog.runner_type_to_api, FIELDS, default_limit=100
-        )
+        to_api = catalog.runner_type_to_api
+        return list_response(request, runners, self.caller, to_api, RUNNER_TYPE, default_limit=100)
 
 
 class RunnerTypeDetail(ApiView):
     def get(self, request, name_or_id):
-        select = attribute_selector(request, FIELDS)
+        select = attribute_selector(request, RUNNER_TYPE)
         return Response(
             select(catalog.runner_type_to_api(access.find_runner_type(self.caller, name_or_id)))
         )

@@ -12,20 +12,9 @@ from st2bridge import auth
 from st2bridge.addresses import login_address
 from st2bridge.errors import InvalidInput, Unauthorized
 
-from .base import ApiView, isotime, json_body, route
+from .base import ApiView, json_body, route
 
 BAD_CREDENTIALS = "Invalid or missing credentials"
-
-
-def token_to_api(token, raw):
-    return {
-        "id": token.id,
-        "user": token.user.username,
-        "token": raw,
-        "expiry": isotime(token.expiry),
-        "metadata": token.metadata,
-        "service": False,
-    }
 
 
 def basic_credentials(request):
@@ -51,7 +40,7 @@ class TokenCreate(ApiView):
         ttl = json_body(request).get("ttl")
         address = login_address(request.META, username, settings.PORTAL_TRUSTED_PROXIES)
         token, raw = auth.issue_token(username, password, address, ttl)
-        response = Response(token_to_api(token, raw), status=201)
+        response = Response(auth.token_to_api(token, raw), status=201)
         response["X-API-URL"] = request.build_absolute_uri("/api/v1")
         return response
 

@@ -13,6 +13,7 @@ from . import (
     rules,
     runnertypes,
     stream,
+    teams,
     tokens,
     triggers,
     user,
@@ -33,6 +34,7 @@ urlpatterns = [
     *rules.urlpatterns,
     *triggers.urlpatterns,
     *webhooks.urlpatterns,
+    *teams.urlpatterns,
     *openapi.urlpatterns,
     re_path(r"^(api|auth|stream)(/[\s\S]*)?$", api_not_found),
 ]

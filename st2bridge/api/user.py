@@ -5,6 +5,8 @@ front of it can tell (a StackStorm server answers 404 there, and offers none of 
 from django.urls import reverse
 from rest_framework.response import Response
 
+from st2bridge import auth
+
 from .base import ApiView, route
 
 API_VERSION = "3.9.0"
@@ -17,21 +19,7 @@ class Root(ApiView):
 
 class CurrentUser(ApiView):
     def get(self, request):
-        caller = self.caller
-        authentication = {"method": caller.method, "location": caller.location}
-        if caller.token is not None:
-            authentication["token_expire"] = caller.token.expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
-        return Response(
-            {
-                "username": caller.username,
-                "authentication": authentication,
-                "rbac": {
-                    "enabled": False,
-                    "roles": ["admin"] if caller.is_admin else [],
-                    "is_admin": caller.is_admin,
-                },
-            }
-        )
+        return Response(auth.caller_to_api(self.caller))
 
 
 class Extensions(ApiView):
@@ -43,6 +31,7 @@ class Extensions(ApiView):
                 "apikey_metadata_filter": True,  # GET /apikeys?metadata=name:value
                 "token_revocation": True,  # POST /auth/v1/tokens/revoke
                 "teams_admin_path": reverse("admin:auth_group_changelist"),  # on this host
+                "teams": True,  # /teams, /useraccess and /grantables (st2bridge/api/teams.py)
             }
         )
 

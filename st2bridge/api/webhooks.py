@@ -9,9 +9,9 @@ from rest_framework.response import Response
 from st2bridge import webhooks
 from st2bridge.access import visible_webhooks
 from st2bridge.errors import NotFound
+from st2bridge.triggers import trigger_to_api
 
 from .base import ApiView, parse_body, route
-from .triggers import trigger_to_api
 
 
 class WebhookList(ApiView):

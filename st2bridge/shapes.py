@@ -1,0 +1,496 @@
+"""The API's shapes, declared once: for each object the embedded API answers with, its fields
+with a JSON schema each, which of them an answer may leave out, and which
+include_attributes always keeps.
+
+- The answers themselves are built by the `*_to_api` functions of the services, one each,
+  beside the model they read (catalog, executions, rulebook, triggertypes, triggers,
+  trigger_instances, datastore, apikeys, auth); the few fixed answers (Version, Extensions,
+  TokenValidity, Parameters, ReEmitted) by the view that gives them.
+- The API views take their include_attributes / exclude_attributes allow-lists from here
+  (`Shape.names`), and GET /api/v1/openapi.json its response schemas (`Shape.schema`).
+- tests/test_api_shapes.py reads real objects back through the API and holds every answer to
+  its shape: no undeclared field, every required one, values valid against the schemas, and
+  between them every declared field. So the three cannot drift apart.
+
+A new kind of answer: declare its Shape here and add it to ALL; build it with a `to_api` in
+its service; pass the Shape to `list_response` / `attribute_selector` (st2bridge/api/base.py)
+if it is listed; name it in api/openapi.py (`listing("Name")`, `detail("Name")`); and give
+tests/test_api_shapes.py real examples of it (`@examples_of`). New fields of an existing
+answer: declare them here too, or that test fails.
+
+Pure: imports nothing that touches the database (an import-linter contract holds it).
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, eq=False)
+class Shape:
+    name: str  # its OpenAPI component (#/components/schemas/<name>)
+    description: str
+    fields: dict  # field -> JSON schema (or a Shape: the nested object has that shape)
+    optional: tuple = ()  # fields an answer may leave out (StackStorm drops empty values)
+    mandatory: tuple = ("id",)  # kept whatever include_attributes names
+    # StackStorm's fields that this server never fills: attribute selection accepts their
+    # names, as StackStorm's does, though no answer carries them.
+    unfilled: tuple = ()
+
+    def __post_init__(self):
+        for kind in ("optional", "mandatory"):
+            unknown = set(getattr(self, kind)) - set(self.fields)
+            if unknown:
+                raise ValueError(f"{self.name}: {kind} names undeclared fields {sorted(unknown)}")
+        if set(self.unfilled) & set(self.fields):
+            raise ValueError(f"{self.name}: a field is both declared and unfilled")
+
+    @property
+    def names(self):
+        """What include_attributes / exclude_attributes may name."""
+        return frozenset(self.fields) | frozenset(self.unfilled)
+
+    @property
+    def required(self):
+        """The fields every answer has, in declaration order."""
+        return [name for name in self.fields if name not in self.optional]
+
+    def schema(self, ref=None):
+        """This shape as a JSON schema (2020-12, as in OpenAPI 3.1). A nested shape is
+        inline, or `ref(its name)` when `ref` is given. Fields beyond the declared ones are
+        allowed: StackStorm adds fields over time, and clients should ignore what they do not
+        know (a pack's answer also carries whatever else its pack.yaml says)."""
+        properties = {}
+        for name, schema in self.fields.items():
+            if isinstance(schema, Shape):
+                schema = ref(schema.name) if ref else schema.schema()
+            properties[name] = schema
+        return {
+            "type": "object",
+            "description": self.description,
+            "properties": properties,
+            "required": self.required,
+        }
+
+
+def record(description=None, **properties):
+    """A nested object with these properties, every one present."""
+    schema = {"type": "object", "properties": properties, "required": list(properties)}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def described(schema, description):
+    return {**schema, "description": description}
+
+
+def as_given(kind):
+    """A pack.yaml value, returned as given (keywords, contributors, dependencies and
+    python_versions default to [], system to {})."""
+    return {"description": f"as pack.yaml gives it ({kind} in StackStorm's pack schema)"}
+
+
+STRING = {"type": "string"}
+BOOLEAN = {"type": "boolean"}
+INTEGER = {"type": "integer"}
+NUMBER = {"type": "number"}
+OBJECT = {"type": "object"}
+ARRAY = {"type": "array"}
+STRINGS = {"type": "array", "items": STRING}
+ID = {"type": "string", "pattern": "^[0-9a-f]{24}$"}  # like StackStorm's ObjectIds
+TIMESTAMP = {"type": "string", "format": "date-time"}  # UTC, microseconds, "Z"
+NULLABLE_TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
+MASKED = described(STRING, 'the mask "********" unless an admin asks for show_secrets')
+TAGS = described(ARRAY, "[{name, value}, ...]")
+
+
+# --- authentication ------------------------------------------------------------------------
+
+ERROR = Shape(
+    "Error",
+    "Every refusal and failure (StackStorm's); a 409 also names the existing object.",
+    {"faultstring": STRING, "conflict-id": STRING},
+    optional=("conflict-id",),
+    mandatory=(),
+)
+
+TOKEN = Shape(
+    "Token",
+    "A new token: the raw value is shown this once.",
+    {
+        "id": ID,
+        "user": STRING,
+        "token": STRING,
+        "expiry": TIMESTAMP,
+        "metadata": OBJECT,
+        "service": BOOLEAN,
+    },
+)
+
+TOKEN_VALIDITY = Shape(
+    "TokenValidity", "Whether a token is valid.", {"valid": BOOLEAN}, mandatory=()
+)
+
+USER = Shape(
+    "User",
+    "Who is calling, in the shape `st2 whoami` reads.",
+    {
+        "username": STRING,
+        "authentication": {
+            "type": "object",
+            "properties": {
+                "method": {"enum": ["authentication token", "API key"]},
+                "location": {"enum": ["header", "query"]},
+                "token_expire": described(STRING, "when a token is the credential"),
+            },
+            "required": ["method", "location"],
+        },
+        "rbac": record(enabled=BOOLEAN, roles=STRINGS, is_admin=BOOLEAN),
+    },
+    mandatory=(),
+)
+
+VERSION = Shape(
+    "Version", "The API's version.", {"version": STRING, "docs_url": STRING}, mandatory=()
+)
+
+EXTENSIONS = Shape(
+    "Extensions",
+    "What this server offers beyond StackStorm's API (a StackStorm server answers 404).",
+    {
+        "server": STRING,
+        "apikey_expiry": described(BOOLEAN, "POST /apikeys takes expires_at"),
+        "apikey_metadata_filter": described(BOOLEAN, "GET /apikeys?metadata=name:value"),
+        "token_revocation": described(BOOLEAN, "POST /auth/v1/tokens/revoke"),
+        "teams_admin_path": described(STRING, "where administrators manage teams, on this host"),
+        "teams": described(BOOLEAN, "/teams, /useraccess and /grantables"),
+    },
+    mandatory=(),
+)
+
+API_KEY = Shape(
+    "ApiKey",
+    "An API key; only its hash is kept.",
+    {
+        "id": ID,
+        "uid": MASKED,
+        "user": STRING,
+        "key_hash": MASKED,
+        "metadata": OBJECT,
+        "created_at": TIMESTAMP,
+        "enabled": BOOLEAN,
+        "expires_at": NULLABLE_TIMESTAMP,
+        "last_used_at": NULLABLE_TIMESTAMP,
+    },
+)
+
+NEW_API_KEY = Shape(
+    "NewApiKey",
+    "A new API key: the raw key is shown this once.",
+    {
+        **{name: schema for name, schema in API_KEY.fields.items() if name != "key_hash"},
+        "key": described(
+            {"type": ["string", "null"]}, "null when an administrator imported a key_hash"
+        ),
+    },
+)
+
+
+# --- the catalog ---------------------------------------------------------------------------
+
+PACK = Shape(
+    "Pack",
+    "A pack: its pack.yaml as given (other keys included), with the fields StackStorm computes. "
+    "The loader checks only name and ref: other values have the type pack.yaml gives them, "
+    "the type named is the one StackStorm's pack schema asks for.",
+    {
+        "id": ID,
+        "ref": STRING,
+        "uid": STRING,
+        "name": STRING,
+        "description": as_given("a string"),
+        "keywords": as_given("an array of strings"),
+        "version": as_given("a string"),
+        "author": as_given("a string"),
+        "email": as_given("a string"),
+        "contributors": as_given("an array of strings"),
+        "dependencies": as_given("an array of strings"),
+        "system": as_given("an object"),
+        "stackstorm_version": as_given("a string"),
+        "python_versions": as_given("an array of strings"),
+        "files": STRINGS,
+        "path": described(STRING, "its directory on the server"),
+    },
+    # From pack.yaml: left out when absent (or null) there; path when not on disk.
+    optional=(
+        "description", "keywords", "version", "author", "email", "contributors",
+        "dependencies", "system", "stackstorm_version", "python_versions", "path",
+    ),
+)  # fmt: skip
+
+RUNNER_TYPE = Shape(
+    "RunnerType",
+    "A runner type.",
+    {
+        "id": ID,
+        "uid": STRING,
+        "name": STRING,
+        "description": STRING,
+        "enabled": BOOLEAN,
+        "runner_package": STRING,
+        "runner_module": STRING,
+        "runner_parameters": described(OBJECT, "parameter schemas by name"),
+        "output_key": STRING,
+        "output_schema": OBJECT,
+    },
+)
+
+ACTION = Shape(
+    "Action",
+    "An action. In the overview, `parameters` are the runner's and the action's merged.",
+    {
+        "id": ID,
+        "uid": STRING,
+        "ref": STRING,
+        "pack": STRING,
+        "name": STRING,
+        "description": STRING,
+        "enabled": BOOLEAN,
+        "entry_point": STRING,
+        "runner_type": STRING,
+        "parameters": described(OBJECT, "parameter schemas by name"),
+        "output_schema": OBJECT,
+        "tags": TAGS,
+        "notify": OBJECT,
+        "metadata_file": described(STRING, "for an action registered from a pack on disk"),
+    },
+    optional=("metadata_file",),
+    mandatory=("id", "ref"),
+)
+
+PARAMETERS = Shape(
+    "Parameters",
+    "An action's parameters, the runner's and the action's merged.",
+    {"parameters": described(OBJECT, "parameter schemas by name")},
+    mandatory=(),
+)
+
+
+# --- executions ----------------------------------------------------------------------------
+
+EXECUTION_STATUSES = [
+    "requested", "scheduled", "running", "succeeded", "failed", "timeout", "abandoned",
+    "canceling", "canceled",
+]  # fmt: skip
+
+EXECUTION = Shape(
+    "Execution",
+    "One run of an action. As in StackStorm, empty values are left out.",
+    {
+        "id": ID,
+        "action": ACTION,  # as it was at launch
+        "runner": RUNNER_TYPE,  # as it was at launch
+        "liveaction": record(
+            id=ID,
+            action=STRING,
+            action_is_workflow=BOOLEAN,
+            parameters=OBJECT,
+            callback=OBJECT,
+            runner_info=described(OBJECT, "{worker} once a worker claimed it"),
+        ),
+        "status": {"enum": EXECUTION_STATUSES},
+        "start_timestamp": TIMESTAMP,
+        "end_timestamp": TIMESTAMP,
+        "elapsed_seconds": NUMBER,
+        "parameters": described(OBJECT, "secret values masked unless show_secrets"),
+        "context": described(OBJECT, "user, pack, and how it was started"),
+        "result": described({}, "what the runner returned: any JSON value"),
+        "result_size": INTEGER,
+        "log": {
+            "type": "array",
+            "items": record(status={"enum": EXECUTION_STATUSES}, timestamp=TIMESTAMP),
+        },
+        "web_url": STRING,
+        "parent": ID,
+        "rule": record("the rule that started it", ref=STRING),
+        "trigger_instance": record("the trigger instance behind it", id=ID),
+    },
+    optional=(
+        "end_timestamp", "elapsed_seconds", "parameters", "context", "result", "result_size",
+        "log", "parent", "rule", "trigger_instance",
+    ),
+    unfilled=("children", "trigger", "trigger_type"),
+)  # fmt: skip
+
+
+# --- the datastore -------------------------------------------------------------------------
+
+KEY_VALUE_PAIR = Shape(
+    "KeyValuePair",
+    "A datastore item.",
+    {
+        "id": ID,
+        "uid": STRING,
+        "name": STRING,
+        "value": described(STRING, "a secret's ciphertext unless decrypt is asked for"),
+        "secret": BOOLEAN,
+        "encrypted": BOOLEAN,
+        "scope": {"enum": ["st2kv.system", "st2kv.user"]},
+        "user": described(STRING, "the owner of a user-scoped item"),
+        "description": STRING,
+        "expire_timestamp": TIMESTAMP,
+    },
+    optional=("user", "description", "expire_timestamp"),
+)
+
+
+# --- rules and triggers --------------------------------------------------------------------
+
+RULE = Shape(
+    "Rule",
+    "A rule: when its trigger fires and its criteria match, it runs its action.",
+    {
+        "id": ID,
+        "uid": STRING,
+        "ref": STRING,
+        "name": STRING,
+        "pack": STRING,
+        "description": STRING,
+        "enabled": BOOLEAN,
+        "type": {
+            "type": "object",
+            "properties": {"ref": {"enum": ["standard", "backstop"]}, "parameters": OBJECT},
+        },
+        "trigger": record(type=STRING, parameters=OBJECT, ref=STRING),
+        "criteria": OBJECT,
+        "action": record(
+            ref=STRING, parameters=described(OBJECT, "secret values masked unless show_secrets")
+        ),
+        "tags": TAGS,
+        "context": OBJECT,
+        "metadata_file": described(STRING, "empty unless registered from a pack on disk"),
+    },
+    mandatory=("id", "ref"),
+)
+
+TRIGGER_TYPE = Shape(
+    "TriggerType",
+    "A trigger type.",
+    {
+        "id": ID,
+        "ref": STRING,
+        "uid": STRING,
+        "name": STRING,
+        "pack": STRING,
+        "description": STRING,
+        "payload_schema": OBJECT,
+        "parameters_schema": OBJECT,
+        "tags": TAGS,
+        "metadata_file": described(STRING, "for a trigger type registered from a pack on disk"),
+    },
+    optional=("metadata_file",),
+    mandatory=("id", "ref"),
+)
+
+TRIGGER = Shape(
+    "Trigger",
+    "A trigger type with concrete parameters (a webhook is one: its url is a parameter).",
+    {
+        "id": ID,
+        "ref": STRING,
+        "uid": STRING,
+        "name": STRING,
+        "pack": STRING,
+        "type": described(STRING, "the trigger type's ref"),
+        "parameters": OBJECT,
+    },
+    unfilled=("description",),
+)
+
+TRIGGER_INSTANCE = Shape(
+    "TriggerInstance",
+    "One firing of a trigger.",
+    {
+        "id": ID,
+        "trigger": described(STRING, "the trigger's ref"),
+        "payload": described(
+            {}, "an object, unless /webhooks/st2 was given another value its type allows"
+        ),
+        "occurrence_time": TIMESTAMP,
+        "status": {"enum": ["pending", "processing", "processed", "processing_failed"]},
+        "posted_by": described(
+            STRING,
+            "ours: who caused it (a webhook's poster, the user of the execution behind an "
+            "actiontrigger, who re-emitted it); shown to those who may read it, absent for timers",
+        ),
+    },
+    optional=("posted_by",),
+)
+
+RE_EMITTED = Shape(
+    "ReEmitted",
+    "A trigger instance sent again.",
+    {"message": STRING, "payload": described(TRIGGER_INSTANCE.fields["payload"], "as sent")},
+    mandatory=(),
+)
+
+RULE_ENFORCEMENT = Shape(
+    "RuleEnforcement",
+    "A rule's answer to one trigger instance: the execution it requested, or why not.",
+    {
+        "id": ID,
+        "rule": record(ref=STRING, id=ID, uid=STRING),
+        "trigger_instance_id": ID,
+        "execution_id": ID,
+        "failure_reason": STRING,
+        "enforced_at": TIMESTAMP,
+        "status": {"enum": ["succeeded", "failed"]},
+    },
+    optional=("execution_id", "failure_reason"),
+)
+
+
+# --- teams (an extension: st2bridge/api/teams.py) ------------------------------------------
+
+TEAM = Shape(
+    "Team",
+    "A team: its members and what it grants them.",
+    {
+        "id": STRING,
+        "name": STRING,
+        "members": described(STRINGS, "usernames"),
+        "packs": STRINGS,
+        "actions": STRINGS,
+        "unregistered": described(STRINGS, "granted refs that name nothing registered"),
+    },
+)
+
+USER_ACCESS = Shape(
+    "UserAccess",
+    "What a user may see and run, and why.",
+    {
+        "username": STRING,
+        "enabled": BOOLEAN,
+        "is_admin": BOOLEAN,
+        "teams": described(STRINGS, "team names"),
+        "everything": described(BOOLEAN, "sees and runs every pack and action"),
+        "packs": described(STRINGS, "granted whole (empty when everything)"),
+        "actions": described(STRINGS, "granted one by one"),
+        "reason": {"enum": ["admin", "default_all", "default_none", "disabled", "teams"]},
+        "why": STRING,
+    },
+    mandatory=("username",),
+)
+
+GRANTABLE = Shape(
+    "Grantable",
+    "A pack or an action matching a search, to grant to a team.",
+    {"kind": {"enum": ["pack", "action"]}, "ref": STRING, "description": STRING},
+    mandatory=("kind", "ref"),
+)
+
+
+ALL = [
+    ERROR, TOKEN, TOKEN_VALIDITY, USER, VERSION, EXTENSIONS, API_KEY, NEW_API_KEY, PACK,
+    RUNNER_TYPE, ACTION, PARAMETERS, EXECUTION, KEY_VALUE_PAIR, RULE, TRIGGER_TYPE, TRIGGER,
+    TRIGGER_INSTANCE, RE_EMITTED, RULE_ENFORCEMENT, TEAM, USER_ACCESS, GRANTABLE,
+]  # fmt: skip

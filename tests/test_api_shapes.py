@@ -1,0 +1,411 @@
+"""Every shape st2bridge/shapes.py declares is what the API answers, so the declaration (and
+the include_attributes allow-lists and OpenAPI schemas derived from it) cannot drift from the
+services' `to_api` functions: real objects, made through the API (and the services where the
+API makes none), are read back through the API, and every answer has only declared fields,
+every required one, values valid against the declared schemas, and between them the answers
+of a shape show every field it declares."""
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+
+from st2bridge import dispatch, executions, shapes, team_admin
+from st2bridge.models import Execution, RuleEnforcement, Trigger, TriggerInstance
+from st2bridge.packs import register_pack
+
+from .catalog_support import register_bundled_packs
+from .conftest import login
+from .worker_support import run_to_completion
+
+pytestmark = pytest.mark.django_db
+
+FORMATS = FormatChecker()
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def is_date_time(value):
+    """What st2bridge.formats.isotime writes: UTC, microseconds, "Z"."""
+    return not isinstance(value, str) or (
+        value.endswith("Z") and bool(datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ"))
+    )
+
+
+@pytest.fixture(autouse=True)
+def catalog(db):
+    register_bundled_packs()
+
+
+def ok(response, status=200):
+    assert response.status_code == status, response.content
+    return response.json()
+
+
+# --- real examples of each shape, as the API answers them ----------------------------------
+
+EXAMPLES = {}
+
+
+def examples_of(shape):
+    def register(function):
+        EXAMPLES[shape.name] = function
+        return function
+
+    return register
+
+
+@examples_of(shapes.ERROR)
+def error_examples(admin_api, alice_api, **_):
+    body = {"name": "twice", "pack": "default", "runner_type": "noop"}
+    ok(admin_api.post("/api/v1/actions", body, format="json"), 201)
+    return [
+        ok(alice_api.get("/api/v1/actions/nope.nope"), 404),
+        ok(admin_api.post("/api/v1/actions", body, format="json"), 409),
+        ok(alice_api.get("/api/v1/executions?limit=0"), 400),
+    ]
+
+
+@examples_of(shapes.TOKEN)
+def token_examples(admin_user, **_):
+    return [ok(login(admin_user.username, ttl=60), 201)]
+
+
+@examples_of(shapes.TOKEN_VALIDITY)
+def token_validity_examples(alice_api, admin_user, **_):
+    token = login(admin_user.username).json()["token"]
+    validate = "/auth/v1/tokens/validate"
+    return [
+        ok(alice_api.post(validate, {"token": token}, format="json")),
+        ok(alice_api.post(validate, {"token": "nope"}, format="json")),
+    ]
+
+
+@examples_of(shapes.USER)
+def user_examples(admin_api, alice_api, anon_api, **_):
+    key = ok(alice_api.post("/api/v1/apikeys", {}, format="json"), 201)["key"]
+    return [
+        ok(admin_api.get("/api/v1/user")),
+        ok(anon_api.get("/api/v1/user", HTTP_ST2_API_KEY=key)),
+    ]
+
+
+@examples_of(shapes.VERSION)
+def version_examples(alice_api, **_):
+    return [ok(alice_api.get("/api/v1"))]
+
+
+@examples_of(shapes.EXTENSIONS)
+def extensions_examples(alice_api, **_):
+    return [ok(alice_api.get("/api/v1/extensions"))]
+
+
+@examples_of(shapes.API_KEY)
+def api_key_examples(admin_api, alice_api, anon_api, **_):
+    body = {"metadata": {"name": "ci"}, "expires_at": "2099-01-01T00:00:00Z"}
+    used = ok(alice_api.post("/api/v1/apikeys", body, format="json"), 201)
+    ok(anon_api.get("/api/v1/user", HTTP_ST2_API_KEY=used["key"]))  # sets last_used_at
+    ok(alice_api.post("/api/v1/apikeys", {}, format="json"), 201)
+    return [
+        *ok(alice_api.get("/api/v1/apikeys")),
+        *ok(admin_api.get("/api/v1/apikeys?show_secrets=true")),
+        ok(admin_api.get(f"/api/v1/apikeys/{used['id']}")),
+        ok(alice_api.put(f"/api/v1/apikeys/{used['id']}", {"enabled": False}, format="json")),
+    ]
+
+
+@examples_of(shapes.NEW_API_KEY)
+def new_api_key_examples(admin_api, alice_api, **_):
+    imported = {"key_hash": "a" * 64, "user": "alice"}
+    return [
+        ok(alice_api.post("/api/v1/apikeys", {"metadata": {"a": "b"}}, format="json"), 201),
+        ok(admin_api.post("/api/v1/apikeys", imported, format="json"), 201),
+    ]
+
+
+def full_pack(root):
+    """A pack on disk whose pack.yaml has every field StackStorm's pack schema knows, and a
+    trigger type (sensors/*.yaml)."""
+    directory = Path(root, "full")
+    (directory / "sensors").mkdir(parents=True)
+    metadata = {
+        "ref": "full",
+        "name": "full",
+        "description": "Every field.",
+        "keywords": ["all"],
+        "version": "1.2.3",
+        "author": "someone",
+        "email": "someone@example.com",
+        "contributors": ["another"],
+        "dependencies": ["core"],
+        "system": {"debian": True},
+        "stackstorm_version": ">=3.9",
+        "python_versions": ["3"],
+    }
+    (directory / "pack.yaml").write_text(yaml.safe_dump(metadata))
+    sensor = {"trigger_types": [{"name": "ping", "description": "A ping."}]}
+    (directory / "sensors" / "ping.yaml").write_text(yaml.safe_dump(sensor))
+    assert not register_pack(directory).errors
+
+
+@examples_of(shapes.PACK)
+def pack_examples(alice_api, admin_api, tmp_path, **_):
+    full_pack(tmp_path)
+    return [*ok(admin_api.get("/api/v1/packs")), ok(alice_api.get("/api/v1/packs/core"))]
+
+
+@examples_of(shapes.RUNNER_TYPE)
+def runner_type_examples(admin_api, **_):
+    runners = ok(admin_api.get("/api/v1/runnertypes"))
+    changed = ok(admin_api.put("/api/v1/runnertypes/noop", {"enabled": False}, format="json"))
+    return [*runners, ok(admin_api.get("/api/v1/runnertypes/local-shell-cmd")), changed]
+
+
+@examples_of(shapes.ACTION)
+def action_examples(admin_api, alice_api, **_):
+    body = {"name": "mine", "pack": "default", "runner_type": "noop", "tags": [{"name": "a"}]}
+    created = ok(admin_api.post("/api/v1/actions", body, format="json"), 201)
+    changed = ok(
+        admin_api.put(f"/api/v1/actions/{created['id']}", {**body, "enabled": False}, format="json")
+    )
+    return [
+        created,
+        changed,
+        *ok(alice_api.get("/api/v1/actions")),
+        ok(alice_api.get("/api/v1/actions/core.local")),
+        *ok(alice_api.get("/api/v1/actions/views/overview")),
+        ok(alice_api.get("/api/v1/actions/views/overview/core.local")),
+    ]
+
+
+@examples_of(shapes.PARAMETERS)
+def parameters_examples(alice_api, **_):
+    return [ok(alice_api.get("/api/v1/actions/views/parameters/core.local"))]
+
+
+def hook_rule(api, name, url, action="core.noop", **parameters):
+    body = {
+        "name": name,
+        "pack": "default",
+        "enabled": True,
+        "trigger": {"type": "core.st2.webhook", "parameters": {"url": url}},
+        "action": {"ref": action, "parameters": parameters},
+    }
+    return ok(api.post("/api/v1/rules", body, format="json"), 201)
+
+
+@examples_of(shapes.EXECUTION)
+def execution_examples(alice_api, alice, **_):
+    launch = {"action": "core.local", "parameters": {"cmd": "echo hello"}}
+    launched = ok(alice_api.post("/api/v1/executions", launch, format="json"), 201)
+    run_to_completion(launched["id"])
+    parent = Execution.objects.get(pk=launched["id"])
+    # No API sets a parent (StackStorm's workflows do); the service takes one.
+    child = executions.request_execution("core.noop", {}, user="alice", staff=False, parent=parent)
+    hook_rule(alice_api, "on_shapes", "shapes")
+    ok(alice_api.post("/api/v1/webhooks/shapes", {"x": 1}, format="json"), 202)
+    re_run = ok(
+        alice_api.post(f"/api/v1/executions/{launched['id']}/re_run", {}, format="json"), 201
+    )
+    canceled = ok(alice_api.delete(f"/api/v1/executions/{re_run['id']}"))
+    return [
+        launched,
+        re_run,
+        canceled,
+        ok(alice_api.get(f"/api/v1/executions/{launched['id']}")),
+        ok(alice_api.get(f"/api/v1/executions/{child.id}?show_secrets=true")),
+        *ok(alice_api.get("/api/v1/executions")),
+    ]
+
+
+@examples_of(shapes.KEY_VALUE_PAIR)
+def key_value_pair_examples(admin_api, alice_api, **_):
+    system = {"name": "k", "value": "v", "description": "A key.", "ttl": 600}
+    ok(admin_api.put("/api/v1/keys/k", system, format="json"))
+    secret = {"name": "s", "value": "hush", "secret": True, "scope": "st2kv.user"}
+    return [
+        ok(alice_api.put("/api/v1/keys/s?scope=st2kv.user", secret, format="json")),
+        ok(alice_api.get("/api/v1/keys/s?scope=st2kv.user&decrypt=true")),
+        *ok(admin_api.get("/api/v1/keys?scope=all")),
+        *ok(alice_api.get("/api/v1/keys?scope=all")),
+    ]
+
+
+@examples_of(shapes.RULE)
+def rule_examples(alice_api, admin_api, **_):
+    created = hook_rule(alice_api, "on_rule", "rule", "core.local", cmd="echo {{ trigger.body }}")
+    changed = ok(
+        alice_api.put(
+            f"/api/v1/rules/{created['id']}", {**created, "enabled": False}, format="json"
+        )
+    )
+    return [created, changed, *ok(admin_api.get("/api/v1/rules?show_secrets=true"))]
+
+
+@examples_of(shapes.TRIGGER_TYPE)
+def trigger_type_examples(admin_api, alice_api, tmp_path, **_):
+    full_pack(tmp_path)
+    body = {"name": "made", "pack": "default", "payload_schema": {"type": "object"}}
+    created = ok(admin_api.post("/api/v1/triggertypes", body, format="json"), 201)
+    return [
+        created,
+        ok(admin_api.put("/api/v1/triggertypes/default.made", body, format="json")),
+        *ok(alice_api.get("/api/v1/triggertypes")),
+        ok(alice_api.get("/api/v1/triggertypes/full.ping")),
+    ]
+
+
+@examples_of(shapes.TRIGGER)
+def trigger_examples(alice_api, admin_api, **_):
+    rule = hook_rule(alice_api, "on_trigger", "trigger")
+    return [
+        *ok(admin_api.get("/api/v1/triggers")),
+        ok(alice_api.get(f"/api/v1/triggers/{rule['trigger']['ref']}")),
+        ok(admin_api.get("/api/v1/triggers/core.st2.generic.actiontrigger")),
+        *ok(alice_api.get("/api/v1/webhooks")),
+        ok(alice_api.get("/api/v1/webhooks/trigger")),
+    ]
+
+
+@examples_of(shapes.TRIGGER_INSTANCE)
+def trigger_instance_examples(alice_api, admin_api, **_):
+    rule = hook_rule(alice_api, "on_instance", "instance")
+    ok(alice_api.post("/api/v1/webhooks/instance", {"x": 1}, format="json"), 202)
+    # As a timer fires: nobody posted it.
+    dispatch.dispatch(Trigger.objects.get(ref=rule["trigger"]["ref"]), {"timer": True})
+    posted = TriggerInstance.objects.exclude(posted_by="").first()
+    return [
+        *ok(admin_api.get("/api/v1/triggerinstances")),
+        ok(alice_api.get(f"/api/v1/triggerinstances/{posted.id}")),
+    ]
+
+
+@examples_of(shapes.RE_EMITTED)
+def re_emitted_examples(alice_api, admin_api, **_):
+    hook_rule(alice_api, "on_re_emit", "re_emit")
+    ok(alice_api.post("/api/v1/webhooks/re_emit", {"x": 1}, format="json"), 202)
+    instance = TriggerInstance.objects.get()
+    return [ok(admin_api.post(f"/api/v1/triggerinstances/{instance.id}/re_emit", {}))]
+
+
+@examples_of(shapes.RULE_ENFORCEMENT)
+def rule_enforcement_examples(alice_api, admin_api, **_):
+    hook_rule(alice_api, "runs", "enforce")
+    hook_rule(alice_api, "fails", "enforce", "core.local", cmd="{{ trigger.body.no.such }}")
+    ok(alice_api.post("/api/v1/webhooks/enforce", {}, format="json"), 202)
+    failed = RuleEnforcement.objects.get(status=RuleEnforcement.FAILED)
+    return [
+        *ok(admin_api.get("/api/v1/ruleenforcements")),
+        ok(alice_api.get(f"/api/v1/ruleenforcements/{failed.id}")),
+    ]
+
+
+@examples_of(shapes.TEAM)
+def team_examples(admin_api, alice_api, **_):
+    body = {"name": "ops", "members": ["alice"], "packs": ["core", "nosuchpack"]}
+    team = ok(admin_api.post("/api/v1/teams", body, format="json"), 201)
+    return [team, *ok(alice_api.get("/api/v1/teams")), ok(admin_api.get("/api/v1/teams/ops"))]
+
+
+@examples_of(shapes.USER_ACCESS)
+def user_access_examples(admin_api, alice_api, **_):
+    ok(admin_api.post("/api/v1/teams", {"name": "ops", "members": ["alice"]}, format="json"), 201)
+    return [*ok(admin_api.get("/api/v1/useraccess")), ok(alice_api.get("/api/v1/useraccess/alice"))]
+
+
+@examples_of(shapes.GRANTABLE)
+def grantable_examples(admin_api, **_):
+    return ok(admin_api.get("/api/v1/grantables?q=core&limit=5"))
+
+
+# --- the checks ----------------------------------------------------------------------------
+
+
+def shape_errors(shape, answers):
+    """What in `answers` departs from `shape`, as readable lines."""
+    validator = Draft202012Validator(shape.schema(), format_checker=FORMATS)
+    errors, seen = [], set()
+    for index, answer in enumerate(answers):
+        seen |= set(answer)
+        undeclared = set(answer) - set(shape.fields)
+        missing = set(shape.required) - set(answer)
+        if undeclared:
+            errors.append(f"answer {index}: undeclared fields {sorted(undeclared)}")
+        if missing:
+            errors.append(f"answer {index}: required fields missing {sorted(missing)}")
+        for error in validator.iter_errors(answer):
+            path = "".join(f"{step}: " for step in error.absolute_path)
+            errors.append(f"answer {index}: {path}{error.message}")
+    never = set(shape.fields) - seen
+    if never:
+        errors.append(f"declared but in no answer: {sorted(never)}")
+    return errors
+
+
+def with_worker(shape):
+    """Executions run in an in-process worker, whose threads see committed rows only."""
+    if shape is shapes.EXECUTION:
+        return pytest.param(shape, marks=pytest.mark.django_db(transaction=True))
+    return shape
+
+
+@pytest.mark.parametrize("shape", [with_worker(s) for s in shapes.ALL], ids=lambda s: s.name)
+def test_the_api_answers_each_shape_as_declared(
+    shape, admin_user, alice, admin_api, alice_api, anon_api, tmp_path
+):
+    answers = EXAMPLES[shape.name](
+        admin_user=admin_user,
+        alice=alice,
+        admin_api=admin_api,
+        alice_api=alice_api,
+        anon_api=anon_api,
+        tmp_path=tmp_path,
+    )
+    assert answers
+    assert shape_errors(shape, answers) == []
+
+
+def test_every_example_is_of_a_declared_shape():
+    assert set(EXAMPLES) == {shape.name for shape in shapes.ALL}
+
+
+def test_the_check_finds_each_kind_of_drift():
+    action = shapes.ACTION
+    answer = {name: "x" for name in action.fields} | {"enabled": True}
+    assert shape_errors(action, [answer]) == [
+        "answer 0: id: 'x' does not match '^[0-9a-f]{24}$'",
+        "answer 0: parameters: 'x' is not of type 'object'",
+        "answer 0: output_schema: 'x' is not of type 'object'",
+        "answer 0: tags: 'x' is not of type 'array'",
+        "answer 0: notify: 'x' is not of type 'object'",
+    ]
+    valid = {**answer, "id": "a" * 24, "parameters": {}, "output_schema": {}, "tags": []}
+    valid["notify"] = {}
+    assert shape_errors(action, [valid]) == []
+    assert shape_errors(action, [{**valid, "extra": 1}]) == [
+        "answer 0: undeclared fields ['extra']"
+    ]
+    without = {key: value for key, value in valid.items() if key not in ("ref", "metadata_file")}
+    assert shape_errors(action, [without]) == [
+        "answer 0: required fields missing ['ref']",
+        "answer 0: 'ref' is a required property",
+        "declared but in no answer: ['metadata_file', 'ref']",
+    ]
+
+
+def test_statuses_are_the_models():
+    assert shapes.EXECUTION.fields["status"]["enum"] == [
+        Execution.REQUESTED, Execution.SCHEDULED, Execution.RUNNING, *Execution.COMPLETED[:4],
+        Execution.CANCELING, Execution.CANCELED,
+    ]  # fmt: skip
+    instance = shapes.TRIGGER_INSTANCE.fields["status"]["enum"]
+    assert instance == [
+        TriggerInstance.PENDING,
+        TriggerInstance.PROCESSING,
+        TriggerInstance.PROCESSED,
+        TriggerInstance.FAILED,
+    ]
+    assert shapes.USER_ACCESS.fields["reason"]["enum"] == sorted(team_admin.REASONS)
+    enforcement = shapes.RULE_ENFORCEMENT.fields["status"]["enum"]
+    assert enforcement == [RuleEnforcement.SUCCEEDED, RuleEnforcement.FAILED]
