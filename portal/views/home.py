@@ -11,13 +11,14 @@ from django.utils.dateparse import parse_datetime
 
 from portal.access import SESSION_TOKEN, st2_login_required
 from portal.views.auth import LoginForm
+from portal.views.executions import LIST_FIELDS
+from portal.views.executions import _list_row as execution_row  # the history's rows
 
 RUNNING_SHOWN = 5
 RECENT_SHOWN = 10
 FIRED_SHOWN = 5
 KEYS_ASKED = 100  # the API's largest page: a user with more keys sees the first 100's expiries
 EXPIRING_WITHIN = timedelta(days=14)
-EXECUTION_FIELDS = "id,action,status,start_timestamp,elapsed_seconds,context"
 
 
 def index(request):
@@ -30,13 +31,13 @@ def index(request):
 def dashboard(request):
     st2 = request.st2
     running, running_total = st2.list_executions(
-        limit=RUNNING_SHOWN, status="running", include_attributes=EXECUTION_FIELDS
+        limit=RUNNING_SHOWN, status="running", include_attributes=LIST_FIELDS
     )
-    recent, _ = st2.list_executions(limit=RECENT_SHOWN, include_attributes=EXECUTION_FIELDS)
+    recent, _ = st2.list_executions(limit=RECENT_SHOWN, include_attributes=LIST_FIELDS)
     context = {
-        "running": [_execution_row(execution) for execution in running],
+        "running": [execution_row(execution) for execution in running],
         "running_total": running_total,
-        "recent": [_execution_row(execution) for execution in recent],
+        "recent": [execution_row(execution) for execution in recent],
         "fired": st2.list_enforcements(limit=FIRED_SHOWN),
         "expiry_available": bool(request.st2_extensions.get("apikey_expiry")),
     }
@@ -44,16 +45,6 @@ def dashboard(request):
         keys, _ = st2.list_api_keys(user=request.st2_user, limit=KEYS_ASKED)
         context["expiring"] = expiring_soon(keys, timezone.now())
     return render(request, "portal/dashboard.html", context)
-
-
-def _execution_row(execution):
-    return {
-        "id": execution["id"],
-        "ref": (execution.get("action") or {}).get("ref", ""),
-        "status": execution.get("status", ""),
-        "user": (execution.get("context") or {}).get("user", ""),
-        "started": execution.get("start_timestamp", ""),
-    }
 
 
 def expiring_soon(keys, now):
