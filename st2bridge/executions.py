@@ -375,9 +375,11 @@ def stream_event(name, execution):
 
 
 def to_api(execution, unmasked=False):
-    """StackStorm's execution object; like StackStorm, falsy values are left out."""
+    """StackStorm's execution object; like StackStorm, falsy values are left out, and so are
+    `result` and `result_size` when the result was not read (a list deferred it)."""
     parameters = stored_parameters(execution) if unmasked else execution.parameters
     ended = execution.end_timestamp
+    result = None if "result" in execution.get_deferred_fields() else execution.result
     data = {
         "id": execution.id,
         "action": execution.action,
@@ -398,8 +400,8 @@ def to_api(execution, unmasked=False):
         else None,
         "parameters": parameters,
         "context": execution.context,
-        "result": execution.result,
-        "result_size": len(json.dumps(execution.result)) if execution.result else 0,
+        "result": result,
+        "result_size": len(json.dumps(result)) if result else 0,
         "log": execution.log,
         "web_url": f"/executions/{execution.id}",
         "parent": execution.parent_id,

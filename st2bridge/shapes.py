@@ -163,6 +163,9 @@ EXTENSIONS = Shape(
         "token_revocation": described(BOOLEAN, "POST /auth/v1/tokens/revoke"),
         "teams_admin_path": described(STRING, "where administrators manage teams, on this host"),
         "teams": described(BOOLEAN, "/teams, /useraccess and /grantables"),
+        "execution_action_contains": described(
+            BOOLEAN, "GET /executions?action_contains=: a part of the action ref"
+        ),
     },
     mandatory=(),
 )

@@ -2,6 +2,8 @@
 secrets, reading, filters, visibility, cancel and re-run (notes §4)."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from st2bridge import datastore
 from st2bridge.models import Execution, KeyValuePair
@@ -172,6 +174,83 @@ def test_list_sorting_paging_and_filters(alice_api):
     assert set(trimmed[0]) == {"id", "status", "action"}
     assert alice_api.get("/api/v1/executions?sort=password&user__regex=.*").status_code == 200
     assert alice_api.get("/api/v1/executions?limit=0").status_code == 400
+
+
+def test_action_contains_finds_part_of_the_ref_case_insensitively(alice_api):
+    local = launch(alice_api, "core.local", cmd="true").json()["id"]
+    sudo = launch(alice_api, "core.local_sudo", cmd="true").json()["id"]
+    launch(alice_api, "core.noop")
+    for part in ("core.lo", "LOCAL", "local"):
+        found = alice_api.get(f"/api/v1/executions?action_contains={part}")
+        assert [e["id"] for e in found.json()] == [sudo, local], part
+        assert found["X-Total-Count"] == "2"
+    assert alice_api.get("/api/v1/executions?action_contains=local_s").json()[0]["id"] == sudo
+
+
+def test_action_contains_wildcards_match_only_themselves(alice_api):
+    launch(alice_api, "core.local", cmd="true")
+    for pattern in ("core_local", "%", "core%local", "\\"):
+        assert alice_api.get("/api/v1/executions", {"action_contains": pattern}).json() == []
+
+
+def test_action_contains_is_bounded_and_only_sees_the_callers_executions(alice_api, bob_api):
+    launch(bob_api, "core.local", cmd="true")
+    assert alice_api.get("/api/v1/executions?action_contains=local").json() == []
+    too_long = alice_api.get("/api/v1/executions", {"action_contains": "x" * 101})
+    assert too_long.status_code == 400
+    assert "action_contains" in too_long.json()["faultstring"]
+    assert alice_api.get("/api/v1/executions", {"action_contains": "x" * 100}).status_code == 200
+
+
+def test_action_contains_is_offered_and_documented(alice_api, anon_api):
+    assert alice_api.get("/api/v1/extensions").json()["execution_action_contains"] is True
+    document = anon_api.get("/api/v1/openapi.json").json()
+    listing = document["paths"]["/api/v1/executions"]["get"]["parameters"]
+    [documented] = [p for p in listing if p["name"] == "action_contains"]
+    assert documented["schema"] == {"type": "string", "maxLength": 100}
+
+
+def test_the_list_costs_the_same_queries_for_one_or_many_executions(alice_api):
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            response = alice_api.get("/api/v1/executions?include_attributes=id,rule,parameters")
+        assert response.status_code == 200
+        return len(captured.captured_queries)
+
+    launch(alice_api, "demo.deploy", environment="staging", version="1", api_token="s3cret")
+    one = queries()
+    for _ in range(20):
+        launch(alice_api, "demo.deploy", environment="staging", version="1", api_token="s3cret")
+    Execution.objects.update(rule_ref="demo.rule", trigger_instance_id="0" * 24)
+    assert queries() == one
+
+
+def test_a_list_without_the_result_does_not_read_it(alice_api):
+    execution_id = launch(alice_api, "core.noop").json()["id"]
+    Execution.objects.update(result={"stdout": "x" * 100_000})
+
+    def read(query):
+        with CaptureQueriesContext(connection) as captured:
+            listed = alice_api.get(f"/api/v1/executions?{query}").json()
+        [page] = [
+            q["sql"]
+            for q in captured.captured_queries
+            if 'FROM "st2bridge_execution"' in q["sql"] and "LIMIT" in q["sql"]
+        ]
+        return listed[0], '"st2bridge_execution"."result"' in page
+
+    assert read("include_attributes=id,status") == (
+        {"id": execution_id, "status": "requested"},
+        False,
+    )
+    shown, was_read = read("exclude_attributes=result,result_size,log")
+    assert "result" not in shown and "result_size" not in shown and not was_read
+    assert read("include_attributes=result_size") == (
+        {"id": execution_id, "result_size": 100_014},
+        True,
+    )
+    shown, was_read = read("exclude_attributes=log")
+    assert shown["result"] == {"stdout": "x" * 100_000} and was_read
 
 
 def test_last_and_unknown(alice_api):

@@ -4,8 +4,11 @@ through Django's test client with the portal reaching a live server's API over H
 import json
 import re
 import time
+from datetime import UTC, datetime
 
 import pytest
+import requests
+from django.template import Context, Template
 
 from st2bridge import datastore
 from st2bridge.models import Execution
@@ -22,7 +25,7 @@ def execution_id_of(response):
 
 
 def listed_ids(page):
-    return re.findall(r'<a href="/executions/([0-9a-f]{24})"><code>', page)
+    return re.findall(r'href="/executions/([0-9a-f]{24})"><code>', page)
 
 
 # --- history -------------------------------------------------------------------------------
@@ -80,6 +83,104 @@ def test_an_admin_filters_by_user(admin_browser, alice, bob):
     assert 'id="f-user"' in page
 
 
+def test_history_rows_summarise_parameters_with_secrets_masked(alice_browser):
+    alice = api_as("alice")
+    alice.launch("demo.deploy", {**DEPLOY, "api_token": SECRET})
+    long = alice.launch("core.local", {"cmd": "echo " + "word " * 40})["id"]
+    alice.launch("core.noop")
+    page = alice_browser.get("/executions").content.decode()
+    summaries = re.findall(r'<td class="parameters small"><code>([^<]*)</code>', page)
+    newest_first = ["core.local", "demo.deploy"]  # core.noop has none
+    deploy = summaries[newest_first.index("demo.deploy")]
+    assert deploy.startswith("api_token=********, environment=staging, replicas=3, services=[")
+    assert SECRET not in page
+    cmd = summaries[newest_first.index("core.local")]
+    assert cmd.startswith("cmd=echo word word") and cmd.endswith("…") and len(cmd) == 80
+    assert f'id="row-{long}"' in page
+    assert page.count(">none</span>") == 1  # core.noop, given no parameters
+
+
+def test_history_says_which_rule_started_an_execution(alice_browser, portal):
+    alice = api_as("alice")
+    alice.create_rule(
+        {
+            "name": "on_ping",
+            "pack": "default",
+            "enabled": True,
+            "trigger": {"type": "core.st2.webhook", "parameters": {"url": "ping"}},
+            "action": {"ref": "core.noop"},
+        }
+    )
+    manual = alice.launch("core.noop")["id"]
+    posted = requests.post(
+        f"{portal.url}/api/v1/webhooks/ping",
+        json={},
+        headers={"X-Auth-Token": alice.session.headers["X-Auth-Token"]},
+        timeout=10,
+    )
+    assert posted.status_code == 202
+    by_rule = Execution.objects.get(rule_ref="default.on_ping").id
+    page = alice_browser.get("/executions").content.decode()
+    cells = dict(re.findall(r'<tr id="row-(\w+)">.*?<td class="started-by">(.*?)</td>', page, re.S))
+    assert cells[by_rule].startswith(
+        f'via rule <a id="rule-{by_rule}" href="/rules/default.on_ping">default.on_ping</a>'
+    )
+    assert cells[manual].startswith("manual")
+    detail = alice_browser.get(f"/executions/{by_rule}").content.decode()
+    assert 'started by rule <a href="/rules/default.on_ping">default.on_ping</a>' in detail
+    Execution.objects.filter(id=manual).update(rule_ref="remote.odd/name")  # no URL holds it
+    page = alice_browser.get("/executions").content.decode()
+    assert "via rule remote.odd/name" in page
+    assert (
+        "started by rule remote.odd/name."
+        in alice_browser.get(f"/executions/{manual}").content.decode()
+    )
+
+
+def test_the_action_filter_matches_part_of_the_ref(alice_browser):
+    alice = api_as("alice")
+    local = alice.launch("core.local", {"cmd": "true"})["id"]
+    alice.launch("core.noop")
+    for part in ("core.lo", "local", "LOCAL"):
+        page = alice_browser.get(f"/executions?action={part}").content.decode()
+        assert listed_ids(page) == [local], part
+        assert f'name="action" value="{part}"' in page
+    assert "finds core.local" in page
+    assert listed_ids(alice_browser.get("/executions?action=core_local").content.decode()) == []
+
+
+def test_a_too_long_action_filter_is_shown_beside_its_field(alice_browser):
+    response = alice_browser.get("/executions?action=" + "x" * 101)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'id="f-action-error" role="alert">Enter at most 100 characters.' in page
+    assert 'value="' + "x" * 101 + '"' in page
+
+
+def test_htmx_gets_the_history_results_alone_with_the_filters_kept(alice_browser):
+    alice = api_as("alice")
+    first = alice.launch("core.local", {"cmd": "true"})["id"]
+    live = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "history"}
+    query = "/executions?action=local&status=requested"
+    response = alice_browser.get(query, **live)
+    partial = response.content.decode()
+    assert partial.lstrip().startswith('<div id="history"') and "<html" not in partial
+    assert f'hx-get="{query.replace("&", "&amp;")}"' in partial
+    assert 'data-live="fast"' in partial  # a listed execution is waiting to run
+    assert listed_ids(partial) == [first]
+    assert response["Cache-Control"] == "no-store"
+    assert "HX-Request" in response["Vary"] and "HX-Target" in response["Vary"]
+    second = alice.launch("core.local", {"cmd": "true"})["id"]
+    assert listed_ids(alice_browser.get(query, **live).content.decode()) == [second, first]
+    Execution.objects.update(status="succeeded")
+    done = alice_browser.get("/executions?action=local", **live).content.decode()
+    assert 'data-live="slow"' in done and "status-succeeded" in done
+    full = alice_browser.get(query).content.decode()
+    assert "<html" in full and 'id="history"' in full and "js/history.js" in full
+    wrong = alice_browser.get("/executions?since=nonsense").content.decode()
+    assert 'data-live="off"' in wrong
+
+
 # --- one execution ---------------------------------------------------------------------------
 
 
@@ -94,7 +195,8 @@ def test_output_appears_while_it_runs(alice_browser):
             partial = alice_browser.get(f"/executions/{execution_id}/status").content.decode()
             time.sleep(0.1)
         assert 'data-running="true"' in partial and "Output so far" in partial
-        assert "first" in partial and "second" not in partial
+        so_far = re.search(r'id="output-so-far">(.*?)</pre>', partial, re.S)[1]
+        assert "first" in so_far and "second" not in so_far
         while 'data-running="false"' not in partial and time.monotonic() < deadline:
             partial = alice_browser.get(f"/executions/{execution_id}/status").content.decode()
             time.sleep(0.2)
@@ -129,6 +231,33 @@ def test_large_output_is_folded_with_a_download(alice_browser):
     )
     assert download["Content-Type"].startswith("text/plain")
     assert b"\n19999\n20000\n" in download.content
+
+
+def test_a_result_without_output_has_one_result_heading(alice_browser):
+    execution_id = api_as("alice").launch("core.noop")["id"]
+    Execution.objects.filter(id=execution_id).update(
+        status="succeeded", result={"status_code": 200, "body": "ok"}
+    )
+    page = alice_browser.get(f"/executions/{execution_id}").content.decode()
+    assert re.findall(r"<h[23][^>]*>([^<]*)</h[23]>", page) == ["Result", "Parameters"]
+    assert "&quot;status_code&quot;: 200" in page
+
+
+def test_a_truncated_megabyte_of_stdout_is_not_embedded_whole(alice_browser):
+    cmd = "head -c 1200000 /dev/zero | tr '\\0' x"
+    execution_id = execution_id_of(alice_browser.post("/actions/core.local", {"cmd": cmd}))
+    stdout = run_to_completion(execution_id).result["stdout"]
+    assert len(stdout) > 1024 * 1024 and stdout.endswith("[output truncated after 1048576 bytes]")
+    response = alice_browser.get(f"/executions/{execution_id}")
+    page = response.content.decode()
+    assert len(response.content) < 60_000
+    notice = re.search(r'<p class="alert alert-warning output-notice" role="note">(.*?)</p>', page)
+    assert notice[1].startswith(
+        f"stdout: output truncated: showing the last 32,768 of {len(stdout):,} characters."
+    )
+    assert f'<a href="/executions/{execution_id}/output.txt" download>' in notice[1]
+    assert "[output truncated after 1048576 bytes]" in page  # the end is what is shown
+    assert len(alice_browser.get(f"/executions/{execution_id}/output.txt").content) > 1024**2
 
 
 def test_small_output_is_not_folded(alice_browser):
@@ -214,3 +343,50 @@ def test_a_fresh_launch_still_requires_the_secret_when_required(portal, alice):
     signed_in = browser("alice")
     form = signed_in.get("/actions/demo.deploy").content.decode()
     assert "Leave blank to reuse" not in form
+
+
+# --- times ---------------------------------------------------------------------------------
+
+
+def test_times_are_exact_utc_to_the_second_in_time_elements(alice_browser):
+    execution_id = api_as("alice").launch("core.noop")["id"]
+    Execution.objects.filter(id=execution_id).update(
+        start_timestamp="2021-03-04T05:06:07.891234Z",
+        end_timestamp="2021-03-04T05:06:09.5Z",
+        status="succeeded",
+    )
+    started = '<time datetime="2021-03-04T05:06:07Z">2021-03-04 05:06:07 UTC</time>'
+    assert started in alice_browser.get("/executions").content.decode()
+    page = alice_browser.get(f"/executions/{execution_id}").content.decode()
+    assert started in page
+    assert '<time datetime="2021-03-04T05:06:09Z">2021-03-04 05:06:09 UTC</time>' in page
+    assert ".891234" not in page and "js/times.js" in page
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("2024-05-01T12:34:56.123456Z", '2024-05-01T12:34:56Z">2024-05-01 12:34:56 UTC'),
+        ("2024-05-01T14:34:56+02:00", '2024-05-01T12:34:56Z">2024-05-01 12:34:56 UTC'),
+        (datetime(2024, 5, 1, 12, 34, 56, 999), '2024-05-01T12:34:56Z">2024-05-01 12:34:56 UTC'),
+        (datetime(2024, 5, 1, 12, 34, tzinfo=UTC), '2024-05-01T12:34:00Z">2024-05-01 12:34:00 UTC'),
+    ],
+)
+def test_time_tag_renders_any_moment_in_utc(value, shown):
+    rendered = Template("{% load times %}{{ value|time_tag }}").render(Context({"value": value}))
+    assert rendered == f'<time datetime="{shown}</time>'
+
+
+@pytest.mark.parametrize(
+    ("value", "rendered"),
+    [
+        (None, ""),
+        ("", ""),
+        ("soon", "soon"),
+        ("<b>", "&lt;b&gt;"),
+        ("2024-13-45T00:00Z", "2024-13-45T00:00Z"),
+    ],
+)
+def test_time_tag_leaves_what_is_no_time_as_text(value, rendered):
+    template = Template("{% load times %}{{ value|time_tag }}")
+    assert template.render(Context({"value": value})) == rendered

@@ -132,6 +132,27 @@ def test_sign_in_launch_and_follow_an_execution_on_the_remote(via_remote):
     assert not Execution.objects.exists()  # nothing in the portal's own database
 
 
+def test_history_finds_part_of_an_action_ref_only_where_the_server_can(
+    via_remote, stackstorm_like, settings
+):
+    carol = browser("carol", CAROL_PASSWORD)
+    launched = requests.post(
+        f"{via_remote.url}/api/v1/executions",
+        json={"action": "core.noop"},
+        headers={"X-Auth-Token": carol.session["st2_token"]},
+        timeout=10,
+    ).json()["id"]
+    page = carol.get("/executions?action=noop").content.decode()
+    assert f'href="/executions/{launched}"' in page and "finds core.local" in page
+    point_portal_at(settings, stackstorm_like)  # StackStorm's `action` filter: the whole ref
+    page = carol.get("/executions?action=noop").content.decode()
+    assert f'href="/executions/{launched}"' not in page and "does not match parts" in page
+    assert (
+        f'href="/executions/{launched}"'
+        in carol.get("/executions?action=core.noop").content.decode()
+    )
+
+
 def test_api_keys_are_made_and_revoked_on_the_remote(via_remote):
     carol = browser("carol", CAROL_PASSWORD)
     expires = (timezone.now() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M")

@@ -8,7 +8,8 @@ from django.views.decorators.http import require_POST
 
 from portal.access import public_api_url, st2_login_required
 from portal.catalog import packs_with_actions, parameter_rows, search_actions
-from portal.forms import ADD_ROW, add_error, build_form, cleaned_parameters
+from portal.form_rows import ADD_ROW
+from portal.forms import add_error, build_form, cleaned_parameters, error_summary
 from portal.preview import command_preview
 from st2bridge.client import ApiError
 
@@ -60,6 +61,7 @@ def action_detail(request, ref):
         "rerun_of": rerun,
         "parameters": parameter_rows(merged),
         "preview": command_preview(form, merged, ref, public_api_url(request)),
+        "error_summary": error_summary(form),
         "executions": executions,
         "executions_total": total,
     }

@@ -31,6 +31,10 @@ FILTERS = {
     "timestamp_lt": "start_timestamp__lt",
 }
 OUTPUT_TYPES = ("stdout", "stderr", "all")
+# An extension (GET /extensions says `execution_action_contains`): executions whose action ref
+# contains this text, case-insensitively; LIKE's wildcards in it match only themselves.
+ACTION_CONTAINS = "action_contains"
+ACTION_CONTAINS_MAX = 100  # characters
 
 
 def header_context(request):
@@ -53,6 +57,13 @@ def header_context(request):
 
 def filtered(request, queryset):
     queryset = queryset.filter(**query_filters(request, FILTERS))
+    part = request.query_params.get(ACTION_CONTAINS)
+    if part:
+        if len(part) > ACTION_CONTAINS_MAX:
+            raise InvalidInput(
+                f'Parameter "{ACTION_CONTAINS}" is longer than {ACTION_CONTAINS_MAX} characters'
+            )
+        queryset = queryset.filter(action_ref__icontains=part)
     parent = request.query_params.get("parent")
     if parent == "null":
         queryset = queryset.filter(parent__isnull=True)
@@ -65,11 +76,24 @@ def filtered(request, queryset):
     return queryset.order_by("start_timestamp" if oldest_first else "-start_timestamp", "id")
 
 
+def _result_left_out(request):
+    """Whether the response shows neither `result` nor `result_size`."""
+
+    def named(param):
+        raw = request.query_params.get(param, "")
+        return {part.strip().split(".")[0] for part in raw.split(",") if part.strip()}
+
+    include, shown = named("include_attributes"), {"result", "result_size"}
+    return (bool(include) and not (include & shown)) or shown <= named("exclude_attributes")
+
+
 class ExecutionList(ApiView):
     def get(self, request):
         queryset = filtered(request, access.visible_executions(self.caller))
         unmasked = show_secrets(request, self.caller)
         select = attribute_selector(request, EXECUTION)
+        if _result_left_out(request):
+            queryset = queryset.defer("result")  # it may be megabytes a row: not even read
         page, headers = paginate(request, queryset.select_related(None), self.caller, 100)
         return Response([select(to_api(item, unmasked)) for item in page], headers=headers)
 

@@ -218,7 +218,19 @@ def paths():
             "get": detail("Parameters"),
         },
         "/api/v1/executions": {
-            "get": listing("Execution", executions_api.FILTERS, [query("show_secrets", BOOLEAN)]),
+            "get": listing(
+                "Execution",
+                executions_api.FILTERS,
+                [
+                    query("show_secrets", BOOLEAN),
+                    query(
+                        executions_api.ACTION_CONTAINS,
+                        {"type": "string", "maxLength": executions_api.ACTION_CONTAINS_MAX},
+                        "an extension: executions whose action ref contains this text "
+                        "(case-insensitive; % and _ match only themselves)",
+                    ),
+                ],
+            ),
             "post": create("Execution", executions.LAUNCH_SCHEMA, errors=(403, 404, 413)),
         },
         "/api/v1/executions/{execution_id}": {

@@ -30,6 +30,7 @@ class Extensions(ApiView):
                 "apikey_expiry": True,  # POST /apikeys takes expires_at
                 "apikey_metadata_filter": True,  # GET /apikeys?metadata=name:value
                 "token_revocation": True,  # POST /auth/v1/tokens/revoke
+                "execution_action_contains": True,  # GET /executions?action_contains=text
                 "teams_admin_path": reverse("admin:auth_group_changelist"),  # on this host
                 "teams": True,  # /teams, /useraccess and /grantables (st2bridge/api/teams.py)
             }
