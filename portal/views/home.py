@@ -2,7 +2,6 @@
 (running now, recent executions, recently fired rules, own keys expiring soon, a quick search)
 built from four API calls, whatever the size of the history."""
 
-import math
 from datetime import timedelta
 
 from django.shortcuts import render
@@ -53,5 +52,5 @@ def expiring_soon(keys, now):
     for key in keys:
         expires = parse_datetime(key.get("expires_at") or "")
         if key.get("enabled", True) and expires and now < expires <= now + EXPIRING_WITHIN:
-            soon.append({**key, "days_left": math.ceil((expires - now) / timedelta(days=1))})
+            soon.append(key)
     return sorted(soon, key=lambda key: key["expires_at"])

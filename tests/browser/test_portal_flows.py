@@ -209,7 +209,8 @@ def test_dark_theme_follows_the_system(alice_page):
     page.goto(f"{page.portal_url}/packs")
     light = page.evaluate(background)
     page.emulate_media(color_scheme="dark")  # static/js/theme.js follows it
-    page.wait_for_function(f"{background} !== {light!r}")
+    expect(page.locator("html")).to_have_attribute("data-bs-theme", "dark")
+    assert page.evaluate(background) != light
 
 
 def test_every_input_has_a_label(alice_page):
