@@ -256,6 +256,12 @@ ST2_API_KEY_LAST_USED_INTERVAL = envint("ST2_API_KEY_LAST_USED_INTERVAL", 60)
 ST2_MAX_PAGE_SIZE = envint("ST2_MAX_PAGE_SIZE", 100)
 ST2_PACKS_DIRS = [BASE_DIR / "packs"] + [Path(p) for p in envlist("ST2_PACKS_EXTRA_DIRS")]
 ST2_RUNNER_TYPES_FILE = BASE_DIR / "st2bridge" / "runner_types.yaml"
+# Pack configs (<dir>/<pack>.yaml, as StackStorm's /opt/stackstorm/configs) and per-pack
+# virtualenvs (as /opt/stackstorm/virtualenvs), which the action user must be able to read.
+ST2_CONFIGS_DIR = Path(os.environ.get("ST2_CONFIGS_DIR", BASE_DIR / "configs"))
+ST2_VIRTUALENVS_DIR = Path(os.environ.get("ST2_VIRTUALENVS_DIR", BASE_DIR / "virtualenvs"))
+# register_packs builds the virtualenvs of packs whose requirements.txt changed (pip).
+ST2_SETUP_VIRTUALENVS = envbool("ST2_SETUP_VIRTUALENVS", True)
 ST2_ALLOW_SUDO = envbool("ST2_ALLOW_SUDO", False)
 ST2_MAX_OUTPUT_BYTES = envint("ST2_MAX_OUTPUT_BYTES", 1024 * 1024)  # per stream, per execution
 ST2_ACTION_TIMEOUT = envint("ST2_ACTION_TIMEOUT", 600)  # when the action sets none
@@ -314,6 +320,11 @@ ST2_EMBEDDED_BASE_URL = os.environ.get("ST2_EMBEDDED_BASE_URL") or (
     f"http://127.0.0.1:{envint('PORT', 8000)}"
 )
 ST2_CLIENT_TIMEOUT = envint("ST2_CLIENT_TIMEOUT", 30)
+# What actions call back (ST2_ACTION_API_URL, with a token of the execution's user valid
+# while it runs): the embedded API, as the worker reaches it.
+ST2_ACTION_API_URL = os.environ.get("ST2_ACTION_API_URL") or (
+    f"{ST2_EMBEDDED_BASE_URL.rstrip('/')}/api/v1"
+)
 LOGIN_URL = "/login"
 CSRF_COOKIE_HTTPONLY = True  # pages carry the token in forms (and a meta tag for htmx)
 SESSION_COOKIE_AGE = ST2_TOKEN_TTL  # a session ends no later than the token inside it

@@ -3,7 +3,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from portal.views import apikeys, auth, catalog, executions, home, rules, teams
+from portal.views import apikeys, auth, catalog, configs, executions, home, rules, teams
 
 urlpatterns = [
     path("", include("st2bridge.api.urls")),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("login", auth.login, name="login"),
     path("logout", auth.logout, name="logout"),
     path("packs", catalog.pack_list, name="packs"),
+    path("packs/<str:ref>/config", configs.pack_config, name="pack_config"),
     path("actions", catalog.action_list, name="actions"),
     path("actions/<str:ref>", catalog.action_detail, name="action"),
     path("actions/<str:ref>/preview", catalog.action_preview, name="action_preview"),

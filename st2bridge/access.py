@@ -8,6 +8,7 @@ area) to what the caller sees; `find_<area>(caller, key)` is one row of that or 
 same answer whether the row is missing or hidden, so a refusal says nothing of what exists.
 Admins see everything. Others see:
 - packs and actions: what their teams grant (a pack where they see an action, a whole pack);
+- sensor types: those of the packs they see;
 - rules: their own (which they may still switch off or delete when their action is no longer
   granted), and rules whose action they see;
 - executions, their output and stream events: their own;
@@ -44,6 +45,7 @@ from .models import (
     Rule,
     RuleEnforcement,
     RunnerType,
+    SensorType,
     StreamEvent,
     Trigger,
     TriggerInstance,
@@ -136,6 +138,17 @@ def visible_runner_types(caller, runners=None):
 def find_runner_type(caller, name_or_id):
     message = f'Resource with a name or id "{name_or_id}" not found'
     return by_ref_or_id(visible_runner_types(caller), name_or_id, message, ref_field="name")
+
+
+def visible_sensor_types(caller, sensor_types=None):
+    """Sensor types of the packs the caller sees."""
+    sensor_types = SensorType.objects.all() if sensor_types is None else sensor_types
+    scope = teams.allowed_scope(caller.user)
+    return sensor_types if scope == teams.ALL else sensor_types.filter(pack__in=scope.pack_refs())
+
+
+def find_sensor_type(caller, ref_or_id):
+    return by_ref_or_id(visible_sensor_types(caller), ref_or_id)
 
 
 # --- rules ----------------------------------------------------------------------------------

@@ -3,7 +3,10 @@ before it is saved; who may see and change them is st2bridge.access's."""
 
 import re
 
-from . import access, params
+from django.db.models import Count, Q, TextField
+from django.db.models.functions import Cast
+
+from . import access, params, runners
 from .bodies import check_body
 from .errors import InvalidInput
 from .formats import without_nulls
@@ -13,6 +16,8 @@ from .records import save_or_409
 DEFAULT_PACK = "default"
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 MAX_IDS = 100
+MAX_SEARCH_CHARACTERS = 200  # ?q= of /actions (an extension): at most this long,
+MAX_SEARCH_WORDS = 10  # and at most this many words
 
 _NOTIFY_ENTRY = {
     "type": "object",
@@ -114,6 +119,39 @@ def with_tag(queryset, tag_name):
         if any(isinstance(tag, dict) and tag.get("name") == tag_name for tag in tags or [])
     ]
     return queryset.filter(pk__in=ids)
+
+
+def with_search(actions, raw):
+    """?q= (an extension of this API): actions holding every word of `raw`, in any case, in
+    their ref (pack.name), description or tags (matched in their JSON text). Words are
+    matched literally: Django escapes LIKE's wildcards (% and _). Bounded: at most
+    MAX_SEARCH_WORDS words and MAX_SEARCH_CHARACTERS characters, one query whatever the
+    number of actions (a scan of the action table: no index serves a substring)."""
+    words = (raw or "").split()
+    if not words:
+        return actions
+    if len(raw) > MAX_SEARCH_CHARACTERS:
+        raise InvalidInput(f'Parameter "q" is longer than {MAX_SEARCH_CHARACTERS} characters.')
+    if len(words) > MAX_SEARCH_WORDS:
+        raise InvalidInput(f'Parameter "q" has more than {MAX_SEARCH_WORDS} words.')
+    actions = actions.annotate(tags_text=Cast("tags", TextField()))
+    for word in words:
+        actions = actions.filter(
+            Q(ref__icontains=word) | Q(description__icontains=word) | Q(tags_text__icontains=word)
+        )
+    return actions
+
+
+def action_counts(caller, pack_refs=None):
+    """{pack ref: how many actions of it the caller sees}, in one grouped query; for the packs
+    named in `pack_refs` (0 for those without any), else for every pack with an action."""
+    actions = access.visible_actions(caller).order_by()
+    counts = {}
+    if pack_refs is not None:
+        actions = actions.filter(pack__in=pack_refs)
+        counts = dict.fromkeys(pack_refs, 0)
+    counts.update(actions.values_list("pack").annotate(count=Count("id")))
+    return counts
 
 
 def merged_parameters(action):
@@ -254,6 +292,9 @@ def action_to_api(action, parameters=None):
             "tags": action.tags,
             "notify": action.notify or {},
             "metadata_file": action.metadata_file or None,
+            # An extension (GET /extensions: runner_support), only on actions whose runner
+            # this server cannot run: they are listed, and refused at launch.
+            "unsupported": runners.unsupported(action.runner_type),
         }
     )
 

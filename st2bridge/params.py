@@ -10,7 +10,9 @@ renders the templates among launch values with the `render` function its caller 
 """
 
 import copy
+import functools
 import json
+import re
 
 import jsonschema
 
@@ -70,6 +72,39 @@ PARAMETERS_SCHEMA = {
 }
 
 
+_PARAMETERS_VALIDATOR = jsonschema.Draft4Validator(PARAMETERS_SCHEMA)
+_PARAMETER_VALIDATOR = jsonschema.Draft4Validator(PARAMETER_SCHEMA)
+_NAME = re.compile(r"^\w+$")
+
+
+@functools.lru_cache(maxsize=16384)
+def _valid_spec(text):
+    return _PARAMETER_VALIDATOR.is_valid(json.loads(text))
+
+
+def forget_valid_specs():
+    """Empty the memo of valid parameter definitions (for benchmarks that start cold)."""
+    _valid_spec.cache_clear()
+
+
+def _known_valid(action_parameters):
+    """Whether every parameter definition is valid, each judged once per process: packs
+    repeat the same definitions in many actions (registering thousands of actions validated
+    each one anew). False sends the caller to the whole check, for its message."""
+    if not isinstance(action_parameters, dict):
+        return False
+    for name, spec in action_parameters.items():
+        if not (isinstance(name, str) and _NAME.match(name) and isinstance(spec, dict)):
+            return False
+        try:
+            text = json.dumps(spec, sort_keys=True)
+        except (TypeError, ValueError):
+            return False
+        if not _valid_spec(text):
+            return False
+    return True
+
+
 def merge_parameters(runner_parameters, action_parameters):
     """Runner and action parameters merged as StackStorm merges them: every name of either;
     each attribute from the action when it sets it, else from the runner; immutable if
@@ -100,11 +135,12 @@ def ordered_parameters(merged):
 def check_action_parameters(action_ref, runner_parameters, action_parameters):
     """Raise InvalidInput when an action's parameter metadata is not valid (notes §3.2, §3.4)."""
     action_parameters = action_parameters or {}
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft4Validator(PARAMETERS_SCHEMA).iter_errors(action_parameters)
-    )
-    if error is not None:
-        raise InvalidInput(f"parameters.{describe(error)}" if error.path else describe(error))
+    if not _known_valid(action_parameters):
+        error = jsonschema.exceptions.best_match(
+            _PARAMETERS_VALIDATOR.iter_errors(action_parameters)
+        )
+        if error is not None:
+            raise InvalidInput(f"parameters.{describe(error)}" if error.path else describe(error))
     _check_runner_overrides(action_ref, runner_parameters or {}, action_parameters)
     merged = merge_parameters(runner_parameters, action_parameters)
     _check_positions(merged)

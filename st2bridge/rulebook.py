@@ -11,8 +11,9 @@ import json
 
 from cryptography.fernet import InvalidToken
 from django.db import transaction
+from django.db.models import F
 
-from . import access, catalog, datastore, params, teams, triggers
+from . import access, bodies, catalog, datastore, params, teams, triggers
 from .bodies import check_body
 from .constants import MASK, SYSTEM_USER
 from .errors import AccessDenied, InvalidInput
@@ -146,15 +147,80 @@ def create_rule(caller, body):
 
 def save_rule_from_disk(pack, body, metadata_file):
     """Register a rule from a pack directory (rules/*.yaml): create, or update in place.
-    Pack directories are installed by admins: their rules are checked as staff's."""
+    Pack directories are installed by admins: their rules are checked as staff's. As in
+    StackStorm, a rule is off unless its file says `enabled: true`."""
     body = {**body, "pack": pack}
     existing = Rule.objects.filter(ref=f"{pack}.{body.get('name')}").first()
     if existing is not None:
         return _update(existing, {**body, "metadata_file": metadata_file}, True, strict=False)
     fields = checked_fields({**body, "metadata_file": metadata_file}, strict=False, staff=True)
     rule = Rule(**fields, created_by=SYSTEM_USER, context={"user": SYSTEM_USER})
-    rule.enabled = body.get("enabled", True)  # a pack's rules are on unless they say otherwise
     return _save_new(rule, staff=True)
+
+
+def without_null_optionals(body):
+    """A rule file's body with its optional fields set to null left out, as StackStorm's
+    RuleAPI takes them (bodies.without_null_optionals)."""
+    return bodies.without_null_optionals(body, RULE_SCHEMA)
+
+
+# --- rules whose trigger type or action is missing ------------------------------------------
+
+
+def rules_from_packs():
+    """The rules registered from pack directories."""
+    return list(Rule.objects.exclude(metadata_file=""))
+
+
+def reference_warnings(rules):
+    """{rule: [warning, ...]} for those of `rules` whose trigger type or action is not
+    registered (StackStorm registers them: they fire once it is, and a firing whose action
+    is missing records a failed enforcement). Two queries whatever the number of rules."""
+    types = set(
+        TriggerType.objects.filter(ref__in={rule.trigger_type for rule in rules}).values_list(
+            "ref", flat=True
+        )
+    )
+    actions = set(
+        Action.objects.filter(ref__in={rule.action_ref for rule in rules}).values_list(
+            "ref", flat=True
+        )
+    )
+    found = {}
+    for rule in rules:
+        texts = []
+        if rule.trigger_type not in types:
+            texts.append(
+                f'trigger type "{rule.trigger_type}" is not registered: the rule cannot fire '
+                "until a pack (or the API) registers it."
+            )
+        if rule.action_ref not in actions:
+            texts.append(
+                f'action "{rule.action_ref}" is not registered: when the rule fires, its '
+                "enforcement fails."
+            )
+        if texts:
+            found[rule] = texts
+    return found
+
+
+def bind_pending_triggers():
+    """Point the pack rules registered before their trigger type was (their trigger_ref is
+    the type's ref, a placeholder) at their trigger, now that the type takes parameters and
+    is registered. Yields (rule, reason) for those whose parameters the type refuses."""
+    pending = Rule.objects.filter(trigger_ref=F("trigger_type")).exclude(metadata_file="")
+    with_parameters = set(
+        TriggerType.objects.filter(ref__in=pending.values("trigger_type"))
+        .exclude(parameters_schema={})
+        .values_list("ref", flat=True)
+    )
+    for rule in pending.filter(trigger_type__in=with_parameters):
+        try:
+            with transaction.atomic():
+                rule.trigger_ref = _acquire(rule.trigger_type, rule.trigger_parameters)
+                rule.save(update_fields=["trigger_ref"])
+        except InvalidInput as error:
+            yield rule, error.message
 
 
 def update_rule(caller, rule, body):

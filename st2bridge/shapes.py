@@ -158,11 +158,16 @@ EXTENSIONS = Shape(
     "What this server offers beyond StackStorm's API (a StackStorm server answers 404).",
     {
         "server": STRING,
+        "action_search": described(BOOLEAN, "GET /actions?q=words (ref, description, tags)"),
+        "pack_action_counts": described(BOOLEAN, "GET /packs/views/action_counts?pack=a,b"),
         "apikey_expiry": described(BOOLEAN, "POST /apikeys takes expires_at"),
         "apikey_metadata_filter": described(BOOLEAN, "GET /apikeys?metadata=name:value"),
         "token_revocation": described(BOOLEAN, "POST /auth/v1/tokens/revoke"),
         "teams_admin_path": described(STRING, "where administrators manage teams, on this host"),
         "teams": described(BOOLEAN, "/teams, /useraccess and /grantables"),
+        "pack_problems": described(BOOLEAN, "GET /packs/views/problems (admins)"),
+        "runner_support": described(BOOLEAN, "actions say `unsupported` when they cannot run"),
+        "rule_warnings": described(BOOLEAN, "rules say `warnings` (missing trigger type, action)"),
         "execution_action_contains": described(
             BOOLEAN, "GET /executions?action_contains=: a part of the action ref"
         ),
@@ -265,8 +270,11 @@ ACTION = Shape(
         "tags": TAGS,
         "notify": OBJECT,
         "metadata_file": described(STRING, "for an action registered from a pack on disk"),
+        "unsupported": described(
+            STRING, "an extension (runner_support): why this server cannot run it, if so"
+        ),
     },
-    optional=("metadata_file",),
+    optional=("metadata_file", "unsupported"),
     mandatory=("id", "ref"),
 )
 
@@ -346,6 +354,25 @@ KEY_VALUE_PAIR = Shape(
 )
 
 
+# --- pack configs --------------------------------------------------------------------------
+
+CONFIG = Shape(
+    "Config",
+    "A pack's config (st2bridge.configs).",
+    {
+        "id": ID,
+        "pack": STRING,
+        "values": described(OBJECT, 'secret items masked "********" unless show_secrets'),
+    },
+)
+
+CONFIG_SCHEMA = Shape(
+    "ConfigSchema",
+    "A pack's config.schema.yaml.",
+    {"id": ID, "pack": STRING, "attributes": OBJECT},
+)
+
+
 # --- rules and triggers --------------------------------------------------------------------
 
 RULE = Shape(
@@ -371,7 +398,11 @@ RULE = Shape(
         "tags": TAGS,
         "context": OBJECT,
         "metadata_file": described(STRING, "empty unless registered from a pack on disk"),
+        "warnings": described(
+            STRINGS, "an extension (rule_warnings): its trigger type or action is missing"
+        ),
     },
+    optional=("warnings",),
     mandatory=("id", "ref"),
 )
 
@@ -452,6 +483,44 @@ RULE_ENFORCEMENT = Shape(
 )
 
 
+# --- sensors and pack registration ---------------------------------------------------------
+
+SENSOR_TYPE = Shape(
+    "SensorType",
+    "A sensor of a pack, registered from sensors/*.yaml (it does not run here yet).",
+    {
+        "id": ID,
+        "uid": STRING,
+        "ref": STRING,
+        "name": STRING,
+        "pack": STRING,
+        "description": STRING,
+        "artifact_uri": STRING,
+        "entry_point": STRING,
+        "enabled": BOOLEAN,
+        "trigger_types": STRINGS,
+        "poll_interval": NUMBER,
+        "metadata_file": STRING,
+    },
+    optional=("description", "artifact_uri", "entry_point", "poll_interval", "metadata_file"),
+    mandatory=("id", "ref"),
+)
+
+PACK_PROBLEM = Shape(
+    "PackProblem",
+    "An extension (pack_problems): what registration could not take from a pack, or took "
+    "with a warning.",
+    {
+        "pack": STRING,
+        "directory": STRING,
+        "file": STRING,
+        "reason": STRING,
+        "level": {"enum": ["error", "warning"]},
+    },
+    mandatory=(),
+)
+
+
 # --- teams (an extension: st2bridge/api/teams.py) ------------------------------------------
 
 TEAM = Shape(
@@ -495,5 +564,6 @@ GRANTABLE = Shape(
 ALL = [
     ERROR, TOKEN, TOKEN_VALIDITY, USER, VERSION, EXTENSIONS, API_KEY, NEW_API_KEY, PACK,
     RUNNER_TYPE, ACTION, PARAMETERS, EXECUTION, KEY_VALUE_PAIR, RULE, TRIGGER_TYPE, TRIGGER,
-    TRIGGER_INSTANCE, RE_EMITTED, RULE_ENFORCEMENT, TEAM, USER_ACCESS, GRANTABLE,
+    TRIGGER_INSTANCE, RE_EMITTED, RULE_ENFORCEMENT, SENSOR_TYPE, PACK_PROBLEM, TEAM, USER_ACCESS,
+    GRANTABLE, CONFIG, CONFIG_SCHEMA,
 ]  # fmt: skip

@@ -14,9 +14,10 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from st2bridge import dispatch, executions, shapes, team_admin
 from st2bridge.models import Execution, RuleEnforcement, Trigger, TriggerInstance
-from st2bridge.packs import register_pack
+from st2bridge.packs import register_pack, register_packs
 
 from .catalog_support import register_bundled_packs
+from .config_support import register_with, write_config_pack
 from .conftest import login
 from .worker_support import run_to_completion
 
@@ -140,13 +141,59 @@ def full_pack(root):
         "contributors": ["another"],
         "dependencies": ["core"],
         "system": {"debian": True},
-        "stackstorm_version": ">=3.9",
+        "stackstorm_version": ">=3.9.0",
         "python_versions": ["3"],
     }
     (directory / "pack.yaml").write_text(yaml.safe_dump(metadata))
-    sensor = {"trigger_types": [{"name": "ping", "description": "A ping."}]}
+    sensor = {"class_name": "Pinger", "entry_point": "pinger.py"}
+    sensor["trigger_types"] = [{"name": "ping", "description": "A ping."}]
     (directory / "sensors" / "ping.yaml").write_text(yaml.safe_dump(sensor))
     assert not register_pack(directory).errors
+
+
+def gaps_pack(root):
+    """A pack with what this server cannot fully take: an action of a runner it cannot run,
+    a rule naming a missing action, a sensor, and an action file it refuses."""
+    directory = Path(root, "gaps")
+    for folder in ("actions", "rules", "sensors"):
+        (directory / folder).mkdir(parents=True)
+    metadata = {"ref": "gaps", "name": "gaps", "description": "Gaps.", "version": "0.1.0"}
+    (directory / "pack.yaml").write_text(yaml.safe_dump({**metadata, "author": "someone"}))
+    flow = {"name": "flow", "runner_type": "orquesta", "entry_point": "flow.yaml"}
+    (directory / "actions" / "flow.yaml").write_text(yaml.safe_dump(flow))
+    (directory / "actions" / "broken.yaml").write_text("name: [unclosed")
+    rule = {
+        "name": "orphan",
+        "trigger": {"type": "core.st2.webhook", "parameters": {"url": "orphan"}},
+        "action": {"ref": "gaps.missing"},
+    }
+    (directory / "rules" / "orphan.yaml").write_text(yaml.safe_dump(rule))
+    sensor = {
+        "class_name": "Watcher",
+        "entry_point": "watcher.py",
+        "description": "Watches.",
+        "poll_interval": 30,
+        "trigger_types": [{"name": "seen", "description": "Something was seen."}],
+    }
+    (directory / "sensors" / "watcher.yaml").write_text(yaml.safe_dump(sensor))
+    (directory / "sensors" / "watcher.py").write_text("")
+    register_packs([directory])
+
+
+@examples_of(shapes.SENSOR_TYPE)
+def sensor_type_examples(admin_api, alice_api, tmp_path, **_):
+    gaps_pack(tmp_path)
+    listed = ok(alice_api.get("/api/v1/sensortypes"))
+    changed = ok(
+        admin_api.put("/api/v1/sensortypes/gaps.Watcher", {"enabled": False}, format="json")
+    )
+    return [*listed, changed]
+
+
+@examples_of(shapes.PACK_PROBLEM)
+def pack_problem_examples(admin_api, tmp_path, **_):
+    gaps_pack(tmp_path)
+    return ok(admin_api.get("/api/v1/packs/views/problems"))
 
 
 @examples_of(shapes.PACK)
@@ -163,7 +210,8 @@ def runner_type_examples(admin_api, **_):
 
 
 @examples_of(shapes.ACTION)
-def action_examples(admin_api, alice_api, **_):
+def action_examples(admin_api, alice_api, tmp_path, **_):
+    gaps_pack(tmp_path)
     body = {"name": "mine", "pack": "default", "runner_type": "noop", "tags": [{"name": "a"}]}
     created = ok(admin_api.post("/api/v1/actions", body, format="json"), 201)
     changed = ok(
@@ -176,6 +224,7 @@ def action_examples(admin_api, alice_api, **_):
         ok(alice_api.get("/api/v1/actions/core.local")),
         *ok(alice_api.get("/api/v1/actions/views/overview")),
         ok(alice_api.get("/api/v1/actions/views/overview/core.local")),
+        ok(alice_api.get("/api/v1/actions/gaps.flow")),
     ]
 
 
@@ -232,15 +281,37 @@ def key_value_pair_examples(admin_api, alice_api, **_):
     ]
 
 
+@examples_of(shapes.CONFIG)
+def config_examples(admin_api, alice_api, tmp_path, **_):
+    register_with(write_config_pack(tmp_path / "packs"))
+    values = {"api_token": "t", "auth": {"username": "u"}}
+    return [
+        ok(admin_api.put("/api/v1/configs/cfg", values, format="json")),
+        ok(admin_api.get("/api/v1/configs/cfg?show_secrets=true")),
+        *ok(alice_api.get("/api/v1/configs")),
+    ]
+
+
+@examples_of(shapes.CONFIG_SCHEMA)
+def config_schema_examples(alice_api, tmp_path, **_):
+    register_with(write_config_pack(tmp_path / "packs"))
+    return [
+        ok(alice_api.get("/api/v1/config_schemas/cfg")),
+        *ok(alice_api.get("/api/v1/config_schemas")),
+    ]
+
+
 @examples_of(shapes.RULE)
-def rule_examples(alice_api, admin_api, **_):
+def rule_examples(alice_api, admin_api, tmp_path, **_):
     created = hook_rule(alice_api, "on_rule", "rule", "core.local", cmd="echo {{ trigger.body }}")
     changed = ok(
         alice_api.put(
             f"/api/v1/rules/{created['id']}", {**created, "enabled": False}, format="json"
         )
     )
-    return [created, changed, *ok(admin_api.get("/api/v1/rules?show_secrets=true"))]
+    gaps_pack(tmp_path)
+    orphan = ok(admin_api.get("/api/v1/rules/gaps.orphan"))
+    return [created, changed, orphan, *ok(admin_api.get("/api/v1/rules?show_secrets=true"))]
 
 
 @examples_of(shapes.TRIGGER_TYPE)

@@ -34,6 +34,7 @@ def selector(request):
 def filtered(request, caller):
     actions = access.visible_actions(caller).filter(**query_filters(request, FILTERS))
     actions = catalog.with_ids(actions, request.query_params.get("id"))
+    actions = catalog.with_search(actions, request.query_params.get("q"))  # an extension
     return catalog.with_tag(actions, request.query_params.get("tags"))
 
 

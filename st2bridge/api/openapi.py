@@ -13,7 +13,7 @@ from django.urls import re_path
 from st2bridge import apikeys, catalog, datastore, executions, rulebook, shapes, team_admin
 from st2bridge import triggertypes as trigger_types
 
-from . import actions, packs, rules, runnertypes, teams, triggers
+from . import actions, packs, rules, runnertypes, sensors, teams, triggers
 from . import executions as executions_api
 from .user import API_VERSION
 
@@ -73,6 +73,13 @@ PAGING = [
     query("include_attributes", description="comma-separated fields to return"),
     query("exclude_attributes", description="comma-separated fields to leave out"),
 ]
+
+ACTION_SEARCH = query(
+    "q",
+    {"type": "string", "maxLength": catalog.MAX_SEARCH_CHARACTERS},
+    "an extension: actions holding every word (at most "
+    f"{catalog.MAX_SEARCH_WORDS}), in any case, in their ref, description or tags",
+)
 
 
 def filters(allowed):
@@ -188,9 +195,65 @@ def paths():
             "delete": delete("ApiKey"),
         },
         "/api/v1/packs": {"get": listing("Pack", packs.FILTERS)},
+        "/api/v1/packs/views/action_counts": {
+            "get": operation(
+                "How many actions of each pack the caller sees (an extension)",
+                200,
+                {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+                parameters=[
+                    query(
+                        "pack",
+                        description="comma-separated pack refs, at most 100 (default: every "
+                        "pack with an action)",
+                    )
+                ],
+            )
+        },
         "/api/v1/packs/{ref_or_id}": {
             "parameters": [path("ref_or_id", "core")],
             "get": detail("Pack"),
+        },
+        "/api/v1/configs": {"get": listing("Config", extra=[query("show_secrets", BOOLEAN)])},
+        "/api/v1/configs/{pack}": {
+            "parameters": [path("pack", "core"), query("show_secrets", BOOLEAN)],
+            "get": detail("Config"),
+            "put": operation(
+                "Replace a pack's config (administrators; validated against its schema)",
+                200,
+                ref("Config"),
+                errors=(403, 404, 413),
+                body=ANY_OBJECT,
+            ),
+        },
+        "/api/v1/config_schemas": {"get": listing("ConfigSchema")},
+        "/api/v1/config_schemas/{pack}": {
+            "parameters": [path("pack", "core")],
+            "get": detail("ConfigSchema"),
+        },
+        "/api/v1/packs/views/problems": {
+            "get": operation(
+                "What pack registration could not take (administrators; an extension)",
+                200,
+                {"type": "array", "items": ref("PackProblem")},
+                errors=(403,),
+                parameters=[query("pack"), query("level"), *PAGING[:2]],
+            )
+        },
+        "/api/v1/sensortypes": {
+            "get": listing(
+                "SensorType", sensors.FILTERS, [query("enabled", BOOLEAN), query("trigger")]
+            )
+        },
+        "/api/v1/sensortypes/{ref_or_id}": {
+            "parameters": [path("ref_or_id")],
+            "get": detail("SensorType"),
+            "put": operation(
+                "Switch a sensor type on or off (administrators; only `enabled` is applied)",
+                200,
+                ref("SensorType"),
+                errors=(403, 404, 413),
+                body=obj(enabled=BOOLEAN),
+            ),
         },
         "/api/v1/runnertypes": {"get": listing("RunnerType", runnertypes.FILTERS)},
         "/api/v1/runnertypes/{name_or_id}": {
@@ -199,7 +262,7 @@ def paths():
             "put": update("RunnerType", catalog.RUNNER_TYPE_SCHEMA),
         },
         "/api/v1/actions": {
-            "get": listing("Action", actions.FILTERS),
+            "get": listing("Action", actions.FILTERS, [ACTION_SEARCH]),
             "post": create("Action", catalog.ACTION_SCHEMA),
         },
         "/api/v1/actions/{ref_or_id}": {
@@ -208,7 +271,9 @@ def paths():
             "put": update("Action", catalog.ACTION_SCHEMA),
             "delete": delete("Action"),
         },
-        "/api/v1/actions/views/overview": {"get": listing("Action", actions.FILTERS)},
+        "/api/v1/actions/views/overview": {
+            "get": listing("Action", actions.FILTERS, [ACTION_SEARCH])
+        },
         "/api/v1/actions/views/overview/{ref_or_id}": {
             "parameters": by_ref,
             "get": detail("Action"),

@@ -21,11 +21,20 @@ FILTERS = {"name": "name", "pack": "pack", "action": "action_ref", "trigger": "t
 
 
 def shown(request, caller, rules):
-    """API dicts of `rules`, trimmed and with secret action parameters masked."""
+    """API dicts of `rules`, trimmed and with secret action parameters masked; a rule whose
+    trigger type or action is not registered says so in `warnings` (an extension: GET
+    /extensions, rule_warnings)."""
     select = attribute_selector(request, RULE)
     unmasked = show_secrets(request, caller)
     merged = rulebook.merged_parameters_by_action(rules)
-    return [select(rulebook.to_api(rule, unmasked, merged.get(rule.action_ref))) for rule in rules]
+    warnings = rulebook.reference_warnings(rules)
+    shown = []
+    for rule in rules:
+        data = rulebook.to_api(rule, unmasked, merged.get(rule.action_ref))
+        if rule in warnings:
+            data["warnings"] = warnings[rule]
+        shown.append(select(data))
+    return shown
 
 
 class RuleList(ApiView):
