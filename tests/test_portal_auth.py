@@ -68,7 +68,7 @@ def test_over_real_http_no_set_cookie_carries_the_token(portal, alice):
     )
     assert response.status_code == 302
     token = SessionStore(session_key=browser.cookies["sessionid"])["st2_token"]
-    pages = [browser.get(f"{portal.url}{url}") for url in ("/packs", "/actions/core.local")]
+    pages = [browser.get(f"{portal.url}{url}") for url in ("/actions", "/actions/core.local")]
     assert all(page.status_code == 200 for page in pages) and "core.local" in pages[0].text
 
     set_cookies = form.raw.headers.getlist("Set-Cookie") + response.raw.headers.getlist(

@@ -111,7 +111,7 @@ def test_the_navigation_collapses_at_phone_width_and_opens_by_mouse(alice_page):
     page.goto(f"{page.portal_url}/packs")
     toggle = page.get_by_role("button", name="Menu")
     expect(toggle).to_be_visible()
-    expect(page.get_by_role("link", name="Actions")).to_be_hidden()
+    expect(page.get_by_role("link", name="Actions", exact=True)).to_be_hidden()
     toggle.click()
     expect(toggle).to_have_attribute("aria-expanded", "true")
     for name in ("Packs", "Actions", "Executions", "Rules", "API keys"):
