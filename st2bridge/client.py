@@ -225,6 +225,11 @@ class St2Client:
 
     # --- pack configs ---------------------------------------------------------------------
 
+    def packs_with_config_schema(self, packs):
+        """The refs among `packs` that have a config schema (one call)."""
+        wanted = set(packs)
+        return {schema["pack"] for schema in self._get_all("/config_schemas")} & wanted
+
     def get_config_schema(self, pack):
         """The pack's config schema items ({} when it has none)."""
         try:
