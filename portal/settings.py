@@ -120,6 +120,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.access.template_extensions",
+                "portal.navigation.nav_section",
             ],
         },
     },
@@ -155,7 +156,15 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Our own files, and the front-end packages that `make` installs with `npm ci` (pinned, checked
+# against package-lock.json's integrity hashes) into the git-ignored node_modules/, served from
+# there as /static/vendor/<package>/ (nothing is committed, nothing loads from a CDN).
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+]
 STATIC_ROOT = os.environ.get("PORTAL_STATIC_ROOT") or None  # only for collectstatic
 WHITENOISE_USE_FINDERS = True  # serve straight from static/ without a collectstatic step
 
