@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from . import auth, configs, executions, lifecycle, timers
+from . import auth, configs, executions, lifecycle, service_registry, timers
 from .auth import is_admin_username
 from .errors import St2Error
 from .models import Execution, ExecutionOutput, Pack, StreamEvent
@@ -273,6 +273,7 @@ class Worker:
         self._last_beat = 0.0
         self._last_timers = 0.0
         self._last_prune = 0.0
+        self.started_at = timezone.now()
 
     def stop(self, *_signal_args):
         self.stopping.set()
@@ -284,6 +285,7 @@ class Worker:
             if not self.tick():
                 self.stopping.wait(self.poll_interval)
         self.drain()
+        service_registry.leave(self.name)
         log.info("Worker %s stopped", self.name)
 
     def tick(self):
@@ -315,6 +317,7 @@ class Worker:
 
     def _beat(self):
         self._last_beat = time.monotonic()
+        service_registry.beat(service_registry.WORKER, self.name, self.started_at)
         if self.jobs:
             Execution.objects.filter(pk__in=list(self.jobs)).update(heartbeat_at=timezone.now())
         mark_abandoned(settings.ST2_HEARTBEAT_STALE_AFTER)
