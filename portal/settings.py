@@ -120,6 +120,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.access.template_extensions",
+                "portal.navigation.nav_section",
             ],
         },
     },
@@ -155,7 +156,15 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Our own files, and the front-end packages that `make` installs with `npm ci` (pinned, checked
+# against package-lock.json's integrity hashes) into the git-ignored node_modules/, served from
+# there as /static/vendor/<package>/ (nothing is committed, nothing loads from a CDN).
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+]
 STATIC_ROOT = os.environ.get("PORTAL_STATIC_ROOT") or None  # only for collectstatic
 WHITENOISE_USE_FINDERS = True  # serve straight from static/ without a collectstatic step
 
@@ -259,6 +268,23 @@ ST2_PACKS_DIRS = [BASE_DIR / "packs"] + [Path(p) for p in envlist("ST2_PACKS_EXT
 # as StackStorm's content.index_url); none by default, and then the index is empty.
 ST2_PACK_INDEX_URLS = envlist("ST2_PACK_INDEX_URLS")
 ST2_RUNNER_TYPES_FILE = BASE_DIR / "st2bridge" / "runner_types.yaml"
+# POST /api/v1/packs/install (README, Installing packs through the API): an administrator
+# installs a pack from a directory under one of ST2_PACK_INSTALL_ROOTS (file://...); it is
+# copied into ST2_PACKS_INSTALL_DIR, registered now and on every start. Either unset: no
+# installs. Not inside DATA_DIR: actions run as another OS user, who must read their packs.
+ST2_PACK_INSTALL_ROOTS = [Path(p) for p in envlist("ST2_PACK_INSTALL_ROOTS")]
+ST2_PACKS_INSTALL_DIR = (
+    Path(os.environ["ST2_PACKS_INSTALL_DIR"]) if os.environ.get("ST2_PACKS_INSTALL_DIR") else None
+)
+if ST2_PACKS_INSTALL_DIR is not None:
+    ST2_PACKS_INSTALL_DIR.mkdir(parents=True, exist_ok=True)
+    ST2_PACKS_DIRS.append(ST2_PACKS_INSTALL_DIR)
+# Pack configs (<dir>/<pack>.yaml, as StackStorm's /opt/stackstorm/configs) and per-pack
+# virtualenvs (as /opt/stackstorm/virtualenvs), which the action user must be able to read.
+ST2_CONFIGS_DIR = Path(os.environ.get("ST2_CONFIGS_DIR", BASE_DIR / "configs"))
+ST2_VIRTUALENVS_DIR = Path(os.environ.get("ST2_VIRTUALENVS_DIR", BASE_DIR / "virtualenvs"))
+# register_packs builds the virtualenvs of packs whose requirements.txt changed (pip).
+ST2_SETUP_VIRTUALENVS = envbool("ST2_SETUP_VIRTUALENVS", True)
 ST2_ALLOW_SUDO = envbool("ST2_ALLOW_SUDO", False)
 ST2_MAX_OUTPUT_BYTES = envint("ST2_MAX_OUTPUT_BYTES", 1024 * 1024)  # per stream, per execution
 ST2_ACTION_TIMEOUT = envint("ST2_ACTION_TIMEOUT", 600)  # when the action sets none
@@ -317,6 +343,11 @@ ST2_EMBEDDED_BASE_URL = os.environ.get("ST2_EMBEDDED_BASE_URL") or (
     f"http://127.0.0.1:{envint('PORT', 8000)}"
 )
 ST2_CLIENT_TIMEOUT = envint("ST2_CLIENT_TIMEOUT", 30)
+# What actions call back (ST2_ACTION_API_URL, with a token of the execution's user valid
+# while it runs): the embedded API, as the worker reaches it.
+ST2_ACTION_API_URL = os.environ.get("ST2_ACTION_API_URL") or (
+    f"{ST2_EMBEDDED_BASE_URL.rstrip('/')}/api/v1"
+)
 LOGIN_URL = "/login"
 CSRF_COOKIE_HTTPONLY = True  # pages carry the token in forms (and a meta tag for htmx)
 SESSION_COOKIE_AGE = ST2_TOKEN_TTL  # a session ends no later than the token inside it

@@ -126,6 +126,24 @@ def revoke_token(raw):
     Token.objects.filter(token_hash=credential_hash(raw)).delete()
 
 
+def issue_action_token(username, seconds, execution_id):
+    """(Token, raw token) for an execution's action process (ST2_ACTION_AUTH_TOKEN): the
+    execution's user, valid `seconds` (the action's timeout and a little more; the worker
+    revokes it when the action ends). (None, None) when the user has no active account, as
+    the system user of rules from pack directories may not."""
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        return None, None
+    raw = secrets.token_hex(16)
+    token = Token.objects.create(
+        user=user,
+        token_hash=credential_hash(raw),
+        expiry=timezone.now() + timedelta(seconds=seconds),
+        metadata={"service": "action", "execution_id": execution_id},
+    )
+    return token, raw
+
+
 # --- API keys -----------------------------------------------------------------------------
 
 

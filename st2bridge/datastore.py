@@ -284,29 +284,6 @@ def shown_value(item, decrypt_secret):
         ) from None
 
 
-# --- for actions (python action_service) ---------------------------------------------------
-
-
-def put_value(scope, name, value, owner=None, ttl=None, secret=False):
-    """Set an item on behalf of a running action; the execution's user is the owner of
-    user-scoped items. No admin check: the action was allowed to run."""
-    scope = full_scope(scope)
-    fields = {
-        "value": encrypt(value) if secret else value,
-        "secret": secret,
-        "expire_timestamp": timezone.now() + timedelta(seconds=ttl) if ttl else None,
-    }
-    owner = owner if scope == USER else ""
-    KeyValuePair.objects.update_or_create(scope=scope, owner=owner, name=name, defaults=fields)
-
-
-def delete_value(scope, name, owner=None):
-    scope = full_scope(scope)
-    owner = owner if scope == USER else ""
-    deleted, _ = _live().filter(scope=scope, owner=owner, name=name).delete()
-    return bool(deleted)
-
-
 # --- the API shape (st2bridge.shapes.KEY_VALUE_PAIR) ------------------------------------------
 
 

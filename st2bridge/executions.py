@@ -10,7 +10,7 @@ import logging
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import catalog, datastore, params, runners, teams
+from . import catalog, configs, datastore, params, runners, teams
 from .bodies import check_body
 from .constants import MASK
 from .errors import AccessDenied, InvalidInput
@@ -64,7 +64,8 @@ def merged_parameters(execution):
 # from a caller they would forge an identity (user, api_user, parent: st2kv.user lookups and
 # the run-as user are read from them), a provenance (rule, trigger_instance, re-run,
 # trace_context, chat sources) or lift a guard (rule_depth: a negative depth lengthens a
-# self-triggering chain past ST2_RULE_CHAIN_LIMIT). Anything else a caller sends is kept.
+# self-triggering chain past ST2_RULE_CHAIN_LIMIT). Anything else a caller sends is kept;
+# an administrator's `api_user` too (launch(): a chat bot says for whom it runs an action).
 RESERVED_CONTEXT_KEYS = frozenset(
     {
         "user", "api_user", "pack", "parent", "rule", "rule_depth", "trigger_instance",
@@ -86,6 +87,8 @@ def launch(caller, body, header_context=None):
     check_body(body, LAUNCH_SCHEMA)
     teams.check_may_run(caller.user, body["action"])
     context = caller_context(body.get("context"), header_context)
+    if caller.is_admin:
+        context.update(_api_user(body.get("context"), header_context))
     # Running as someone else (the `user` field) is admin-only.
     user = body.get("user") or caller.username
     if user != caller.username and not caller.is_admin:
@@ -97,6 +100,16 @@ def launch(caller, body, header_context=None):
         staff=caller.is_admin,
         context=context,
     )
+
+
+def _api_user(*contexts):
+    """StackStorm's `api_user` (who asked a chat bot, say), which an administrator's client
+    may pass in the context; it is never taken from anyone else."""
+    found = {}
+    for context in contexts:
+        if isinstance((context or {}).get("api_user"), str):
+            found["api_user"] = context["api_user"]
+    return found
 
 
 def request_execution(action_ref, given, *, user, staff, context=None, parent=None, **fields):
@@ -146,11 +159,21 @@ def new_execution(action, runner, given, *, user, staff, data=(), context=None, 
         catalog.runner_type_to_api(runner),
     )
     teams.check_runner_parameters(staff, runner.runner_parameters, merged, given)
+    action_context = {**(context or {}), "user": user, "pack": action.pack}
+    if parent is not None:
+        action_context["parent"] = {"execution_id": parent.id, **parent.context}
     store = datastore_context(user, system_decrypt=staff)
-    shown, final = params.prepare_values(merged, given, store, data, render=render)
+    render_context = {**store, "action_context": action_context}
+    config, renderer = None, render
+    if _mentions("config_context", merged, given):
+        config = configs.runtime_config(action.pack, user)
+        render_context["config_context"] = config.values
+        if not staff:
+            renderer = _render_as_member(given, config.masked())
+    shown, final = params.prepare_values(merged, given, render_context, data, render=renderer)
     if "env" in (runner.runner_parameters or {}):
         check_env(final.get("env"))  # 400 naming a denied variable, for staff too
-    public, secret = _split_secrets(merged, shown)
+    public, secret = _split_secrets(merged, shown, config.secrets if config else ())
     now = timezone.now()
     return Execution(
         action_ref=action.ref,
@@ -159,7 +182,7 @@ def new_execution(action, runner, given, *, user, staff, data=(), context=None, 
         parameters=public,
         secret_parameters=datastore.encrypt(json.dumps(secret)) if secret else "",
         user=user,
-        context={**(context or {}), "user": user, "pack": action.pack},
+        context=action_context,
         start_timestamp=now,
         log=[{"status": Execution.REQUESTED, "timestamp": isotime(now)}],
         parent=parent,
@@ -167,11 +190,32 @@ def new_execution(action, runner, given, *, user, staff, data=(), context=None, 
     )
 
 
-def _split_secrets(merged, values):
-    """(public, secret): secret parameters, and any value a secret was rendered into, are
-    masked in `public` and kept with their real value in `secret` (stored encrypted)."""
+def _mentions(name, merged, given):
+    """Whether a template among the defaults or the given values names `name`."""
+    texts = [spec.get("default") for spec in merged.values()] + list(given.values())
+    return any(params.is_template(text) and name in text for text in texts)
+
+
+def _render_as_member(given, masked_config):
+    """render() for a launch by someone who is not staff: their own templates see the pack
+    config with its secrets masked (the action's defaults see it whole), so that no value
+    they write can copy a secret of the config into parameters they read back."""
+
+    def render_parameter(template, context, label):
+        if label in given:
+            context = {**context, "config_context": masked_config}
+        return render(template, context, label)
+
+    return render_parameter
+
+
+def _split_secrets(merged, values, more_secrets=()):
+    """(public, secret): secret parameters, and any value a secret (or a text of
+    `more_secrets`, the pack config's secrets) was rendered into, are masked in `public` and
+    kept with their real value in `secret` (stored encrypted)."""
     secret = {n: v for n, v in values.items() if merged.get(n, {}).get("secret")}
-    texts = sorted({str(v) for v in secret.values() if v not in (None, "")}, key=len, reverse=True)
+    texts = {str(v) for v in secret.values() if v not in (None, "")} | set(more_secrets)
+    texts = sorted(texts, key=len, reverse=True)
     public = {}
     for name, value in values.items():
         if name in secret:

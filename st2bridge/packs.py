@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 
 from django.db import transaction
 
-from . import access, catalog, rulebook, sensors, triggers
+from . import access, catalog, configs, pack_extras, rulebook, sensors, triggers
 from .errors import InvalidInput, St2Error
 from .models import Action, Pack, PackProblem, RunnerType
 from .pack_files import (
@@ -251,6 +251,9 @@ def register_packs(dirs, runner_type_files=(), force=False):
             continue
         for pack_dir in pack_dirs:
             _register_into(report, run, pack_dir, problems)
+    config_errors = []
+    configs.load_config_files(config_errors)  # <ST2_CONFIGS_DIR>/<pack>.yaml, when changed
+    problems.extend(Problem("", "", str(path), reason) for path, reason in config_errors)
     problems.extend(_reference_warnings())
     report.problems = _keep_problems(problems, run.unchanged_dirs)
     return report
@@ -322,6 +325,8 @@ def register_pack(pack_dir, registered=None, scanned=None):
         content.save_trigger_types()
         sensor_count = content.save_sensors()
         rules = content.save_rules()
+        content.save_config_schema()
+        pack_extras.register_extras(ref, pack_dir, root, content._problem)  # aliases, policies
     return PackResult(
         ref=ref,
         actions=len(content.actions),
@@ -391,6 +396,11 @@ class _PackContent:
 
     def _problem(self, error):
         self.problems.append(Problem.of(error, self.root, self.ref, self.pack_dir))
+
+    def save_config_schema(self):
+        errors = []
+        configs.register_schema(self.ref, self.root, errors)
+        self.problems += [Problem(self.ref, "", str(path), reason) for path, reason in errors]
 
     def _each(self, folder, handle):
         """handle(path, mapping) for every metadata file of `folder`; a file that fails is

@@ -8,8 +8,10 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import dispatch, triggers
+from . import access, dispatch, triggers
+from .errors import InvalidInput
 from .models import Rule, TimerFiring, Trigger
+from .records import by_ref_or_id
 
 # A tick is looked for only within triggers.MISFIRE_GRACE of now (5 minutes), so the row of an
 # older one guards nothing; a day is kept, for people looking at what fired and for clocks
@@ -54,3 +56,24 @@ def forget_old_firings(now=None, batch=FORGET_BATCH, batches=FORGET_BATCHES):
         if len(ids) < batch:
             break
     return forgotten
+
+
+# --- GET /timers -------------------------------------------------------------------------------
+
+
+def timer_triggers(caller, timer_type=None):
+    """The timer triggers in use (rules create and share them; the last rule's deletion
+    deletes them), of one type when asked; everyone sees them (st2bridge.access)."""
+    if timer_type and timer_type not in triggers.TIMER_TYPES:
+        supported = ", ".join(repr(name) for name in triggers.TIMER_TYPES)
+        raise InvalidInput(f"Timer type {timer_type} not in supported types - [{supported}].")
+    timers = (
+        Trigger.objects.filter(type=timer_type)
+        if timer_type
+        else Trigger.objects.filter(type__in=triggers.TIMER_TYPES)
+    )
+    return access.visible_triggers(caller, timers.order_by("type", "ref"))
+
+
+def find_timer(caller, ref_or_id):
+    return by_ref_or_id(timer_triggers(caller), ref_or_id)

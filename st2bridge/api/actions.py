@@ -1,6 +1,6 @@
-"""/api/v1/actions (notes §3.2): list, get, create, replace, delete, the views that show
-runner and action parameters merged, and the one that shows its entry point. Only what the
-caller's teams let them see is there (st2bridge.access): lists are filtered, and an action
+"""/api/v1/actions (notes §3.2): list, get, create, replace, delete, clone, the views that
+show runner and action parameters merged, and the one that shows its entry point. Only what
+the caller's teams let them see is there (st2bridge.access): lists are filtered, and an action
 outside that is "not found", with the same answer as a missing one."""
 
 from django.http import HttpResponse
@@ -35,6 +35,7 @@ def selector(request):
 def filtered(request, caller):
     actions = access.visible_actions(caller).filter(**query_filters(request, FILTERS))
     actions = catalog.with_ids(actions, request.query_params.get("id"))
+    actions = catalog.with_search(actions, request.query_params.get("q"))  # an extension
     return catalog.with_tag(actions, request.query_params.get("tags"))
 
 
@@ -76,6 +77,13 @@ class ActionDetail(ApiView):
         return Response(status=204)
 
 
+class ActionClone(ApiView):
+    def post(self, request, ref_or_id):
+        source = access.find_action(self.caller, ref_or_id)
+        clone = catalog.clone_action(self.caller, source, json_body(request))
+        return Response(catalog.action_to_api(clone), status=201)
+
+
 class OverviewList(ApiView):
     def get(self, request):
         select = selector(request)
@@ -115,4 +123,5 @@ urlpatterns = [
     route(r"api/v1/actions/views/parameters/(?P<ref_or_id>[^/]+)", ParametersView),
     route(r"api/v1/actions/views/entry_point/(?P<ref_or_id>[^/]+)", EntryPointView),
     route(r"api/v1/actions/(?P<ref_or_id>[^/]+)", ActionDetail),
+    route(r"api/v1/actions/(?P<ref_or_id>[^/]+)/clone", ActionClone),
 ]

@@ -1,6 +1,7 @@
 """/api/v1/executions (notes §4): launch, list (StackStorm's filters and sort), get, output,
-result, one attribute, children, cancel, re-run; /executions/views/filters (the values each
-filter may take, for st2web's History)."""
+result, one attribute, children, cancel, re-run, and PUT (a status: cancel, or StackStorm's
+refusal to pause or resume what is not a workflow); /executions/views/filters (the values
+each filter may take, for st2web's History)."""
 
 import gzip
 import json
@@ -164,6 +165,11 @@ class ExecutionDetail(ApiView):
         select = selector(request)
         execution = access.find_execution(self.caller, execution_id)
         return Response(select(to_api(execution, show_secrets(request, self.caller))))
+
+    def put(self, request, execution_id):
+        execution = access.find_execution(self.caller, execution_id)
+        execution = lifecycle.update(self.caller, execution, json_body(request))
+        return Response(to_api(execution, show_secrets(request, self.caller)))
 
     def delete(self, request, execution_id):
         execution = access.find_execution(self.caller, execution_id)

@@ -90,6 +90,19 @@ class PackFile(ApiView):
         return response
 
 
+class ActionCounts(ApiView):
+    """An extension of this API: {pack ref: how many actions of it the caller sees}, for the
+    packs of ?pack=a,b,c (up to 100), else every pack with an action. One query, so a page of
+    packs shows its counts without listing every action."""
+
+    def get(self, request):
+        raw = request.query_params.get("pack")
+        refs = None if raw is None else [ref.strip() for ref in raw.split(",") if ref.strip()]
+        if refs is not None and len(refs) > catalog.MAX_IDS:
+            raise InvalidInput(f'Parameter "pack" names more than {catalog.MAX_IDS} packs.')
+        return Response(catalog.action_counts(self.caller, refs))
+
+
 class ProblemList(ApiView):
     """An extension (GET /api/v1/extensions: `pack_problems`): what the last registration
     could not take from the pack directories, or took with a warning; admins only."""
@@ -110,6 +123,7 @@ urlpatterns = [
     route(r"api/v1/packs/index/health", PackIndexHealth),
     route(r"api/v1/packs/views/files/(?P<ref_or_id>[^/]+)", PackFiles),
     route(r"api/v1/packs/views/file/(?P<ref_or_id>[^/]+)/(?P<file_path>.*?)", PackFile),
+    route(r"api/v1/packs/views/action_counts", ActionCounts),
     route(r"api/v1/packs/views/problems", ProblemList),
     route(r"api/v1/packs/(?P<ref_or_id>[^/]+)", PackDetail),
 ]

@@ -27,6 +27,8 @@ class Extensions(ApiView):
         return Response(
             {
                 "server": "st2bridge",
+                "action_search": True,  # GET /actions?q=words (ref, description, tags)
+                "pack_action_counts": True,  # GET /packs/views/action_counts?pack=a,b
                 "apikey_expiry": True,  # POST /apikeys takes expires_at
                 "apikey_metadata_filter": True,  # GET /apikeys?metadata=name:value
                 "token_revocation": True,  # POST /auth/v1/tokens/revoke

@@ -6,12 +6,11 @@ add it to REGISTRY below, and describe it in st2bridge/runner_types.yaml.
 """
 
 from . import http_request, local_shell_cmd, local_shell_script, noop, python_script
-from .base import Datastore, Runner, RunnerUnavailable, RunRequest, RunResult
+from .base import Runner, RunnerUnavailable, RunRequest, RunResult
 
 __all__ = [
     "REGISTRY",
     "METADATA_ONLY",
-    "Datastore",
     "Runner",
     "RunnerUnavailable",
     "RunRequest",

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from st2bridge.management.commands.setup_virtualenvs import setup_changed
 from st2bridge.packs import register_packs
 
 
@@ -42,6 +43,12 @@ class Command(BaseCommand):
             "Default: settings.ST2_RUNNER_TYPES_FILE.",
         )
         parser.add_argument(
+            "--no-virtualenvs",
+            action="store_true",
+            help="Do not build the virtualenvs of packs whose requirements.txt changed "
+            "(settings.ST2_SETUP_VIRTUALENVS=false does the same).",
+        )
+        parser.add_argument(
             "--force",
             action="store_true",
             help="Register every pack again, also those whose files have not changed.",
@@ -64,5 +71,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"{len(listed)} {title}(s):")
             for line in listed:
                 self.stdout.write(f"  {line}")
-        if fail_on_error and report.errors:
-            raise CommandError(f"{len(report.errors)} problem(s) while registering packs")
+        problems = len(report.errors)
+        if settings.ST2_SETUP_VIRTUALENVS and not options["no_virtualenvs"]:
+            problems += setup_changed(self.stdout, self.stderr)  # manage.py setup_virtualenvs
+        if fail_on_error and problems:
+            raise CommandError(f"{problems} problem(s) while registering packs")

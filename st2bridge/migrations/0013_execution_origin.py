@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('st2bridge', '0009_pack_problems_sensors'),
+        ('st2bridge', '0012_aliases_policies_processes'),
     ]
 
     operations = [
