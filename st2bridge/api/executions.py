@@ -102,8 +102,8 @@ def filtered(request, queryset):
 
 
 def null_lookup(field):
-    """ "This field has no value": no parent, no such key in `origin` (or the runner
-    snapshot), or the empty text the model stores for none."""
+    """The lookup of "no value in this field": no parent, no such key in `origin` (or the
+    runner snapshot), or the empty text the model stores for none."""
     if field == "parent_id" or "__" in field:
         return {f"{field}__isnull": True}
     return {field: ""}
