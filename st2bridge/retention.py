@@ -4,9 +4,10 @@ with a time budget, every PURGE_INTERVAL) and by `manage.py purge` all at once.
 
 Rows go in batches chosen by primary key: the ids are selected first (a read, which never waits
 for SQLite's writer in WAL mode), then deleted by id, each batch its own short transaction.
-Each batch is timed: over BATCH_TARGET (10 ms) the next batch is halved, well under it doubled,
-so the write lock is never held for long, and the purge sleeps as long as a batch took before
-the next one, leaving the lock free at least half the time.
+Each batch is timed: over half of BATCH_TARGET (10 ms) the next batch is halved, under a fifth
+of it doubled, so batches stay well inside the target and the write lock is never held long;
+the purge sleeps as long as a batch took before the next one, leaving the lock free at least
+half the time. On SQLite the WAL is checkpointed between batches, not inside one.
 
 What is never purged: executions not yet completed, and the parents of any execution that is
 kept (an execution goes only when it has no child left, so a tree goes leaves first). An
@@ -16,12 +17,13 @@ error, and each keeps its own TTL.
 """
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import takewhile
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -36,8 +38,9 @@ from .models import (
 )
 
 BATCH_TARGET = 0.010  # seconds one batch may hold the write lock
-FIRST_BATCH = 200  # rows; adapted to BATCH_TARGET as batches are timed
-MAX_BATCH = 5000
+FIRST_BATCH = 50  # rows; adapted to BATCH_TARGET as batches are timed
+MAX_BATCH = 2000
+CHECKPOINT_EVERY = 0.5  # seconds of purging between checkpoints of SQLite's WAL
 PURGE_INTERVAL = 60  # seconds between the worker's purges
 WORKER_BUDGET = 0.5  # seconds of purging per worker call, shared by the tables
 
@@ -159,18 +162,58 @@ def purge(now=None, budget=WORKER_BUDGET, batch=FIRST_BATCH, dry_run=False, tabl
 
 def _purge_table(table, report, share, batch):
     deadline = None if share is None else time.monotonic() + share
-    while deadline is None or time.monotonic() < deadline:
-        ids = table.oldest(report.cutoff, batch)
-        if not ids:
-            return
-        started = time.monotonic()
-        with transaction.atomic():
-            deleted = table.delete(ids)
-        took = time.monotonic() - started
-        report.purged += deleted
-        report.batches.append((deleted, took))
-        if took > BATCH_TARGET:
-            batch = max(1, batch // 2)
-        elif took < BATCH_TARGET / 4:
-            batch = min(MAX_BATCH, batch * 2)
-        time.sleep(took)  # others get the write lock at least as long as the purge had it
+    with _checkpoints_between_batches() as checkpoint:
+        while deadline is None or time.monotonic() < deadline:
+            ids = table.oldest(report.cutoff, batch)
+            if not ids:
+                return
+            batch = _timed_batch(table, ids, report, batch)
+            checkpoint()
+
+
+def _timed_batch(table, ids, report, batch):
+    """Delete one batch; returns the size of the next."""
+    started = time.monotonic()
+    with transaction.atomic():
+        deleted = table.delete(ids)
+    took = time.monotonic() - started
+    report.purged += deleted
+    report.batches.append((deleted, took))
+    time.sleep(took)  # others get the write lock at least as long as the purge had it
+    if took > BATCH_TARGET / 2:
+        return max(1, batch // 2)
+    if took < BATCH_TARGET / 5:
+        return min(MAX_BATCH, batch * 2)
+    return batch
+
+
+@contextmanager
+def _checkpoints_between_batches():
+    """On SQLite, the commit that grows the WAL past 1,000 pages copies it into the database
+    (an automatic checkpoint, often over 10 ms) before it returns, and right after a full
+    checkpoint the next commit starts the WAL over (about 1 ms): the purge's connection turns
+    automatic checkpoints off and checkpoints itself between batches, every CHECKPOINT_EVERY,
+    PASSIVE (waiting for no reader or writer, without the write lock)."""
+    if connection.vendor != "sqlite":
+        yield lambda: None
+        return
+    [pages] = _pragma("wal_autocheckpoint")
+    _pragma("wal_autocheckpoint=0")
+    last = time.monotonic()
+
+    def checkpoint():
+        nonlocal last
+        if time.monotonic() - last >= CHECKPOINT_EVERY:
+            _pragma("wal_checkpoint(PASSIVE)")
+            last = time.monotonic()
+
+    try:
+        yield checkpoint
+    finally:
+        _pragma(f"wal_autocheckpoint={int(pages)}")
+
+
+def _pragma(statement):
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA {statement}")
+        return cursor.fetchone()  # read, so that no statement stays in progress

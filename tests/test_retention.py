@@ -24,6 +24,7 @@ from st2bridge.worker import Worker
 
 from .catalog_support import register_bundled_packs
 from .test_rules_firing import hook_rule, post_hook
+from .test_settings_database import run_python
 from .worker_support import run_to_completion
 
 pytestmark = pytest.mark.django_db
@@ -221,3 +222,15 @@ def test_an_execution_whose_trigger_instance_was_purged_is_shown(keep_all, alice
     response = alice_api.get(f"/api/v1/executions/{run.id}")
     assert response.status_code == 200, response.json()
     assert response.json()["trigger_instance"] == {"id": run.trigger_instance_id}
+
+
+def test_ttl_settings_read_days_from_the_environment(tmp_path):
+    read = "from django.conf import settings; print(settings.ST2_STREAM_EVENTS_TTL)"
+    env = {"PORTAL_DATA_DIR": str(tmp_path)}
+    assert run_python(read, **env).stdout.split() == ["1"]  # the default
+    assert run_python(read, ST2_STREAM_EVENTS_TTL="30", **env).stdout.split() == ["30"]
+    assert run_python(read, ST2_STREAM_EVENTS_TTL="None", **env).stdout.split() == ["0"]
+    for bad in ("-1", "1.5", "week"):
+        result = run_python(read, ST2_STREAM_EVENTS_TTL=bad, **env)
+        assert result.returncode != 0
+        assert "ST2_STREAM_EVENTS_TTL" in result.stderr

@@ -27,3 +27,6 @@ class Command(BaseCommand):
                 slowest = report.max_batch_seconds * 1000
                 line += f" in {len(report.batches)} batches, the longest {slowest:.1f} ms"
             self.stdout.write(line)
+            if options["verbosity"] > 1:
+                for rows, seconds in report.batches:
+                    self.stdout.write(f"  {rows} rows in {seconds * 1000:.1f} ms")
