@@ -39,10 +39,13 @@ from .models import (
 
 BATCH_TARGET = 0.010  # seconds one batch may hold the write lock
 FIRST_BATCH = 50  # rows; adapted to BATCH_TARGET as batches are timed
-MAX_BATCH = 2000
+MAX_BATCH = 500  # 800-row batches of stream events took 9 ms on average (bench/RESULTS.md)
 CHECKPOINT_EVERY = 0.5  # seconds of purging between checkpoints of SQLite's WAL
-PURGE_INTERVAL = 60  # seconds between the worker's purges
-WORKER_BUDGET = 0.5  # seconds of purging per worker call, shared by the tables
+# The worker purges every PURGE_INTERVAL for at most WORKER_BUDGET: with nothing old, a call is
+# one short query per table; with a backlog, 5% of the worker's time, about 2,000 stream events
+# a second (bench/RESULTS.md), and a requested execution may wait up to the budget.
+PURGE_INTERVAL = 10  # seconds
+WORKER_BUDGET = 0.5  # seconds per call, shared by the tables
 
 
 @dataclass(frozen=True)
@@ -143,32 +146,30 @@ class Report:
 
 
 def purge(now=None, budget=WORKER_BUDGET, batch=FIRST_BATCH, dry_run=False, tables=TABLES):
-    """Purge every table with a TTL; returns a Report per table. `budget`: seconds each table
-    may take at most (shared equally; None: until done); `batch`: the first batch's size."""
+    """Purge every table with a TTL; returns a Report per table. `budget`: seconds the call
+    may take (None: until done), each table given an equal share of what the tables before it
+    left; `batch`: the first batch's size."""
     now = now or timezone.now()
-    share = None if budget is None else budget / len(tables)
-    reports = []
-    for table in tables:
-        report = Report(table.name, table.setting, table.ttl())
-        if report.ttl:
+    deadline = None if budget is None else time.monotonic() + budget
+    reports = [Report(table.name, table.setting, table.ttl()) for table in tables]
+    with _checkpoints_between_batches(enabled=not dry_run) as checkpoint:
+        for done, (table, report) in enumerate(zip(tables, reports, strict=True)):
+            if not report.ttl:
+                continue
             report.cutoff = now - timedelta(days=report.ttl)
             if dry_run:
                 report.purged = table.would_purge(report.cutoff)
-            else:
-                _purge_table(table, report, share, batch)
-        reports.append(report)
+                continue
+            share = None
+            if deadline is not None:
+                share = time.monotonic() + (deadline - time.monotonic()) / (len(tables) - done)
+            while share is None or time.monotonic() < share:
+                ids = table.oldest(report.cutoff, batch)
+                if not ids:
+                    break
+                batch = _timed_batch(table, ids, report, batch)
+                checkpoint()
     return reports
-
-
-def _purge_table(table, report, share, batch):
-    deadline = None if share is None else time.monotonic() + share
-    with _checkpoints_between_batches() as checkpoint:
-        while deadline is None or time.monotonic() < deadline:
-            ids = table.oldest(report.cutoff, batch)
-            if not ids:
-                return
-            batch = _timed_batch(table, ids, report, batch)
-            checkpoint()
 
 
 def _timed_batch(table, ids, report, batch):
@@ -188,13 +189,13 @@ def _timed_batch(table, ids, report, batch):
 
 
 @contextmanager
-def _checkpoints_between_batches():
+def _checkpoints_between_batches(enabled):
     """On SQLite, the commit that grows the WAL past 1,000 pages copies it into the database
     (an automatic checkpoint, often over 10 ms) before it returns, and right after a full
     checkpoint the next commit starts the WAL over (about 1 ms): the purge's connection turns
     automatic checkpoints off and checkpoints itself between batches, every CHECKPOINT_EVERY,
     PASSIVE (waiting for no reader or writer, without the write lock)."""
-    if connection.vendor != "sqlite":
+    if not enabled or connection.vendor != "sqlite":
         yield lambda: None
         return
     [pages] = _pragma("wal_autocheckpoint")
