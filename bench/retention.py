@@ -100,10 +100,11 @@ def measure(args, base_url, token, site):
         client.get_user()
     baseline = [timed_get(client) for _ in range(args.requests)]
     print("purging...", flush=True)
-    with open(site.data_dir / "purge.log", "w") as log:
+    output = site.data_dir / "purge.out"  # a file: a pipe would fill up before it is read
+    with open(output, "w") as out, open(site.data_dir / "purge.log", "w") as log:
         purge = subprocess.Popen(  # noqa: S603 (argv list, no shell)
             [sys.executable, "manage.py", "purge", "-v", "2"], cwd=ROOT, env=site.env,
-            stdout=subprocess.PIPE, stderr=log, text=True,
+            stdout=out, stderr=log, text=True,
         )  # fmt: skip
     started = time.monotonic()
     during = []
@@ -113,13 +114,12 @@ def measure(args, base_url, token, site):
             raise RuntimeError(f"the purge took over {args.phase_seconds} s")
         during.append(timed_get(client))
     seconds = time.monotonic() - started
-    out = purge.stdout.read()
+    out = output.read_text()
     if purge.returncode != 0:
         raise RuntimeError(f"manage.py purge exited with {purge.returncode}:\n{out}")
     found = PURGED.search(out)
     if found is None:
         raise RuntimeError(f"manage.py purge printed no stream events line:\n{out}")
-    (site.data_dir / "purge.out").write_text(out)
     rows, batches, longest = int(found[1]), int(found[2]), float(found[3])
     each = [float(ms) for ms in re.findall(r"^  \d+ rows in ([\d.]+) ms$", out, re.M)]
     return baseline, during, (rows, batches, seconds, longest, each)
