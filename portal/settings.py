@@ -131,6 +131,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.access.template_extensions",
+                "portal.navigation.nav_section",
             ],
         },
     },
@@ -166,7 +167,15 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Our own files, and the front-end packages that `make` installs with `npm ci` (pinned, checked
+# against package-lock.json's integrity hashes) into the git-ignored node_modules/, served from
+# there as /static/vendor/<package>/ (nothing is committed, nothing loads from a CDN).
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+]
 STATIC_ROOT = os.environ.get("PORTAL_STATIC_ROOT") or None  # only for collectstatic
 WHITENOISE_USE_FINDERS = True  # serve straight from static/ without a collectstatic step
 
@@ -258,6 +267,17 @@ ST2_API_KEY_LAST_USED_INTERVAL = envint("ST2_API_KEY_LAST_USED_INTERVAL", 60)
 ST2_MAX_PAGE_SIZE = envint("ST2_MAX_PAGE_SIZE", 100)
 ST2_PACKS_DIRS = [BASE_DIR / "packs"] + [Path(p) for p in envlist("ST2_PACKS_EXTRA_DIRS")]
 ST2_RUNNER_TYPES_FILE = BASE_DIR / "st2bridge" / "runner_types.yaml"
+# POST /api/v1/packs/install (README, Installing packs through the API): an administrator
+# installs a pack from a directory under one of ST2_PACK_INSTALL_ROOTS (file://...); it is
+# copied into ST2_PACKS_INSTALL_DIR, registered now and on every start. Either unset: no
+# installs. Not inside DATA_DIR: actions run as another OS user, who must read their packs.
+ST2_PACK_INSTALL_ROOTS = [Path(p) for p in envlist("ST2_PACK_INSTALL_ROOTS")]
+ST2_PACKS_INSTALL_DIR = (
+    Path(os.environ["ST2_PACKS_INSTALL_DIR"]) if os.environ.get("ST2_PACKS_INSTALL_DIR") else None
+)
+if ST2_PACKS_INSTALL_DIR is not None:
+    ST2_PACKS_INSTALL_DIR.mkdir(parents=True, exist_ok=True)
+    ST2_PACKS_DIRS.append(ST2_PACKS_INSTALL_DIR)
 # Pack configs (<dir>/<pack>.yaml, as StackStorm's /opt/stackstorm/configs) and per-pack
 # virtualenvs (as /opt/stackstorm/virtualenvs), which the action user must be able to read.
 ST2_CONFIGS_DIR = Path(os.environ.get("ST2_CONFIGS_DIR", BASE_DIR / "configs"))

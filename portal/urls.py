@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from portal.views import apikeys, auth, catalog, configs, executions, home, rules, teams
 
@@ -7,6 +9,8 @@ urlpatterns = [
     path("", include("st2bridge.api.urls")),
     path("manage/apikeys", apikeys.manage_apikeys, name="manage_apikeys"),
     path("admin/", admin.site.urls),
+    # Pages link the SVG icon; browsers still ask for /favicon.ico where no page says (JSON, files).
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("", home.index, name="home"),
     path("login", auth.login, name="login"),
     path("logout", auth.logout, name="logout"),
@@ -55,4 +59,7 @@ urlpatterns = [
     ),
 ]
 
+# JSON faultstrings under /api, /auth and /stream; the portal's own pages elsewhere.
+handler403 = "st2bridge.api.errors.permission_denied"
+handler404 = "st2bridge.api.errors.page_not_found"
 handler500 = "st2bridge.api.errors.server_error"

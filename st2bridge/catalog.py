@@ -68,6 +68,16 @@ ACTION_SCHEMA = {
     },
     "additionalProperties": False,
 }
+CLONE_SCHEMA = {
+    "type": "object",
+    "required": ["dest_pack", "dest_action"],
+    "properties": {
+        "dest_pack": {"type": "string", "minLength": 1},
+        "dest_action": {"type": "string", "minLength": 1, "maxLength": 255},
+        "overwrite": {"type": "boolean"},
+    },
+    "additionalProperties": False,
+}
 DELETE_SCHEMA = {
     "type": "object",
     "properties": {"remove_files": {"type": "boolean"}},
@@ -201,6 +211,40 @@ def delete_action(caller, action, body):
         )
     access.refuse_system_pack(action.pack)
     action.delete()
+
+
+def clone_action(caller, source, body):
+    """POST /actions/{ref}/clone: a copy of `source` as dest_pack.dest_action (replacing an
+    action of that ref with `overwrite`). StackStorm also copies the action's files into the
+    destination pack; the API writes no files here, so an action with an entry point is
+    cloned within its own pack only."""
+    access.require_admin(caller, "action_create")
+    check_body(body, CLONE_SCHEMA)
+    pack, name = body["dest_pack"], body["dest_action"]
+    if not Pack.objects.filter(ref=pack).exists():
+        raise InvalidInput(f"Destination pack '{pack}' doesn't exist")
+    existing = Action.objects.filter(ref=f"{pack}.{name}").first()
+    if existing is not None and not body.get("overwrite"):
+        raise InvalidInput("The requested destination action already exists")
+    if source.entry_point and pack != source.pack:
+        raise InvalidInput(
+            f'dest_pack: action "{source.ref}" runs its entry point "{source.entry_point}", '
+            "and files are not copied through the API: clone it within its own pack, or add "
+            "the files to the destination pack and register it."
+        )
+    fields = {
+        "name": name,
+        "pack": pack,
+        **{key: getattr(source, key) for key in _CLONED},
+    }
+    clone = existing or Action()
+    for key, value in _checked_action_fields(fields, pack=pack).items():
+        setattr(clone, key, value)
+    return _save(clone)
+
+
+_CLONED = ("description", "enabled", "runner_type", "entry_point", "parameters",
+           "output_schema", "tags", "notify")  # fmt: skip
 
 
 def _checked_action_fields(body, pack):

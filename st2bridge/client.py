@@ -225,6 +225,11 @@ class St2Client:
 
     # --- pack configs ---------------------------------------------------------------------
 
+    def packs_with_config_schema(self, packs):
+        """The refs among `packs` that have a config schema (one call)."""
+        wanted = set(packs)
+        return {schema["pack"] for schema in self._get_all("/config_schemas")} & wanted
+
     def get_config_schema(self, pack):
         """The pack's config schema items ({} when it has none)."""
         try:
@@ -302,8 +307,9 @@ class St2Client:
     def list_trigger_types(self):
         return self._get_all("/triggertypes")
 
-    def list_enforcements(self, rule_ref, limit=10):
-        params = {"rule_ref": rule_ref, "limit": limit}
+    def list_enforcements(self, rule_ref=None, limit=10):
+        """The newest enforcements first: of one rule, or of every rule the caller may see."""
+        params = {"rule_ref": rule_ref, "limit": limit} if rule_ref else {"limit": limit}
         return self._get("/ruleenforcements", params).json()
 
     # --- API keys ---------------------------------------------------------------------------

@@ -391,3 +391,58 @@ class TeamAccess(models.Model):
 
     def __str__(self):
         return f"access of {self.group}"
+
+
+class ActionAlias(IdModel):
+    """A chat command for an action (StackStorm's ActionAliasDB): its format strings say how
+    the command's words become the action's parameters (st2bridge.alias_formats)."""
+
+    ref = models.CharField(max_length=400, unique=True)
+    pack = models.CharField(max_length=100, db_index=True)
+    name = models.CharField(max_length=255, db_index=True)
+    description = models.TextField(blank=True, default="")
+    enabled = models.BooleanField(default=True)
+    action_ref = models.CharField(max_length=400, db_index=True)
+    formats = models.JSONField(default=list, blank=True)
+    ack = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    extra = models.JSONField(default=dict, blank=True)
+    immutable_parameters = models.JSONField(default=dict, blank=True)
+    metadata_file = models.CharField(max_length=1000, blank=True, default="")
+
+    class Meta:
+        ordering = ["pack", "name"]
+
+
+class Policy(IdModel):
+    """A policy of a pack (policies/*.yaml) or the API, on a resource (an action). Recorded
+    and shown as StackStorm shows them; not enforced (yet)."""
+
+    ref = models.CharField(max_length=400, unique=True)
+    pack = models.CharField(max_length=100, db_index=True)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    enabled = models.BooleanField(default=True)
+    resource_ref = models.CharField(max_length=400, db_index=True)
+    policy_type = models.CharField(max_length=255)
+    parameters = models.JSONField(default=dict, blank=True)
+    metadata_file = models.CharField(max_length=1000, blank=True, default="")
+
+    class Meta:
+        ordering = ["pack", "name"]
+        verbose_name_plural = "policies"
+
+
+class ServiceProcess(models.Model):
+    """A process of this server that says it is alive (st2bridge.service_registry): a worker
+    writes its row at every heartbeat; rows not written for a while are gone processes."""
+
+    group = models.CharField(max_length=50)
+    member_id = models.CharField(max_length=200, unique=True)
+    hostname = models.CharField(max_length=255)
+    pid = models.IntegerField()
+    started_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["group", "member_id"]

@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 
 from django.db import transaction
 
-from . import access, catalog, configs, rulebook, sensors, triggers
+from . import access, catalog, configs, pack_extras, rulebook, sensors, triggers
 from .errors import InvalidInput, St2Error
 from .models import Action, Pack, PackProblem, RunnerType
 from .pack_files import (
@@ -326,6 +326,7 @@ def register_pack(pack_dir, registered=None, scanned=None):
         sensor_count = content.save_sensors()
         rules = content.save_rules()
         content.save_config_schema()
+        pack_extras.register_extras(ref, pack_dir, root, content._problem)  # aliases, policies
     return PackResult(
         ref=ref,
         actions=len(content.actions),

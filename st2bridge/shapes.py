@@ -22,6 +22,9 @@ Pure: imports nothing that touches the database (an import-linter contract holds
 """
 
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 
 @dataclass(frozen=True, eq=False)
@@ -436,8 +439,9 @@ TRIGGER = Shape(
         "pack": STRING,
         "type": described(STRING, "the trigger type's ref"),
         "parameters": OBJECT,
+        "description": described(STRING, "when POST or PUT /triggers gave one"),
     },
-    unfilled=("description",),
+    optional=("description",),
 )
 
 TRIGGER_INSTANCE = Shape(
@@ -521,6 +525,244 @@ PACK_PROBLEM = Shape(
 )
 
 
+# --- rule types ----------------------------------------------------------------------------
+
+RULE_TYPE = Shape(
+    "RuleType",
+    "A rule type: standard, or backstop (fires when no standard rule of the trigger matched).",
+    {"id": ID, "name": STRING, "description": STRING, "enabled": BOOLEAN, "parameters": OBJECT},
+)
+
+
+# --- action aliases ------------------------------------------------------------------------
+
+ACTION_ALIAS = Shape(
+    "ActionAlias",
+    "A chat command for an action: its formats say how a command's words become parameters.",
+    {
+        "id": ID,
+        "uid": STRING,
+        "ref": STRING,
+        "name": STRING,
+        "pack": STRING,
+        "description": STRING,
+        "enabled": BOOLEAN,
+        "action_ref": STRING,
+        "formats": described(ARRAY, 'strings, or {"display", "representation": [...]}'),
+        "ack": described(OBJECT, "how a chat bot acknowledges the command"),
+        "result": described(OBJECT, "how a chat bot shows the result"),
+        "extra": OBJECT,
+        "immutable_parameters": described(OBJECT, "parameters every execution gets"),
+        "metadata_file": described(STRING, "for an alias registered from a pack on disk"),
+    },
+    optional=("description", "metadata_file"),
+    mandatory=("id", "ref"),
+)
+
+ALIAS_MATCH = Shape(
+    "ActionAliasMatch",
+    "The alias format a command matches.",
+    {
+        "actionalias": ACTION_ALIAS,
+        "display": described({"type": ["string", "null"]}, "the format's help text"),
+        "representation": described(STRING, "the pattern the command matched"),
+    },
+    mandatory=(),
+)
+
+ALIAS_HELP = Shape(
+    "ActionAliasHelp",
+    "Help strings of the enabled aliases.",
+    {
+        "available": described(INTEGER, "how many matched the filter"),
+        "helpstrings": {
+            "type": "array",
+            # Not record(): its own `description` argument would take the field's place.
+            "items": {
+                "type": "object",
+                "properties": {"pack": STRING, "display": STRING, "description": STRING},
+                "required": ["pack", "display", "description"],
+            },
+        },
+    },
+    mandatory=(),
+)
+
+ALIAS_EXECUTION = Shape(
+    "AliasExecution",
+    "An action launched through its alias.",
+    {
+        "execution": EXECUTION,
+        "actionalias": ACTION_ALIAS,
+        "message": described(STRING, "the alias's ack format, rendered"),
+        "extra": described({}, "the alias's ack extra, rendered"),
+    },
+    optional=("message", "extra"),
+    mandatory=(),
+)
+
+ALIAS_EXECUTIONS = Shape(
+    "AliasExecutions",
+    "The executions a command started (POST /aliasexecution/match_and_execute).",
+    {"results": {"type": "array", "items": ALIAS_EXECUTION.schema()}},
+    mandatory=(),
+)
+
+
+# --- policies --------------------------------------------------------------------------------
+
+POLICY_TYPE = Shape(
+    "PolicyType",
+    "One of StackStorm's core policy types.",
+    {
+        "id": ID,
+        "uid": STRING,
+        "ref": described(STRING, "resource_type.name"),
+        "name": STRING,
+        "resource_type": {"enum": ["action"]},
+        "description": STRING,
+        "enabled": BOOLEAN,
+        "module": described(STRING, "StackStorm's implementation"),
+        "parameters": described(OBJECT, "parameter schemas by name"),
+    },
+)
+
+POLICY = Shape(
+    "Policy",
+    "A policy on an action (recorded and shown; not enforced yet).",
+    {
+        "id": ID,
+        "uid": STRING,
+        "ref": STRING,
+        "name": STRING,
+        "pack": STRING,
+        "description": STRING,
+        "enabled": BOOLEAN,
+        "resource_ref": described(STRING, "the action's ref"),
+        "policy_type": described(STRING, "the policy type's ref"),
+        "parameters": described(OBJECT, "with the type's defaults filled in"),
+        "metadata_file": described(STRING, "for a policy registered from a pack on disk"),
+    },
+    optional=("description", "metadata_file"),
+    mandatory=("id", "ref"),
+)
+
+
+# --- packs managed through the API -----------------------------------------------------------
+
+ASYNC_REQUEST = Shape(
+    "AsyncRequest",
+    "The execution that records a pack installation or removal.",
+    {"execution_id": ID},
+    mandatory=(),
+)
+
+PACKS_REGISTERED = Shape(
+    "PacksRegistered",
+    "What the registered packs hold, by kind (only the kinds asked for, with `types`).",
+    {
+        name: INTEGER
+        for name in (
+            "runners", "actions", "triggers", "sensors", "rules", "rule_types", "aliases",
+            "policy_types", "policies", "configs",
+        )
+    },
+    optional=(
+        "runners", "actions", "triggers", "sensors", "rules", "rule_types", "aliases",
+        "policy_types", "policies", "configs",
+    ),
+    mandatory=(),
+)  # fmt: skip
+
+
+# --- RBAC read views over teams (st2bridge/rbac_views.py) -------------------------------------
+
+ROLE = Shape(
+    "Role",
+    "A role: one of StackStorm's system roles, or a team.",
+    {
+        "id": ID,
+        "name": STRING,
+        "description": STRING,
+        "enabled": BOOLEAN,
+        "system": BOOLEAN,
+        "permission_grants": described(STRINGS, "the ids of permission_grant_objects"),
+        "permission_grant_objects": {
+            "type": "array",
+            "items": record(id=ID, resource_uid=STRING, permission_types=STRINGS),
+        },
+    },
+)
+
+ROLE_ASSIGNMENT = Shape(
+    "RoleAssignment",
+    "A user's role: a team they are in, or admin / system_admin.",
+    {
+        "id": ID,
+        "user": STRING,
+        "role": STRING,
+        "source": STRING,
+        "description": STRING,
+        "is_remote": BOOLEAN,
+    },
+)
+
+_PERMISSION_TYPES = yaml.safe_load(
+    Path(__file__).with_name("rbac_permission_types.yaml").read_text()
+)
+
+PERMISSION_TYPES = Shape(
+    "PermissionTypes",
+    "StackStorm's permission types by resource type: {permission type: description}.",
+    {resource_type: OBJECT for resource_type in _PERMISSION_TYPES},
+    mandatory=(),
+)
+
+RESOURCE_PERMISSION_TYPES = Shape(
+    "ResourcePermissionTypes",
+    "The permission types of one resource type, with their descriptions.",
+    {
+        permission: STRING
+        for permissions in _PERMISSION_TYPES.values()
+        for permission in permissions
+    },
+    optional=tuple(
+        dict.fromkeys(
+            permission for permissions in _PERMISSION_TYPES.values() for permission in permissions
+        )
+    ),
+    mandatory=(),
+)
+
+
+# --- this server's processes (st2bridge/service_registry.py) ----------------------------------
+
+SERVICE_GROUPS = Shape(
+    "ServiceGroups", "The groups of this server's processes.", {"groups": STRINGS}, mandatory=()
+)
+
+SERVICE_MEMBERS = Shape(
+    "ServiceMembers",
+    "The live processes of one group.",
+    {
+        "members": {
+            "type": "array",
+            "items": record(
+                group_id=STRING,
+                member_id=STRING,
+                capabilities=described(OBJECT, "hostname, pid, name, type, started_at, ..."),
+            ),
+        }
+    },
+    mandatory=(),
+)
+
+SSO = Shape(
+    "SingleSignOn", "Whether single sign-on is enabled (it is not).", {"enabled": BOOLEAN},
+    mandatory=(),
+)  # fmt: skip
+
+
 # --- teams (an extension: st2bridge/api/teams.py) ------------------------------------------
 
 TEAM = Shape(
@@ -566,4 +808,7 @@ ALL = [
     RUNNER_TYPE, ACTION, PARAMETERS, EXECUTION, KEY_VALUE_PAIR, RULE, TRIGGER_TYPE, TRIGGER,
     TRIGGER_INSTANCE, RE_EMITTED, RULE_ENFORCEMENT, SENSOR_TYPE, PACK_PROBLEM, TEAM, USER_ACCESS,
     GRANTABLE, CONFIG, CONFIG_SCHEMA,
+    RULE_TYPE, ACTION_ALIAS, ALIAS_MATCH, ALIAS_HELP, ALIAS_EXECUTION, ALIAS_EXECUTIONS,
+    POLICY_TYPE, POLICY, ASYNC_REQUEST, PACKS_REGISTERED, ROLE, ROLE_ASSIGNMENT,
+    PERMISSION_TYPES, RESOURCE_PERMISSION_TYPES, SERVICE_GROUPS, SERVICE_MEMBERS, SSO,
 ]  # fmt: skip

@@ -6,8 +6,10 @@ the other tables (st2bridge.retention, ST2_TIMER_FIRINGS_TTL)."""
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import dispatch, triggers
+from . import access, dispatch, triggers
+from .errors import InvalidInput
 from .models import Rule, TimerFiring, Trigger
+from .records import by_ref_or_id
 
 
 def fire_due_timers(now=None):
@@ -30,3 +32,24 @@ def _claim_tick(trigger, due):
     except IntegrityError:
         return False  # another worker fired this tick
     return True
+
+
+# --- GET /timers -------------------------------------------------------------------------------
+
+
+def timer_triggers(caller, timer_type=None):
+    """The timer triggers in use (rules create and share them; the last rule's deletion
+    deletes them), of one type when asked; everyone sees them (st2bridge.access)."""
+    if timer_type and timer_type not in triggers.TIMER_TYPES:
+        supported = ", ".join(repr(name) for name in triggers.TIMER_TYPES)
+        raise InvalidInput(f"Timer type {timer_type} not in supported types - [{supported}].")
+    timers = (
+        Trigger.objects.filter(type=timer_type)
+        if timer_type
+        else Trigger.objects.filter(type__in=triggers.TIMER_TYPES)
+    )
+    return access.visible_triggers(caller, timers.order_by("type", "ref"))
+
+
+def find_timer(caller, ref_or_id):
+    return by_ref_or_id(timer_triggers(caller), ref_or_id)

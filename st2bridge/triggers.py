@@ -229,8 +229,8 @@ def timer_payload(trigger, due_at):
 
 
 def trigger_to_api(trigger):
-    """StackStorm's trigger object, without `description`: nothing here sets one."""
-    return {
+    """StackStorm's trigger object; `description` only when one was given (POST /triggers)."""
+    data = {
         "id": trigger.id,
         "ref": trigger.ref,
         "uid": f"trigger:{trigger.pack}:{trigger.name}:{trigger.parameters_hash}",
@@ -239,3 +239,6 @@ def trigger_to_api(trigger):
         "type": trigger.type,
         "parameters": trigger.parameters,
     }
+    if trigger.description:
+        data["description"] = trigger.description
+    return data

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from . import auth, configs, executions, lifecycle, retention, timers
+from . import auth, configs, executions, lifecycle, retention, service_registry, timers
 from .auth import is_admin_username
 from .errors import St2Error
 from .models import Execution, ExecutionOutput, Pack, StreamEvent
@@ -272,6 +272,7 @@ class Worker:
         self._last_beat = 0.0
         self._last_timers = 0.0
         self._last_purge = 0.0
+        self.started_at = timezone.now()
 
     def stop(self, *_signal_args):
         self.stopping.set()
@@ -283,6 +284,7 @@ class Worker:
             if not self.tick():
                 self.stopping.wait(self.poll_interval)
         self.drain()
+        service_registry.leave(self.name)
         log.info("Worker %s stopped", self.name)
 
     def tick(self):
@@ -314,6 +316,7 @@ class Worker:
 
     def _beat(self):
         self._last_beat = time.monotonic()
+        service_registry.beat(service_registry.WORKER, self.name, self.started_at)
         if self.jobs:
             Execution.objects.filter(pk__in=list(self.jobs)).update(heartbeat_at=timezone.now())
         mark_abandoned(settings.ST2_HEARTBEAT_STALE_AFTER)

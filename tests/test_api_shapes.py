@@ -10,15 +10,18 @@ from pathlib import Path
 
 import pytest
 import yaml
+from django.test import override_settings
 from jsonschema import Draft202012Validator, FormatChecker
 
 from st2bridge import dispatch, executions, shapes, team_admin
 from st2bridge.models import Execution, RuleEnforcement, Trigger, TriggerInstance
 from st2bridge.packs import register_pack, register_packs
+from st2bridge.worker import Worker
 
 from .catalog_support import register_bundled_packs
 from .config_support import register_with, write_config_pack
 from .conftest import login
+from .pack_support import pack_yaml
 from .worker_support import run_to_completion
 
 pytestmark = pytest.mark.django_db
@@ -330,7 +333,22 @@ def trigger_type_examples(admin_api, alice_api, tmp_path, **_):
 @examples_of(shapes.TRIGGER)
 def trigger_examples(alice_api, admin_api, **_):
     rule = hook_rule(alice_api, "on_trigger", "trigger")
+    timer = {"type": "core.st2.IntervalTimer", "parameters": {"unit": "hours", "delta": 1}}
+    created = ok(
+        admin_api.post("/api/v1/triggers", {**timer, "description": "hourly"}, format="json"), 201
+    )
+    timer_rule = {
+        "name": "hourly",
+        "pack": "default",
+        "trigger": timer,
+        "action": {"ref": "core.noop"},
+    }
+    ok(admin_api.post("/api/v1/rules", timer_rule, format="json"), 201)
     return [
+        created,
+        ok(admin_api.put(f"/api/v1/triggers/{created['id']}", created, format="json")),
+        *ok(alice_api.get("/api/v1/timers")),
+        ok(alice_api.get(f"/api/v1/timers/{created['ref']}")),
         *ok(admin_api.get("/api/v1/triggers")),
         ok(alice_api.get(f"/api/v1/triggers/{rule['trigger']['ref']}")),
         ok(admin_api.get("/api/v1/triggers/core.st2.generic.actiontrigger")),
@@ -388,6 +406,193 @@ def user_access_examples(admin_api, alice_api, **_):
 @examples_of(shapes.GRANTABLE)
 def grantable_examples(admin_api, **_):
     return ok(admin_api.get("/api/v1/grantables?q=core&limit=5"))
+
+
+# --- the rest of StackStorm's API (issue 17) ----------------------------------------------
+
+
+@examples_of(shapes.RULE_TYPE)
+def rule_type_examples(alice_api, **_):
+    types = ok(alice_api.get("/api/v1/ruletypes"))
+    return [*types, ok(alice_api.get(f"/api/v1/ruletypes/{types[0]['id']}"))]
+
+
+def chat_pack(root):
+    """A pack on disk with an alias and a policy, each with a description."""
+    directory = Path(root, "chat")
+    for folder in ("aliases", "policies"):
+        (directory / folder).mkdir(parents=True)
+    (directory / "pack.yaml").write_text(pack_yaml(name="chat"))
+    alias = {"name": "hi", "description": "Hi.", "action_ref": "demo.greet", "formats": ["hi"]}
+    (directory / "aliases" / "hi.yaml").write_text(yaml.safe_dump(alias))
+    policy = {
+        "name": "greet.retry",
+        "description": "Once more.",
+        "resource_ref": "demo.greet",
+        "policy_type": "action.retry",
+        "parameters": {"retry_on": "failure"},
+    }
+    (directory / "policies" / "retry.yaml").write_text(yaml.safe_dump(policy))
+    assert not register_pack(directory).errors
+
+
+GREET_ALIAS = {
+    "name": "greet_someone",
+    "pack": "demo",
+    "action_ref": "demo.greet",
+    "formats": [{"display": "greet <name>", "representation": ["greet {{name}}"]}, "hey {{name}}"],
+    "ack": {"format": "Greeting {{ execution.parameters.name }}", "extra": {"color": "green"}},
+}
+
+
+def alias_of(admin_api, body=GREET_ALIAS):
+    return ok(admin_api.post("/api/v1/actionalias", body, format="json"), 201)
+
+
+@examples_of(shapes.ACTION_ALIAS)
+def action_alias_examples(admin_api, alice_api, tmp_path, **_):
+    chat_pack(tmp_path)
+    created = alias_of(admin_api)
+    changed = ok(admin_api.put(f"/api/v1/actionalias/{created['id']}", created, format="json"))
+    return [created, changed, *ok(alice_api.get("/api/v1/actionalias")),
+            ok(alice_api.get("/api/v1/actionalias/chat.hi"))]  # fmt: skip
+
+
+@examples_of(shapes.ALIAS_MATCH)
+def alias_match_examples(admin_api, alice_api, **_):
+    alias_of(admin_api)
+    match = "/api/v1/actionalias/match"
+    return [
+        ok(alice_api.post(match, {"command": "greet Ada"}, format="json")),
+        ok(alice_api.post(match, {"command": "hey Ada"}, format="json")),
+    ]
+
+
+@examples_of(shapes.ALIAS_HELP)
+def alias_help_examples(admin_api, alice_api, **_):
+    alias_of(admin_api)
+    return [
+        ok(alice_api.get("/api/v1/actionalias/help")),
+        ok(alice_api.get("/api/v1/actionalias/help?filter=nothing")),
+    ]
+
+
+CHAT = {"source_channel": "ops", "user": "chatty"}
+
+
+@examples_of(shapes.ALIAS_EXECUTION)
+def alias_execution_examples(admin_api, alice_api, **_):
+    alias_of(admin_api)
+    alias_of(admin_api, {**GREET_ALIAS, "name": "quiet", "ack": {}})
+    body = {"name": "greet_someone", "format": "greet {{name}}", "command": "greet Ada", **CHAT}
+    quiet = {**body, "name": "quiet"}
+    return [
+        ok(alice_api.post("/api/v1/aliasexecution", body, format="json"), 201),
+        ok(admin_api.post("/api/v1/aliasexecution?show_secrets=true", quiet, format="json"), 201),
+    ]
+
+
+@examples_of(shapes.ALIAS_EXECUTIONS)
+def alias_executions_examples(admin_api, alice_api, **_):
+    alias_of(admin_api)
+    path = "/api/v1/aliasexecution/match_and_execute"
+    return [ok(alice_api.post(path, {"command": "hey Bob", **CHAT}, format="json"), 201)]
+
+
+@examples_of(shapes.POLICY_TYPE)
+def policy_type_examples(alice_api, **_):
+    types = ok(alice_api.get("/api/v1/policytypes"))
+    return [*types, ok(alice_api.get("/api/v1/policytypes/action.retry"))]
+
+
+@examples_of(shapes.POLICY)
+def policy_examples(admin_api, alice_api, tmp_path, **_):
+    chat_pack(tmp_path)
+    body = {
+        "name": "local.limit",
+        "pack": "default",
+        "resource_ref": "core.local",
+        "policy_type": "action.concurrency",
+        "parameters": {"threshold": 2},
+    }
+    created = ok(admin_api.post("/api/v1/policies", body, format="json"), 201)
+    changed = ok(admin_api.put(f"/api/v1/policies/{created['id']}", created, format="json"))
+    return [created, changed, *ok(alice_api.get("/api/v1/policies")),
+            ok(alice_api.get("/api/v1/policies/chat.greet.retry"))]  # fmt: skip
+
+
+@examples_of(shapes.ASYNC_REQUEST)
+def async_request_examples(admin_api, tmp_path, **_):
+    (tmp_path / "installed").mkdir()
+    source = tmp_path / "sources" / "hello"
+    source.mkdir(parents=True)
+    (source / "pack.yaml").write_text(pack_yaml(name="hello"))
+    places = {"ST2_PACKS_INSTALL_DIR": tmp_path / "installed"}
+    with override_settings(**places, ST2_PACK_INSTALL_ROOTS=[tmp_path / "sources"]):
+        install = {"packs": [f"file://{source}"]}
+        installed = ok(admin_api.post("/api/v1/packs/install", install, format="json"), 202)
+        removed = admin_api.post("/api/v1/packs/uninstall", {"packs": ["hello"]}, format="json")
+    return [installed, ok(removed, 202)]
+
+
+@examples_of(shapes.PACKS_REGISTERED)
+def packs_registered_examples(admin_api, **_):
+    register = "/api/v1/packs/register"
+    return [
+        ok(admin_api.post(register, {}, format="json")),
+        ok(admin_api.post(register, {"packs": ["demo"], "types": ["rules"]}, format="json")),
+    ]
+
+
+def ops_team(admin_api):
+    team = {"name": "ops", "members": ["alice"], "packs": ["core"], "actions": ["demo.greet"]}
+    return ok(admin_api.post("/api/v1/teams", team, format="json"), 201)
+
+
+@examples_of(shapes.ROLE)
+def role_examples(admin_api, **_):
+    ops_team(admin_api)
+    return [*ok(admin_api.get("/api/v1/rbac/roles")), ok(admin_api.get("/api/v1/rbac/roles/ops"))]
+
+
+@examples_of(shapes.ROLE_ASSIGNMENT)
+def role_assignment_examples(admin_api, alice_api, **_):
+    ops_team(admin_api)
+    mine = ok(alice_api.get("/api/v1/rbac/role_assignments?user=alice"))
+    return [
+        *ok(admin_api.get("/api/v1/rbac/role_assignments")),
+        *mine,
+        ok(alice_api.get(f"/api/v1/rbac/role_assignments/{mine[0]['id']}")),
+    ]
+
+
+@examples_of(shapes.PERMISSION_TYPES)
+def permission_types_examples(admin_api, **_):
+    return [ok(admin_api.get("/api/v1/rbac/permission_types"))]
+
+
+@examples_of(shapes.RESOURCE_PERMISSION_TYPES)
+def resource_permission_types_examples(admin_api, **_):
+    every = ok(admin_api.get("/api/v1/rbac/permission_types"))
+    return [ok(admin_api.get(f"/api/v1/rbac/permission_types/{name}")) for name in every]
+
+
+@examples_of(shapes.SERVICE_GROUPS)
+def service_groups_examples(admin_api, **_):
+    Worker(concurrency=1, name="shapes-worker").tick()
+    return [ok(admin_api.get("/api/v1/service_registry/groups"))]
+
+
+@examples_of(shapes.SERVICE_MEMBERS)
+def service_members_examples(admin_api, **_):
+    Worker(concurrency=1, name="shapes-worker").tick()
+    members = "/api/v1/service_registry/groups/{}/members"
+    return [ok(admin_api.get(members.format(group))) for group in ("api", "worker")]
+
+
+@examples_of(shapes.SSO)
+def sso_examples(anon_api, **_):
+    return [ok(anon_api.get("/auth/v1/sso"))]
 
 
 # --- the checks ----------------------------------------------------------------------------
@@ -480,3 +685,10 @@ def test_statuses_are_the_models():
     assert shapes.USER_ACCESS.fields["reason"]["enum"] == sorted(team_admin.REASONS)
     enforcement = shapes.RULE_ENFORCEMENT.fields["status"]["enum"]
     assert enforcement == [RuleEnforcement.SUCCEEDED, RuleEnforcement.FAILED]
+
+
+@pytest.mark.parametrize("shape", shapes.ALL, ids=lambda s: s.name)
+def test_every_shape_is_a_valid_json_schema(shape):
+    """A schema the validator ignores in part (a keyword of the wrong type) checks nothing
+    there: GET /actionalias/help's help strings once had a `description` that was a schema."""
+    Draft202012Validator.check_schema(shape.schema())

@@ -22,7 +22,7 @@ def test_bench_portal_prints_its_figures():
         r"actions \(60 \+ bundled\)": 1,
         r"actions, last page": 1,
         r"actions, search 'restart nginx'": 1,
-        r"packs \(3 \+ bundled\)": 3,  # the packs, their counts, registration problems
+        r"packs \(3 \+ bundled\)": 4,  # the packs, their counts, config schemas, problems
         r"action page bench_00\.action_00000": 3,
         r"history \(200 executions\)": 1,
         r"history of a member \(100 theirs\)": 1,

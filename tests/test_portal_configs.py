@@ -46,6 +46,12 @@ def test_members_may_not_open_it(pack, alice_browser):
     assert not PackConfig.objects.exists()
 
 
+def test_admins_find_it_from_the_packs_page(pack, admin_browser, alice_browser):
+    assert f'href="{URL}"' in admin_browser.get("/packs").content.decode()
+    assert 'href="/packs/core/config"' not in admin_browser.get("/packs").content.decode()
+    assert f'href="{URL}"' not in alice_browser.get("/packs").content.decode()
+
+
 def test_the_form_is_generated_from_the_schema(pack, admin_browser):
     page = admin_browser.get(URL).content.decode()
     assert 'name="csrfmiddlewaretoken"' in page

@@ -315,7 +315,8 @@ def test_every_error_of_the_form_at_once_with_a_summary_linking_each_field(alice
     assert error_beside(page, "canary_percent") == "Enter a number."
     assert error_beside(page, "options").startswith("Not valid JSON")
     assert "has non-unique elements" in fieldset_html(page, "services")
-    summary = page[page.index('id="error-summary"') : page.index("</ul>")]
+    start = page.index('id="error-summary"')
+    summary = page[start : page.index("</ul>", start)]
     assert 'role="alert" tabindex="-1"' in summary and "6 problems to fix" in summary
     for target in ("environment", "version", "replicas", "canary_percent", "options"):
         assert f'href="#id_{target}"' in summary, target

@@ -30,7 +30,7 @@ def broken(portal, tmp_path):
 
 def section(page, ref):
     start = page.index(f'id="pack-{ref}"')
-    end = page.find("<section", start)
+    end = page.find('id="pack-', start + 1)  # the next pack's entry
     return page[start : end if end > 0 else len(page)]
 
 

@@ -293,7 +293,8 @@ def test_every_error_of_the_editor_at_once_with_a_summary(alice_browser):
     assert error_beside(page, "action-timeout") == "Enter a number."
     assert error_beside(page, "action-method").startswith("Select a valid choice.")
     assert error_beside(page, "action-headers").startswith("Not valid JSON")
-    summary = page[page.index('id="error-summary"') : page.index("</ul>")]
+    start = page.index('id="error-summary"')
+    summary = page[start : page.index("</ul>", start)]
     assert "7 problems to fix" in summary
     for target in (
         "id_name",

@@ -32,13 +32,17 @@ EXECUTION_FIELDS = "id,status,start_timestamp,end_timestamp,elapsed_seconds"
 def pack_list(request):
     """A page of packs, each with how many actions it has (linking to them); for admins,
     when the server keeps them, what pack registration could not take (a badge on the pack;
-    problems of no registered pack above the list of the first page)."""
+    problems of no registered pack above the list of the first page), and a link to the
+    config of each pack that has a config schema."""
     page = page_number(request.GET)
     packs, total = pack_page(request.st2, request.st2_extensions, page)
     paging = pager(total, page)
     if page > paging["pages"]:
         return redirect(reverse("packs") + page_link({}, paging["pages"]))
     unplaced = []
+    if request.st2_is_admin:
+        configurable = request.st2.packs_with_config_schema(pack["ref"] for pack in packs)
+        packs = [{**pack, "configurable": pack["ref"] in configurable} for pack in packs]
     if request.st2_is_admin and request.st2_extensions.get("pack_problems"):
         packs, unplaced = with_problems(packs, _pack_problems(request))
     context = {"packs": packs, "unplaced_problems": unplaced if page == 1 else [], **paging}

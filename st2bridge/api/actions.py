@@ -1,5 +1,5 @@
-"""/api/v1/actions (notes §3.2): list, get, create, replace, delete, and the views that show
-runner and action parameters merged. Only what the caller's teams let them see is there
+"""/api/v1/actions (notes §3.2): list, get, create, replace, delete, clone, and the views that
+show runner and action parameters merged. Only what the caller's teams let them see is there
 (st2bridge.access): lists are filtered, and an action outside that is "not found", with the
 same answer as a missing one."""
 
@@ -76,6 +76,13 @@ class ActionDetail(ApiView):
         return Response(status=204)
 
 
+class ActionClone(ApiView):
+    def post(self, request, ref_or_id):
+        source = access.find_action(self.caller, ref_or_id)
+        clone = catalog.clone_action(self.caller, source, json_body(request))
+        return Response(catalog.action_to_api(clone), status=201)
+
+
 class OverviewList(ApiView):
     def get(self, request):
         select = selector(request)
@@ -104,4 +111,5 @@ urlpatterns = [
     route(r"api/v1/actions/views/overview/(?P<ref_or_id>[^/]+)", OverviewDetail),
     route(r"api/v1/actions/views/parameters/(?P<ref_or_id>[^/]+)", ParametersView),
     route(r"api/v1/actions/(?P<ref_or_id>[^/]+)", ActionDetail),
+    route(r"api/v1/actions/(?P<ref_or_id>[^/]+)/clone", ActionClone),
 ]

@@ -1,4 +1,5 @@
-"""/api/v1/executions (notes §4): launch, list, get, output, cancel, re-run."""
+"""/api/v1/executions (notes §4): launch, list, get, output, cancel, re-run, and PUT (a status:
+cancel, or StackStorm's refusal to pause or resume what is not a workflow)."""
 
 import json
 
@@ -107,6 +108,11 @@ class ExecutionDetail(ApiView):
         execution = access.find_execution(self.caller, execution_id)
         select = attribute_selector(request, EXECUTION)
         return Response(select(to_api(execution, show_secrets(request, self.caller))))
+
+    def put(self, request, execution_id):
+        execution = access.find_execution(self.caller, execution_id)
+        execution = lifecycle.update(self.caller, execution, json_body(request))
+        return Response(to_api(execution, show_secrets(request, self.caller)))
 
     def delete(self, request, execution_id):
         execution = access.find_execution(self.caller, execution_id)

@@ -10,11 +10,28 @@ runs schemathesis against a live server with this document.
 from django.http import JsonResponse
 from django.urls import re_path
 
-from st2bridge import apikeys, catalog, datastore, executions, rulebook, shapes, team_admin
+from st2bridge import (
+    alias_execution,
+    aliases,
+    apikeys,
+    catalog,
+    datastore,
+    executions,
+    inquiries,
+    lifecycle,
+    pack_management,
+    policies,
+    rulebook,
+    shapes,
+    team_admin,
+    trigger_changes,
+)
 from st2bridge import triggertypes as trigger_types
 
 from . import actions, packs, rules, runnertypes, sensors, teams, triggers
+from . import aliases as aliases_api
 from . import executions as executions_api
+from . import policies as policies_api
 from .user import API_VERSION
 
 ERROR_STATUSES = {
@@ -455,11 +472,211 @@ def team_paths():
     }
 
 
+# --- the rest of StackStorm's API (aliases, policies, RBAC views, packs, ...) -------------------
+
+
+def more_paths():
+    by_ref = [path("ref_or_id")]
+    array_of_objects = {"type": "array", "items": ANY_OBJECT}
+    return {
+        "/auth/v1/sso": {
+            "get": operation(
+                "Is single sign-on enabled? (no)", 200, ref("SingleSignOn"), public=True
+            )
+        },
+        "/api/v1/executions/{execution_id}": {
+            "put": operation(
+                "Cancel (status canceling), or StackStorm's refusal to pause or resume; other "
+                "statuses: administrators only",
+                200,
+                ref("Execution"),
+                errors=(403, 404, 413),
+                body=lifecycle.UPDATE_SCHEMA,
+            ),
+        },
+        "/api/v1/actions/{ref_or_id}/clone": {
+            "parameters": [path("ref_or_id", "core.local")],
+            "post": create("Action", catalog.CLONE_SCHEMA, errors=(403, 404, 409, 413)),
+        },
+        "/api/v1/triggers": {"post": create("Trigger", trigger_changes.TRIGGER_SCHEMA)},
+        "/api/v1/triggers/{ref_or_id}": {
+            "put": update("Trigger", trigger_changes.TRIGGER_SCHEMA),
+            "delete": operation("Delete a Trigger", 204, None, errors=(403, 404, 409)),
+        },
+        "/api/v1/ruletypes": {
+            "get": operation("The rule types", 200, {"type": "array", "items": ref("RuleType")})
+        },
+        "/api/v1/ruletypes/{rule_type_id}": {
+            "parameters": [path("rule_type_id", "standard")],
+            "get": detail("RuleType"),
+        },
+        "/api/v1/timers": {"get": listing("Trigger", extra=[query("timer_type")])},
+        "/api/v1/timers/{ref_or_id}": {"parameters": by_ref, "get": detail("Trigger")},
+        "/api/v1/actionalias": {
+            "get": listing("ActionAlias", aliases_api.FILTERS),
+            "post": create("ActionAlias", aliases.ALIAS_SCHEMA),
+        },
+        "/api/v1/actionalias/{ref_or_id}": {
+            "parameters": by_ref,
+            "get": detail("ActionAlias"),
+            "put": update("ActionAlias", aliases.ALIAS_SCHEMA),
+            "delete": delete("ActionAlias"),
+        },
+        "/api/v1/actionalias/match": {
+            "post": operation(
+                "The alias format a command matches",
+                200,
+                ref("ActionAliasMatch"),
+                errors=(413,),
+                body=alias_execution.MATCH_SCHEMA,
+            )
+        },
+        "/api/v1/actionalias/help": {
+            "get": operation(
+                "Help strings of the enabled aliases",
+                200,
+                ref("ActionAliasHelp"),
+                parameters=[query(name) for name in ("filter", "pack", "limit", "offset")],
+            )
+        },
+        "/api/v1/aliasexecution": {
+            "post": create("AliasExecution", alias_execution.EXECUTE_SCHEMA, errors=(403, 404, 413))
+        },
+        "/api/v1/aliasexecution/match_and_execute": {
+            "post": create(
+                "AliasExecutions", alias_execution.MATCH_AND_EXECUTE_SCHEMA, errors=(403, 404, 413)
+            )
+        },
+        "/api/v1/policytypes": {
+            "get": listing("PolicyType", extra=[query(n) for n in ("resource_type", "name", "id")])
+        },
+        "/api/v1/policytypes/{ref_or_id}": {
+            "parameters": [path("ref_or_id", "action.concurrency")],
+            "get": detail("PolicyType"),
+        },
+        "/api/v1/policies": {
+            "get": listing("Policy", policies_api.FILTERS),
+            "post": create("Policy", policies.POLICY_SCHEMA),
+        },
+        "/api/v1/policies/{ref_or_id}": {
+            "parameters": by_ref,
+            "get": detail("Policy"),
+            "put": update("Policy", policies.POLICY_SCHEMA),
+            "delete": delete("Policy"),
+        },
+        "/api/v1/packs/install": {
+            "post": create(
+                "AsyncRequest", pack_management.INSTALL_SCHEMA, errors=(403, 413), ok=202
+            )
+        },
+        "/api/v1/packs/uninstall": {
+            "post": create(
+                "AsyncRequest", pack_management.UNINSTALL_SCHEMA, errors=(403, 404, 413), ok=202
+            )
+        },
+        "/api/v1/packs/register": {
+            "post": create(
+                "PacksRegistered", pack_management.REGISTER_SCHEMA, errors=(403, 413), ok=200
+            )
+        },
+        **rbac_paths(),
+        "/api/v1/service_registry/groups": {
+            "get": operation("Groups of this server's processes", 200, ref("ServiceGroups"), (403,))
+        },
+        "/api/v1/service_registry/groups/{group_id}/members": {
+            "parameters": [path("group_id", "api")],
+            "get": detail("ServiceMembers", errors=(403, 404)),
+        },
+        "/api/v1/inquiries": {
+            "get": operation(
+                "Inquiries waiting for an answer (none: no workflow runs here)",
+                200,
+                array_of_objects,
+                parameters=PAGING,
+            )
+        },
+        "/api/v1/inquiries/{inquiry_id}": {
+            "parameters": [path("inquiry_id")],
+            "get": operation("One inquiry", 200, ANY_OBJECT, errors=(404,)),
+            "put": operation(
+                "Answer an inquiry",
+                200,
+                ANY_OBJECT,
+                errors=(404, 413),
+                body=inquiries.RESPONSE_SCHEMA,
+            ),
+        },
+        "/api/v1/traces": {
+            "get": operation(
+                "Traces (none are kept here)", 200, array_of_objects, parameters=PAGING
+            )
+        },
+        "/api/v1/traces/{trace_id}": {
+            "parameters": [path("trace_id")],
+            "get": operation("One trace", 200, ANY_OBJECT, errors=(404,)),
+        },
+    }
+
+
+def rbac_paths():
+    admin = (403,)
+    return {
+        "/api/v1/rbac/roles": {
+            "get": operation(
+                "Roles: StackStorm's system roles and the teams (administrators only)",
+                200,
+                {"type": "array", "items": ref("Role")},
+                errors=admin,
+                parameters=[query("name"), query("system", BOOLEAN)],
+            )
+        },
+        "/api/v1/rbac/roles/{name_or_id}": {
+            "parameters": [path("name_or_id", "admin")],
+            "get": detail("Role", errors=(403, 404)),
+        },
+        "/api/v1/rbac/role_assignments": {
+            "get": operation(
+                "Who holds which role (yours with ?user=<you>; everyone's for administrators)",
+                200,
+                {"type": "array", "items": ref("RoleAssignment")},
+                errors=admin,
+                parameters=[query(n) for n in ("user", "role", "source")]
+                + [query("remote", BOOLEAN)],
+            )
+        },
+        "/api/v1/rbac/role_assignments/{assignment_id}": {
+            "parameters": [path("assignment_id")],
+            "get": detail("RoleAssignment", errors=(403, 404)),
+        },
+        "/api/v1/rbac/permission_types": {
+            "get": operation(
+                "StackStorm's permission types (administrators only)",
+                200,
+                ref("PermissionTypes"),
+                errors=admin,
+            )
+        },
+        "/api/v1/rbac/permission_types/{resource_type}": {
+            "parameters": [path("resource_type", "action")],
+            "get": detail("ResourcePermissionTypes", errors=(403, 404)),
+        },
+    }
+
+
+def merged_paths(*groups):
+    """Path items of every group, the operations of one path from several groups together."""
+    merged = {}
+    for group in groups:
+        for name, item in group.items():
+            merged[name] = {**merged.get(name, {}), **item}
+    return merged
+
+
 def document():
     return {
         "openapi": "3.1.0",
         "info": {"title": "StackStorm-compatible API (embedded)", "version": API_VERSION},
-        "paths": {**paths(), **team_paths()},
+        "paths": merged_paths(paths(), team_paths(), more_paths()),
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {

@@ -1,11 +1,11 @@
 """/api/v1/triggertypes (read by everyone; created, changed and deleted by admins),
-/triggers, /triggerinstances and /ruleenforcements (notes §5.5, §6). Every list and detail is
-read through st2bridge.access (issue 12: a member sees their own trigger data); re-emitting
-is for admins (st2bridge.trigger_instances)."""
+/triggers (the same; st2bridge.trigger_changes), /triggerinstances and /ruleenforcements
+(notes §5.5, §6). Every list and detail is read through st2bridge.access (issue 12: a member
+sees their own trigger data); re-emitting is for admins (st2bridge.trigger_instances)."""
 
 from rest_framework.response import Response
 
-from st2bridge import access, trigger_instances, triggertypes
+from st2bridge import access, trigger_changes, trigger_instances, triggertypes
 from st2bridge.shapes import RULE_ENFORCEMENT, TRIGGER, TRIGGER_INSTANCE, TRIGGER_TYPE
 from st2bridge.trigger_instances import enforcement_to_api, instance_to_api
 from st2bridge.triggers import trigger_to_api
@@ -48,10 +48,23 @@ class TriggerList(ApiView):
         # No pagination here (notes §6.2).
         return list_response(request, triggers, self.caller, trigger_to_api, TRIGGER)
 
+    def post(self, request):
+        trigger = trigger_changes.create_trigger(self.caller, json_body(request))
+        return Response(trigger_to_api(trigger), status=201)
+
 
 class TriggerDetail(ApiView):
     def get(self, request, ref_or_id):
         return Response(trigger_to_api(access.find_trigger(self.caller, ref_or_id)))
+
+    def put(self, request, ref_or_id):
+        trigger = access.find_trigger(self.caller, ref_or_id)
+        trigger = trigger_changes.update_trigger(self.caller, trigger, json_body(request))
+        return Response(trigger_to_api(trigger))
+
+    def delete(self, request, ref_or_id):
+        trigger_changes.delete_trigger(self.caller, access.find_trigger(self.caller, ref_or_id))
+        return Response(status=204)
 
 
 INSTANCE_FILTERS = {

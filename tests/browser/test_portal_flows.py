@@ -208,7 +208,8 @@ def test_dark_theme_follows_the_system(alice_page):
     page.emulate_media(color_scheme="light")
     page.goto(f"{page.portal_url}/packs")
     light = page.evaluate(background)
-    page.emulate_media(color_scheme="dark")
+    page.emulate_media(color_scheme="dark")  # static/js/theme.js follows it
+    expect(page.locator("html")).to_have_attribute("data-bs-theme", "dark")
     assert page.evaluate(background) != light
 
 
