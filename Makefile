@@ -45,7 +45,7 @@ test: $(VENV)/.installed node_modules/.installed $(ST2CLIENT_VENV)/.installed
 	@echo "==== make test: the whole suite on SQLite ===="
 	DATABASE_URL= ST2_CLI=$(CURDIR)/$(ST2CLIENT_VENV)/bin/st2 $(VENV)/bin/pytest
 	@echo "==== make test: the API and worker suites on PostgreSQL (scripts/with-postgres) ===="
-	scripts/with-postgres $(VENV)/bin/pytest -q -m "not cli" tests/test_api_*.py tests/test_worker*.py \
+	scripts/with-postgres $(VENV)/bin/pytest -q -m "not cli" tests/test_api_*.py tests/test_worker*.py tests/test_retention.py \
 		tests/security/test_launch.py tests/security/test_rules_boundary.py \
 		tests/security/test_trigger_data.py
 	@echo "==== make test: schemathesis against a live server (scripts/fuzz-api) ===="

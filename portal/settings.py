@@ -33,6 +33,17 @@ def envint(name, default):
         raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from None
 
 
+def envdays(name, default):
+    """A retention period in whole days (st2bridge.retention): 0 or `none` keeps forever."""
+    value = os.environ.get(name, "").strip().lower()
+    if value == "none":
+        return 0
+    days = envint(name, default)
+    if days < 0:
+        raise ImproperlyConfigured(f"{name}={days} is negative (use 0 to keep forever)")
+    return days
+
+
 def envlist(name, default=""):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -293,6 +304,17 @@ ST2_WORKER_GRACE = envint("ST2_WORKER_GRACE", 20)  # seconds running work may fi
 ST2_HEARTBEAT_INTERVAL = envint("ST2_HEARTBEAT_INTERVAL", 10)
 ST2_HEARTBEAT_STALE_AFTER = envint("ST2_HEARTBEAT_STALE_AFTER", 30)  # then `abandoned`
 ST2_RULE_CHAIN_LIMIT = envint("ST2_RULE_CHAIN_LIMIT", 10)  # rules started by rules, at most
+# Retention (st2bridge.retention; the worker purges in small batches, `manage.py purge` at
+# once): days kept, 0 for ever. The first three are StackStorm's [garbagecollector] names;
+# executions and trigger instances are kept for ever by default, as in StackStorm.
+ST2_ACTION_EXECUTIONS_TTL = envdays("ST2_ACTION_EXECUTIONS_TTL", 0)  # completed ones only
+ST2_ACTION_EXECUTIONS_OUTPUT_TTL = envdays("ST2_ACTION_EXECUTIONS_OUTPUT_TTL", 7)
+ST2_TRIGGER_INSTANCES_TTL = envdays("ST2_TRIGGER_INSTANCES_TTL", 0)
+ST2_RULE_ENFORCEMENTS_TTL = envdays("ST2_RULE_ENFORCEMENTS_TTL", 0)
+ST2_STREAM_EVENTS_TTL = envdays("ST2_STREAM_EVENTS_TTL", 1)  # streams resume from a recent id
+ST2_TIMER_FIRINGS_TTL = envdays("ST2_TIMER_FIRINGS_TTL", 1)  # by due time; ticks are unique
+ST2_EXPIRED_TOKENS_TTL = envdays("ST2_EXPIRED_TOKENS_TTL", 1)  # days after their expiry
+ST2_AUDIT_RECORDS_TTL = envdays("ST2_AUDIT_RECORDS_TTL", 0)  # for the audit log (issue 18)
 # Teams (st2bridge/teams.py): what a user in no team may see and run, `all` (as StackStorm
 # without RBAC) or `none`. Members of teams get the union of their teams' grants; staff, all.
 ST2_DEFAULT_ACCESS = os.environ.get("ST2_DEFAULT_ACCESS", "all").strip().lower() or "all"

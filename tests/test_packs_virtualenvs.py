@@ -173,7 +173,9 @@ def test_st2_actions_see_exactly_what_their_user_may_see(st2_pack, alice_api, ad
 def small_pack(base, name, code, requirements=None):
     pack = base / name
     (pack / "actions").mkdir(parents=True)
-    (pack / "pack.yaml").write_text(f"name: {name}\nversion: 1.0.0\n")
+    (pack / "pack.yaml").write_text(
+        f"name: {name}\nversion: 1.0.0\ndescription: A pack.\nauthor: someone\n"
+    )
     (pack / "actions" / "go.yaml").write_text(
         "name: go\nrunner_type: python-script\nentry_point: go.py\n"
     )
