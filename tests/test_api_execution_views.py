@@ -166,9 +166,10 @@ def test_timestamp_filters_and_the_order_they_imply(alice_api):
     assert ids(alice_api.get(both)) == [third, second]  # timestamp_lt: newest first
     assert ids(alice_api.get("/api/v1/executions?sort_asc=1")) == [first, second, third]
     assert ids(alice_api.get("/api/v1/executions?sort_asc=1&sort_desc=1")) == [third, second, first]
-    bad = alice_api.get("/api/v1/executions?timestamp=yesterday")
-    assert bad.status_code == 400
-    assert "timestamp" in bad.json()["faultstring"]
+    for bad in ("yesterday", "null", f"{t0}..", f"..{t1}"):
+        refused = alice_api.get(f"/api/v1/executions?timestamp={bad}")
+        assert refused.status_code == 400, bad
+        assert "timestamp" in refused.json()["faultstring"]
 
 
 def test_sort_by_filter_names_as_stackstorm_honours_it(alice_api):

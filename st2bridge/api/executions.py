@@ -77,10 +77,10 @@ def filtered(request, queryset):
         value = params.get(param)
         if value in (None, ""):
             continue
-        if value == "null":
-            queryset = queryset.filter(**null_lookup(field))
-        elif param == "timestamp":
+        if param == "timestamp":  # every execution has one: "null" is no timestamp (400)
             queryset, order = in_time(queryset, value)
+        elif value == "null":
+            queryset = queryset.filter(**null_lookup(field))
         else:
             queryset = queryset.filter(**{field: value})
     queryset = queryset.filter(**query_filters(request, BOUNDS))
