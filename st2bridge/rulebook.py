@@ -112,17 +112,17 @@ def views_to_api(caller, rules, unmasked=False):
     merged = merged_parameters_by_action(rules)
     warnings = reference_warnings(rules)
     visible = access.visible_actions(caller).filter(ref__in={rule.action_ref for rule in rules})
-    actions = dict(visible.values_list("ref", "description"))
-    trigger_refs = {rule.trigger_ref for rule in rules}
-    triggers = dict(Trigger.objects.filter(ref__in=trigger_refs).values_list("ref", "description"))
-    type_refs = {rule.trigger_type for rule in rules}
-    types = dict(TriggerType.objects.filter(ref__in=type_refs).values_list("ref", "description"))
+    of_actions = dict(visible.values_list("ref", "description"))
+    refs = {rule.trigger_ref for rule in rules}
+    of_triggers = dict(Trigger.objects.filter(ref__in=refs).values_list("ref", "description"))
+    refs = {rule.trigger_type for rule in rules}
+    of_types = dict(TriggerType.objects.filter(ref__in=refs).values_list("ref", "description"))
     views = []
     for rule in rules:
         data = to_api(rule, unmasked, merged.get(rule.action_ref))
-        data["action"]["description"] = actions.get(rule.action_ref, "")
-        trigger = triggers.get(rule.trigger_ref) or types.get(rule.trigger_type, "")
-        data["trigger"]["description"] = trigger
+        data["action"]["description"] = of_actions.get(rule.action_ref, "")
+        described = of_triggers.get(rule.trigger_ref) or of_types.get(rule.trigger_type, "")
+        data["trigger"]["description"] = described
         if rule in warnings:
             data["warnings"] = warnings[rule]
         views.append(data)
