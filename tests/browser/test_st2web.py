@@ -23,14 +23,13 @@ from tests.conftest import PASSWORD
 from .conftest import SCREENSHOTS
 from .st2web_support import StaticServer, point_at, same_origin, unpack
 
-# Records the text of every error notification st2web shows (Noty's .noty_type__error), so
-# that one shown and gone again between two checks is still seen.
+# Reports the text of every error notification st2web shows (Noty's .noty_type__error) to
+# the test at once, so that one shown and gone again, or on a page since left, is still seen.
 ERROR_TOASTS = """
-window.__errorToasts = [];
 new MutationObserver(() => {
   for (const toast of document.querySelectorAll('.noty_type__error:not([data-seen])')) {
     toast.setAttribute('data-seen', '');
-    window.__errorToasts.push(toast.innerText);
+    window.reportErrorToast(toast.innerText);
   }
 }).observe(document, {subtree: true, childList: true});
 """
@@ -43,7 +42,9 @@ class Walk:
         """`api`: what the API's URLs start with (a str, or a tuple of them)."""
         self.page, self.site, self.api = page, site, api
         self.answers = []  # (status, method, url) of every request to the API
+        self.toasts = []  # the text of every error notification
         self.loads = 0
+        page.expose_function("reportErrorToast", lambda text: self.toasts.append(text))
         page.add_init_script(ERROR_TOASTS)
         page.on("response", self._answered)
         page.on("requestfailed", self._failed)
@@ -81,14 +82,11 @@ class Walk:
     def failures(self):
         return [answer for answer in self.answers if not 200 <= answer[0] < 400]
 
-    def error_toasts(self):
-        return self.page.evaluate("window.__errorToasts || []")
-
     def check(self, screen):
         """No failed API request and no error notification so far (on `screen`)."""
         self.page.wait_for_load_state("networkidle")
         assert self.failures() == [], screen
-        assert self.error_toasts() == [], screen
+        assert self.toasts == [], screen
 
     def answered(self, method, pattern):
         return [a for a in self.answers if a[1] == method and re.search(pattern, a[2])]
