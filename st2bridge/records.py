@@ -47,7 +47,7 @@ def refuse_duplicate(row, message, unique="ref"):
         .first()
     )
     if existing is not None:
-        raise Conflict(message, conflict_id=existing)
+        raise Conflict(message, conflict_id=str(existing))  # ids are strings in the API
 
 
 def upsert_by_ref(model, wanted, existing, batch_size=500):

@@ -92,7 +92,7 @@ def test_duplicate_name_is_409_with_conflict_id(admin_api, ops):
     assert again.status_code == 409
     assert again.json() == {
         "faultstring": 'Team "ops" already exists.',
-        "conflict-id": int(ops["id"]),
+        "conflict-id": ops["id"],  # a string, as every id in the API
     }
     other = admin_api.post(TEAMS, {"name": "release"}, format="json").json()
     renamed = admin_api.put(f"{TEAMS}/{other['id']}", {"name": "ops"}, format="json")
