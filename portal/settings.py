@@ -245,6 +245,15 @@ CORS_ALLOW_HEADERS = [
     "x-request-id",
 ]
 CORS_EXPOSE_HEADERS = ["Content-Type", "X-Limit", "X-Total-Count", "X-Request-ID"]
+# The `auth-token` cookie a token-authenticated API request sets, which only event streams
+# accept (st2bridge/api/authentication.py): its SameSite attribute. Lax (StackStorm's default)
+# lets st2web on the same site (any port of the API's host) open streams with it; None (with
+# PORTAL_HTTPS: browsers want Secure with it) lets st2web on another site do so too.
+ST2_AUTH_COOKIE_SAMESITE = os.environ.get("ST2_AUTH_COOKIE_SAMESITE", "Lax").strip().capitalize()
+if ST2_AUTH_COOKIE_SAMESITE not in ("Strict", "Lax", "None"):
+    raise ImproperlyConfigured(
+        f"ST2_AUTH_COOKIE_SAMESITE={ST2_AUTH_COOKIE_SAMESITE!r}: use Strict, Lax or None"
+    )
 
 # The embedded StackStorm-compatible API.
 ST2_TOKEN_TTL = envint("ST2_TOKEN_TTL", 86400)  # default and maximum lifetime of a user token
@@ -266,6 +275,9 @@ PORTAL_TRUSTED_PROXIES = envlist(
 ST2_API_KEY_LAST_USED_INTERVAL = envint("ST2_API_KEY_LAST_USED_INTERVAL", 60)
 ST2_MAX_PAGE_SIZE = envint("ST2_MAX_PAGE_SIZE", 100)
 ST2_PACKS_DIRS = [BASE_DIR / "packs"] + [Path(p) for p in envlist("ST2_PACKS_EXTRA_DIRS")]
+# Pack indexes /packs/index and /packs/index/search read (http(s):// URLs or file:// paths,
+# as StackStorm's content.index_url); none by default, and then the index is empty.
+ST2_PACK_INDEX_URLS = envlist("ST2_PACK_INDEX_URLS")
 ST2_RUNNER_TYPES_FILE = BASE_DIR / "st2bridge" / "runner_types.yaml"
 # POST /api/v1/packs/install (README, Installing packs through the API): an administrator
 # installs a pack from a directory under one of ST2_PACK_INSTALL_ROOTS (file://...); it is

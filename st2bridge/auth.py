@@ -48,7 +48,7 @@ class Caller:
 
     user: object
     method: str  # "authentication token" | "API key"
-    location: str  # "header" | "query"
+    location: str  # "header" | "query" | "cookie" (event streams only)
     token: Token | None = None
     api_key: ApiKey | None = None
 

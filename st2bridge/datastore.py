@@ -135,6 +135,9 @@ def _starting_with(items, prefix):
     return items.annotate(name_head=Left("name", len(prefix))).filter(name_head=prefix)
 
 
+LIST_ORDER = ("scope", "created_at", "id")  # system items first, each in insertion order
+
+
 def list_items(caller, *, scope=None, user=None, prefix="", name="", decrypt=False):
     """Live items the caller may read: system items, then the owner's user items."""
     scope = USER if user else full_scope(scope, listing=True)
@@ -150,7 +153,7 @@ def list_items(caller, *, scope=None, user=None, prefix="", name="", decrypt=Fal
         items = _starting_with(items, prefix)
     if name:
         items = items.filter(name=name)
-    return items.order_by("scope", "created_at", "id")
+    return items.order_by(*LIST_ORDER)
 
 
 def find_item(caller, name, *, scope=None, user=None, decrypt=False):

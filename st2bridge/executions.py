@@ -301,6 +301,53 @@ def re_run(caller, execution, body):
 
 # --- reading -------------------------------------------------------------------------------
 
+# StackStorm's execution filters (its execution_views.SUPPORTED_FILTERS): query parameter ->
+# the field it matches. The same names are the keys `sort=` takes, and
+# /executions/views/filters lists the values of each but those in UNLISTED_FILTERS.
+FILTER_FIELDS = {
+    "action": "action_ref",
+    "status": "status",
+    "liveaction": "id",  # an execution is its own liveaction here
+    "parent": "parent_id",
+    "rule": "origin__rule__name",
+    "runner": "runner__name",
+    "timestamp": "start_timestamp",
+    "trigger": "origin__trigger__name",
+    "trigger_type": "origin__trigger_type__name",
+    "trigger_instance": "trigger_instance_id",
+    "user": "user",
+}
+UNLISTED_FILTERS = ("parent", "timestamp", "liveaction", "trigger_instance")  # one per row
+
+
+def filter_values(executions, types=()):
+    """GET /executions/views/filters: {filter: its distinct values among `executions`}, for
+    the filters named in `types` (all listed ones when empty); missing values left out."""
+    values = {}
+    for name, field in FILTER_FIELDS.items():
+        if name in UNLISTED_FILTERS or (types and name not in types):
+            continue
+        found = executions.order_by().values_list(field, flat=True).distinct()
+        values[name] = sorted({value for value in found if value not in (None, "")})
+    return values
+
+
+def descendants(executions, execution, depth=-1):
+    """GET /executions/{id}/children: the executions under `execution` (among `executions`),
+    level by level, oldest first in each; `depth` levels, or all when negative."""
+    found, parents, seen = [], [execution.id], {execution.id}
+    while parents and depth != 0:
+        level = [
+            child
+            for child in executions.filter(parent_id__in=parents).order_by("start_timestamp", "id")
+            if child.id not in seen
+        ]
+        found.extend(level)
+        parents = [child.id for child in level]
+        seen.update(parents)
+        depth -= 1
+    return found
+
 
 def output_text(execution, output_type=None):
     chunks = ExecutionOutput.objects.filter(execution=execution)
@@ -424,10 +471,15 @@ def stream_event(name, execution):
 
 def to_api(execution, unmasked=False):
     """StackStorm's execution object; like StackStorm, falsy values are left out, and so are
-    `result` and `result_size` when the result was not read (a list deferred it)."""
+    `result` and `result_size` when the result was not read (a list deferred it), and what
+    started it when `origin` was not read. A rule-started execution recorded before origins
+    were kept shows its rule's ref and its trigger instance's id only."""
     parameters = stored_parameters(execution) if unmasked else execution.parameters
     ended = execution.end_timestamp
-    result = None if "result" in execution.get_deferred_fields() else execution.result
+    deferred = execution.get_deferred_fields()
+    result = None if "result" in deferred else execution.result
+    origin = {} if "origin" in deferred else execution.origin
+    instance_id = execution.trigger_instance_id
     data = {
         "id": execution.id,
         "action": execution.action,
@@ -453,10 +505,11 @@ def to_api(execution, unmasked=False):
         "log": execution.log,
         "web_url": f"/executions/{execution.id}",
         "parent": execution.parent_id,
-        "rule": {"ref": execution.rule_ref} if execution.rule_ref else None,
-        "trigger_instance": {"id": execution.trigger_instance_id}
-        if execution.trigger_instance_id
-        else None,
+        "rule": origin.get("rule") or ({"ref": execution.rule_ref} if execution.rule_ref else None),
+        "trigger": origin.get("trigger"),
+        "trigger_type": origin.get("trigger_type"),
+        "trigger_instance": origin.get("trigger_instance")
+        or ({"id": instance_id} if instance_id else None),
     }
     return {key: value for key, value in data.items() if value or key == "status"}
 

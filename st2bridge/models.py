@@ -222,6 +222,10 @@ class Execution(IdModel):
     # Filled by rules (issue 4): which rule and trigger instance started this execution.
     rule_ref = models.CharField(max_length=400, blank=True, default="", db_index=True)
     trigger_instance_id = models.CharField(max_length=24, blank=True, default="", db_index=True)
+    # What started it, as the API showed each then (issue 17; StackStorm keeps these in the
+    # execution too): {"rule", "trigger", "trigger_type", "trigger_instance"}; {} when a
+    # person or a workflow started it, or for rule-started ones recorded before.
+    origin = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-start_timestamp", "id"]

@@ -18,7 +18,7 @@ from .bodies import check_body
 from .constants import MASK, SYSTEM_USER
 from .errors import AccessDenied, InvalidInput
 from .formats import without_nulls
-from .models import Action, Rule, RunnerType, TriggerType
+from .models import Action, Rule, RunnerType, Trigger, TriggerType
 from .records import save_or_409
 from .rules.criteria import check_criteria
 from .runners.environment import check_env
@@ -101,6 +101,32 @@ def to_api(rule, unmasked=False, merged=None):
             "metadata_file": rule.metadata_file,
         }
     )
+
+
+def views_to_api(caller, rules, unmasked=False):
+    """StackStorm's rule view (GET /rules/views): each rule as to_api shows it, its action
+    and trigger each with a `description` (the action's, the trigger's or else its type's;
+    "" when there is none, or the caller may not see the action), and its `warnings` as
+    /rules has them. A few queries a page."""
+    rules = list(rules)
+    merged = merged_parameters_by_action(rules)
+    warnings = reference_warnings(rules)
+    visible = access.visible_actions(caller).filter(ref__in={rule.action_ref for rule in rules})
+    of_actions = dict(visible.values_list("ref", "description"))
+    refs = {rule.trigger_ref for rule in rules}
+    of_triggers = dict(Trigger.objects.filter(ref__in=refs).values_list("ref", "description"))
+    refs = {rule.trigger_type for rule in rules}
+    of_types = dict(TriggerType.objects.filter(ref__in=refs).values_list("ref", "description"))
+    views = []
+    for rule in rules:
+        data = to_api(rule, unmasked, merged.get(rule.action_ref))
+        data["action"]["description"] = of_actions.get(rule.action_ref, "")
+        described = of_triggers.get(rule.trigger_ref) or of_types.get(rule.trigger_type, "")
+        data["trigger"]["description"] = described
+        if rule in warnings:
+            data["warnings"] = warnings[rule]
+        views.append(data)
+    return views
 
 
 def merged_parameters_by_action(rules):

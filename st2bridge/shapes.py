@@ -4,8 +4,9 @@ include_attributes always keeps.
 
 - The answers themselves are built by the `*_to_api` functions of the services, one each,
   beside the model they read (catalog, executions, rulebook, triggertypes, triggers,
-  trigger_instances, datastore, apikeys, auth); the few fixed answers (Version, Extensions,
-  TokenValidity, Parameters, ReEmitted) by the view that gives them.
+  trigger_instances, datastore, apikeys, auth), or by the services that read them elsewhere
+  (pack_contents, pack_index: a pack's files, the pack indexes); the few fixed answers
+  (Version, Extensions, TokenValidity, Parameters, ReEmitted) by the view that gives them.
 - The API views take their include_attributes / exclude_attributes allow-lists from here
   (`Shape.names`), and GET /api/v1/openapi.json its response schemas (`Shape.schema`).
 - tests/test_api_shapes.py reads real objects back through the API and holds every answer to
@@ -84,6 +85,13 @@ def record(description=None, **properties):
 
 def described(schema, description):
     return {**schema, "description": description}
+
+
+def kept(shape, description, legacy):
+    """An object an execution keeps as the API showed it then: `shape`, inline; one recorded
+    before this was kept carries only its `legacy` fields."""
+    earlier = record(**{name: shape.fields[name] for name in legacy})
+    return {"description": description, "anyOf": [shape.schema(), earlier]}
 
 
 def as_given(kind):
@@ -289,51 +297,72 @@ PARAMETERS = Shape(
 )
 
 
-# --- executions ----------------------------------------------------------------------------
+PACK_FILE = Shape(
+    "PackFile",
+    "A text file of a pack (GET /packs/views/files/{ref}): binary and large files are left out.",
+    {"file_path": described(STRING, "relative to the pack's directory"), "content": STRING},
+    mandatory=(),
+)
 
-EXECUTION_STATUSES = [
-    "requested", "scheduled", "running", "succeeded", "failed", "timeout", "abandoned",
-    "canceling", "canceled",
-]  # fmt: skip
+INDEX_STATUS = record(
+    "how reading one index went",
+    url=STRING,
+    packs=described(INTEGER, "how many packs it lists"),
+    message={"type": ["string", "null"]},
+    error={"type": ["string", "null"], "description": "malformed, unresponsive, empty, or null"},
+)
 
-EXECUTION = Shape(
-    "Execution",
-    "One run of an action. As in StackStorm, empty values are left out.",
+PACK_INDEX = Shape(
+    "PackIndex",
+    "The packs the pack indexes list (ST2_PACK_INDEX_URLS; none by default, and then empty), "
+    "and how reading each index went.",
     {
-        "id": ID,
-        "action": ACTION,  # as it was at launch
-        "runner": RUNNER_TYPE,  # as it was at launch
-        "liveaction": record(
-            id=ID,
-            action=STRING,
-            action_is_workflow=BOOLEAN,
-            parameters=OBJECT,
-            callback=OBJECT,
-            runner_info=described(OBJECT, "{worker} once a worker claimed it"),
-        ),
-        "status": {"enum": EXECUTION_STATUSES},
-        "start_timestamp": TIMESTAMP,
-        "end_timestamp": TIMESTAMP,
-        "elapsed_seconds": NUMBER,
-        "parameters": described(OBJECT, "secret values masked unless show_secrets"),
-        "context": described(OBJECT, "user, pack, and how it was started"),
-        "result": described({}, "what the runner returned: any JSON value"),
-        "result_size": INTEGER,
-        "log": {
-            "type": "array",
-            "items": record(status={"enum": EXECUTION_STATUSES}, timestamp=TIMESTAMP),
-        },
-        "web_url": STRING,
-        "parent": ID,
-        "rule": record("the rule that started it", ref=STRING),
-        "trigger_instance": record("the trigger instance behind it", id=ID),
+        "status": {"type": "array", "items": INDEX_STATUS},
+        "index": described(OBJECT, "pack name -> its entry, as an index gives it (PackIndexEntry)"),
+    },
+    mandatory=(),
+)
+
+PACK_INDEX_ENTRY = Shape(
+    "PackIndexEntry",
+    "A pack as an index lists it: its pack.yaml's fields and what the index adds (other "
+    "fields an index gives are passed on).",
+    {
+        "name": STRING,
+        "ref": STRING,
+        "description": STRING,
+        "keywords": STRINGS,
+        "version": STRING,
+        "author": STRING,
+        "email": STRING,
+        "contributors": STRINGS,
+        "python_versions": STRINGS,
+        "stackstorm_version": STRING,
+        "repo_url": STRING,
+        "content": described(OBJECT, "what the pack holds: {actions: {count, resources}, ...}"),
     },
     optional=(
-        "end_timestamp", "elapsed_seconds", "parameters", "context", "result", "result_size",
-        "log", "parent", "rule", "trigger_instance",
+        "ref", "description", "keywords", "version", "author", "email", "contributors",
+        "python_versions", "stackstorm_version", "repo_url", "content",
     ),
-    unfilled=("children", "trigger", "trigger_type"),
+    mandatory=(),
 )  # fmt: skip
+
+PACK_INDEX_HEALTH = Shape(
+    "PackIndexHealth",
+    "Whether the pack indexes are reachable and valid, and how many packs they list.",
+    {
+        "indexes": record(
+            count=INTEGER,
+            valid=INTEGER,
+            invalid=INTEGER,
+            errors=described(OBJECT, "error -> how many indexes had it"),
+            status={"type": "array", "items": INDEX_STATUS},
+        ),
+        "packs": record(count=INTEGER),
+    },
+    mandatory=(),
+)
 
 
 # --- the datastore -------------------------------------------------------------------------
@@ -487,6 +516,69 @@ RULE_ENFORCEMENT = Shape(
 )
 
 
+# --- executions ----------------------------------------------------------------------------
+
+EXECUTION_STATUSES = [
+    "requested", "scheduled", "running", "succeeded", "failed", "timeout", "abandoned",
+    "canceling", "canceled",
+]  # fmt: skip
+
+EXECUTION = Shape(
+    "Execution",
+    "One run of an action. As in StackStorm, empty values are left out.",
+    {
+        "id": ID,
+        "action": ACTION,  # as it was at launch
+        "runner": RUNNER_TYPE,  # as it was at launch
+        "liveaction": record(
+            id=ID,
+            action=STRING,
+            action_is_workflow=BOOLEAN,
+            parameters=OBJECT,
+            callback=OBJECT,
+            runner_info=described(OBJECT, "{worker} once a worker claimed it"),
+        ),
+        "status": {"enum": EXECUTION_STATUSES},
+        "start_timestamp": TIMESTAMP,
+        "end_timestamp": TIMESTAMP,
+        "elapsed_seconds": NUMBER,
+        "parameters": described(OBJECT, "secret values masked unless show_secrets"),
+        "context": described(OBJECT, "user, pack, and how it was started"),
+        "result": described({}, "what the runner returned: any JSON value"),
+        "result_size": INTEGER,
+        "log": {
+            "type": "array",
+            "items": record(status={"enum": EXECUTION_STATUSES}, timestamp=TIMESTAMP),
+        },
+        "web_url": STRING,
+        "parent": ID,
+        # What started it, as the API showed each when it started (StackStorm's): a rule,
+        # its trigger, the trigger's type, and the trigger instance.
+        "rule": kept(RULE, "the rule that started it", legacy=("ref",)),
+        "trigger": TRIGGER,
+        "trigger_type": TRIGGER_TYPE,
+        "trigger_instance": kept(TRIGGER_INSTANCE, "the instance behind it", legacy=("id",)),
+    },
+    optional=(
+        "end_timestamp", "elapsed_seconds", "parameters", "context", "result", "result_size",
+        "log", "parent", "rule", "trigger", "trigger_type", "trigger_instance",
+    ),
+    unfilled=("children",),
+)  # fmt: skip
+
+EXECUTION_FILTERS = Shape(
+    "ExecutionFilters",
+    "The values each execution filter takes among the caller's executions (those ?types= "
+    "names, or all): what st2web's History offers to filter by.",
+    {
+        name: STRINGS
+        for name in ("action", "status", "rule", "runner", "trigger", "trigger_type", "user")
+    },
+    optional=("action", "status", "rule", "runner", "trigger", "trigger_type", "user"),
+    mandatory=(),
+)
+
+
 # --- sensors and pack registration ---------------------------------------------------------
 
 SENSOR_TYPE = Shape(
@@ -522,6 +614,58 @@ PACK_PROBLEM = Shape(
         "level": {"enum": ["error", "warning"]},
     },
     mandatory=(),
+)
+
+
+# --- the views st2web reads rules and enforcements through ---------------------------------
+
+
+def with_description(schema):
+    """A record's schema with a `description` text property too (record() cannot take that
+    name: its own `description` is the record's)."""
+    return {
+        **schema,
+        "properties": {**schema["properties"], "description": STRING},
+        "required": [*schema["required"], "description"],
+    }
+
+
+RULE_VIEW = Shape(
+    "RuleView",
+    "A rule as st2web lists and shows it (GET /rules/views): its action and its trigger each "
+    "with a description (the action's; the trigger's, else its type's; \"\" when none).",
+    {
+        **RULE.fields,
+        "trigger": with_description(RULE.fields["trigger"]),
+        "action": with_description(RULE.fields["action"]),
+    },
+    optional=RULE.optional,
+    mandatory=("id", "ref", "pack", "name", "trigger"),
+)
+
+NOTHING = {"type": "object", "maxProperties": 0}
+
+RULE_ENFORCEMENT_VIEW = Shape(
+    "RuleEnforcementView",
+    "A rule enforcement as st2web shows it (GET /ruleenforcements/views): with its trigger "
+    "instance and a few fields of its execution ({} when none, or not the caller's to see).",
+    {
+        **RULE_ENFORCEMENT.fields,
+        "trigger_instance": {"anyOf": [TRIGGER_INSTANCE.schema(), NOTHING]},
+        "execution": {
+            "anyOf": [
+                record(
+                    id=ID,
+                    action=record(ref=STRING, parameters=OBJECT),
+                    runner=record(name=STRING, runner_parameters=OBJECT),
+                    parameters=described(OBJECT, "secret values masked"),
+                    status={"enum": EXECUTION_STATUSES},
+                ),
+                NOTHING,
+            ]
+        },
+    },
+    optional=RULE_ENFORCEMENT.optional,
 )
 
 
@@ -805,9 +949,10 @@ GRANTABLE = Shape(
 
 ALL = [
     ERROR, TOKEN, TOKEN_VALIDITY, USER, VERSION, EXTENSIONS, API_KEY, NEW_API_KEY, PACK,
-    RUNNER_TYPE, ACTION, PARAMETERS, EXECUTION, KEY_VALUE_PAIR, RULE, TRIGGER_TYPE, TRIGGER,
-    TRIGGER_INSTANCE, RE_EMITTED, RULE_ENFORCEMENT, SENSOR_TYPE, PACK_PROBLEM, TEAM, USER_ACCESS,
-    GRANTABLE, CONFIG, CONFIG_SCHEMA,
+    PACK_FILE, PACK_INDEX, PACK_INDEX_ENTRY, PACK_INDEX_HEALTH, RUNNER_TYPE, ACTION,
+    PARAMETERS, EXECUTION, EXECUTION_FILTERS, KEY_VALUE_PAIR, RULE, TRIGGER_TYPE, TRIGGER,
+    TRIGGER_INSTANCE, RE_EMITTED, RULE_ENFORCEMENT, RULE_VIEW, RULE_ENFORCEMENT_VIEW,
+    SENSOR_TYPE, PACK_PROBLEM, TEAM, USER_ACCESS, GRANTABLE, CONFIG, CONFIG_SCHEMA,
     RULE_TYPE, ACTION_ALIAS, ALIAS_MATCH, ALIAS_HELP, ALIAS_EXECUTION, ALIAS_EXECUTIONS,
     POLICY_TYPE, POLICY, ASYNC_REQUEST, PACKS_REGISTERED, ROLE, ROLE_ASSIGNMENT,
     PERMISSION_TYPES, RESOURCE_PERMISSION_TYPES, SERVICE_GROUPS, SERVICE_MEMBERS, SSO,

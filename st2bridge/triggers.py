@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 
 from .bodies import describe
 from .errors import InvalidInput
+from .formats import isotime
 from .models import Trigger, TriggerType
 from .pack_files import YAML_LOADER
 from .records import upsert_by_ref
@@ -225,7 +226,7 @@ def timer_payload(trigger, due_at):
     return {"executed_at": str(due_at.astimezone(ZoneInfo("UTC"))), "schedule": schedule}
 
 
-# --- the API shape (st2bridge.shapes.TRIGGER) ------------------------------------------------
+# --- the API shapes (st2bridge.shapes.TRIGGER, TRIGGER_INSTANCE) ------------------------------
 
 
 def trigger_to_api(trigger):
@@ -241,4 +242,20 @@ def trigger_to_api(trigger):
     }
     if trigger.description:
         data["description"] = trigger.description
+    return data
+
+
+def instance_to_api(instance):
+    """StackStorm's shape, and `posted_by` (ours): who caused the instance (a webhook's
+    poster, the user of the execution behind an actiontrigger, who re-emitted it); absent
+    for timers."""
+    data = {
+        "id": instance.id,
+        "trigger": instance.trigger,
+        "payload": instance.payload,
+        "occurrence_time": isotime(instance.occurrence_time),
+        "status": instance.status,
+    }
+    if instance.posted_by:
+        data["posted_by"] = instance.posted_by
     return data

@@ -5,6 +5,7 @@ API makes none), are read back through the API, and every answer has only declar
 every required one, values valid against the declared schemas, and between them the answers
 of a shape show every field it declares."""
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -205,6 +206,58 @@ def pack_examples(alice_api, admin_api, tmp_path, **_):
     return [*ok(admin_api.get("/api/v1/packs")), ok(alice_api.get("/api/v1/packs/core"))]
 
 
+@examples_of(shapes.PACK_FILE)
+def pack_file_examples(alice_api, **_):
+    return ok(alice_api.get("/api/v1/packs/views/files/demo"))
+
+
+def pack_indexes(root):
+    """file:// URLs of an index listing a pack with every field an index entry has, of a
+    malformed index and of a missing one."""
+    entry = {
+        "name": "indexed",
+        "ref": "indexed",
+        "description": "A pack an index lists.",
+        "keywords": ["listed"],
+        "version": "0.1.0",
+        "author": "someone",
+        "email": "someone@example.com",
+        "contributors": ["another"],
+        "python_versions": ["3"],
+        "stackstorm_version": ">=3.9",
+        "repo_url": "https://example.com/indexed",
+        "content": {"actions": {"count": 1, "resources": ["do"]}},
+    }
+    good, bad = Path(root, "index.json"), Path(root, "bad.json")
+    good.write_text(json.dumps({"packs": {"indexed": entry, "other": {"name": "other"}}}))
+    bad.write_text("[]")
+    return [f"file://{good}", f"file://{bad}", f"file://{root}/missing.json"]
+
+
+@examples_of(shapes.PACK_INDEX)
+def pack_index_examples(alice_api, tmp_path, **_):
+    empty = ok(alice_api.get("/api/v1/packs/index"))
+    with override_settings(ST2_PACK_INDEX_URLS=pack_indexes(tmp_path)):
+        return [empty, ok(alice_api.get("/api/v1/packs/index"))]
+
+
+@examples_of(shapes.PACK_INDEX_ENTRY)
+def pack_index_entry_examples(alice_api, tmp_path, **_):
+    search = "/api/v1/packs/index/search"
+    with override_settings(ST2_PACK_INDEX_URLS=pack_indexes(tmp_path)):
+        return [
+            *ok(alice_api.post(search, {"query": "LISTED"}, format="json")),
+            ok(alice_api.post(search, {"pack": "other"}, format="json")),
+        ]
+
+
+@examples_of(shapes.PACK_INDEX_HEALTH)
+def pack_index_health_examples(alice_api, tmp_path, **_):
+    none = ok(alice_api.get("/api/v1/packs/index/health"))
+    with override_settings(ST2_PACK_INDEX_URLS=pack_indexes(tmp_path)):
+        return [none, ok(alice_api.get("/api/v1/packs/index/health"))]
+
+
 @examples_of(shapes.RUNNER_TYPE)
 def runner_type_examples(admin_api, **_):
     runners = ok(admin_api.get("/api/v1/runnertypes"))
@@ -268,6 +321,17 @@ def execution_examples(alice_api, alice, **_):
         ok(alice_api.get(f"/api/v1/executions/{launched['id']}")),
         ok(alice_api.get(f"/api/v1/executions/{child.id}?show_secrets=true")),
         *ok(alice_api.get("/api/v1/executions")),
+    ]
+
+
+@examples_of(shapes.EXECUTION_FILTERS)
+def execution_filters_examples(alice_api, admin_api, **_):
+    ok(alice_api.post("/api/v1/executions", {"action": "core.noop"}, format="json"), 201)
+    hook_rule(alice_api, "on_filters", "filters")
+    ok(alice_api.post("/api/v1/webhooks/filters", {}, format="json"), 202)
+    return [
+        ok(alice_api.get("/api/v1/executions/views/filters")),
+        ok(admin_api.get("/api/v1/executions/views/filters?types=user,status")),
     ]
 
 
@@ -388,6 +452,30 @@ def rule_enforcement_examples(alice_api, admin_api, **_):
         *ok(admin_api.get("/api/v1/ruleenforcements")),
         ok(alice_api.get(f"/api/v1/ruleenforcements/{failed.id}")),
     ]
+
+
+@examples_of(shapes.RULE_VIEW)
+def rule_view_examples(alice_api, admin_api, tmp_path, **_):
+    created = hook_rule(alice_api, "on_view", "view", "core.local", cmd="echo {{ trigger.body }}")
+    gaps_pack(tmp_path)
+    return [
+        ok(admin_api.get("/api/v1/rules/views/gaps.orphan")),
+        *ok(admin_api.get("/api/v1/rules/views?show_secrets=true")),
+        ok(alice_api.get(f"/api/v1/rules/views/{created['ref']}")),
+    ]
+
+
+@examples_of(shapes.RULE_ENFORCEMENT_VIEW)
+def rule_enforcement_view_examples(alice_api, admin_api, **_):
+    hook_rule(alice_api, "viewed", "viewed")
+    hook_rule(alice_api, "fails_view", "viewed", "core.local", cmd="{{ trigger.body.no.such }}")
+    ok(alice_api.post("/api/v1/webhooks/viewed", {}, format="json"), 202)
+    failed = RuleEnforcement.objects.get(status=RuleEnforcement.FAILED)
+    listed = ok(admin_api.get("/api/v1/ruleenforcements/views"))
+    assert all(view["trigger_instance"] for view in listed)
+    assert any(view["execution"] for view in listed)
+    TriggerInstance.objects.all().delete()  # an instance gone: {} in its place
+    return [*listed, ok(alice_api.get(f"/api/v1/ruleenforcements/views/{failed.id}"))]
 
 
 @examples_of(shapes.TEAM)

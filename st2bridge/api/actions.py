@@ -1,11 +1,12 @@
-"""/api/v1/actions (notes §3.2): list, get, create, replace, delete, clone, and the views that
-show runner and action parameters merged. Only what the caller's teams let them see is there
-(st2bridge.access): lists are filtered, and an action outside that is "not found", with the
-same answer as a missing one."""
+"""/api/v1/actions (notes §3.2): list, get, create, replace, delete, clone, the views that
+show runner and action parameters merged, and the one that shows its entry point. Only what
+the caller's teams let them see is there (st2bridge.access): lists are filtered, and an action
+outside that is "not found", with the same answer as a missing one."""
 
+from django.http import HttpResponse
 from rest_framework.response import Response
 
-from st2bridge import access, catalog
+from st2bridge import access, catalog, pack_contents
 from st2bridge.errors import InvalidInput
 from st2bridge.shapes import ACTION
 
@@ -105,11 +106,22 @@ class ParametersView(ApiView):
         return Response({"parameters": catalog.merged_parameters(action)})
 
 
+class EntryPointView(ApiView):
+    """The action's entry point file, as text of its type (st2bridge.pack_contents)."""
+
+    def get(self, request, ref_or_id):
+        action = access.find_action(self.caller, ref_or_id)
+        pack = access.find_pack(self.caller, action.pack)
+        text, content_type = pack_contents.entry_point(pack, action)
+        return HttpResponse(text, content_type=content_type)
+
+
 urlpatterns = [
     route(r"api/v1/actions", ActionList),
     route(r"api/v1/actions/views/overview", OverviewList),
     route(r"api/v1/actions/views/overview/(?P<ref_or_id>[^/]+)", OverviewDetail),
     route(r"api/v1/actions/views/parameters/(?P<ref_or_id>[^/]+)", ParametersView),
+    route(r"api/v1/actions/views/entry_point/(?P<ref_or_id>[^/]+)", EntryPointView),
     route(r"api/v1/actions/(?P<ref_or_id>[^/]+)", ActionDetail),
     route(r"api/v1/actions/(?P<ref_or_id>[^/]+)/clone", ActionClone),
 ]

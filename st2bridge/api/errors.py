@@ -39,7 +39,7 @@ def exception_handler(exc, context):
     return None
 
 
-@csrf_exempt  # a JSON 404 for any method; cookies are never credentials on the API
+@csrf_exempt  # a JSON 404 for any method; no cookie is a credential here (only streams take one)
 def api_not_found(request, *args, **kwargs):
     """Unknown routes under the API prefixes: 404 before any authentication, as StackStorm."""
     return JsonResponse({"faultstring": NOT_FOUND}, status=404)

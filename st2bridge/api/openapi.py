@@ -84,6 +84,7 @@ def path(name, example=None):
     return parameter
 
 
+SORT = query("sort", description="comma-separated filter names, each optionally - (descending)")
 PAGING = [
     query("limit", {"type": "integer"}, "page size; -1 for everything (admins)"),
     query("offset", {"type": "integer", "minimum": 0}),
@@ -211,7 +212,7 @@ def paths():
             "put": update("ApiKey", apikeys.UPDATE_SCHEMA),
             "delete": delete("ApiKey"),
         },
-        "/api/v1/packs": {"get": listing("Pack", packs.FILTERS)},
+        "/api/v1/packs": {"get": listing("Pack", packs.FILTERS, [SORT])},
         "/api/v1/packs/views/action_counts": {
             "get": operation(
                 "How many actions of each pack the caller sees (an extension)",
@@ -272,7 +273,7 @@ def paths():
                 body=obj(enabled=BOOLEAN),
             ),
         },
-        "/api/v1/runnertypes": {"get": listing("RunnerType", runnertypes.FILTERS)},
+        "/api/v1/runnertypes": {"get": listing("RunnerType", runnertypes.FILTERS, [SORT])},
         "/api/v1/runnertypes/{name_or_id}": {
             "parameters": [path("name_or_id", "local-shell-cmd")],
             "get": detail("RunnerType"),
@@ -302,8 +303,11 @@ def paths():
         "/api/v1/executions": {
             "get": listing(
                 "Execution",
-                executions_api.FILTERS,
+                {**executions_api.FILTERS, **executions_api.BOUNDS, "id": "id"},
                 [
+                    SORT,
+                    query("sort_asc", description="oldest first"),
+                    query("sort_desc", description="newest first"),
                     query("show_secrets", BOOLEAN),
                     query(
                         executions_api.ACTION_CONTAINS,
@@ -342,9 +346,15 @@ def paths():
             "post": create("Execution", executions.RERUN_SCHEMA, errors=(403, 404, 413)),
         },
         "/api/v1/keys": {
-            "get": listing(
-                "KeyValuePair",
-                extra=[query(name) for name in ("prefix", "scope", "user", "decrypt")],
+            "get": operation(
+                "List KeyValuePair objects (no paging headers, as StackStorm's)",
+                200,
+                {"type": "array", "items": ref("KeyValuePair")},
+                parameters=[
+                    *(query(name) for name in ("prefix", "scope", "user", "decrypt", "name")),
+                    SORT,
+                    *PAGING[:2],
+                ],
             )
         },
         "/api/v1/keys/{name}": {
@@ -372,7 +382,7 @@ def paths():
             "delete": delete("Rule"),
         },
         "/api/v1/triggertypes": {
-            "get": listing("TriggerType"),
+            "get": listing("TriggerType", triggers.TYPE_FILTERS, [SORT]),
             "post": create("TriggerType", trigger_types.TRIGGER_TYPE_SCHEMA),
         },
         "/api/v1/triggertypes/{ref_or_id}": {
@@ -383,7 +393,9 @@ def paths():
         },
         "/api/v1/triggers": {"get": listing("Trigger")},
         "/api/v1/triggers/{ref_or_id}": {"parameters": by_ref, "get": detail("Trigger")},
-        "/api/v1/triggerinstances": {"get": listing("TriggerInstance", triggers.INSTANCE_FILTERS)},
+        "/api/v1/triggerinstances": {
+            "get": listing("TriggerInstance", triggers.INSTANCE_FILTERS, [SORT])
+        },
         "/api/v1/triggerinstances/{instance_id}": {
             "parameters": [path("instance_id")],
             "get": detail("TriggerInstance"),
@@ -398,7 +410,7 @@ def paths():
             ),
         },
         "/api/v1/ruleenforcements": {
-            "get": listing("RuleEnforcement", triggers.ENFORCEMENT_FILTERS)
+            "get": listing("RuleEnforcement", triggers.ENFORCEMENT_FILTERS, [SORT])
         },
         "/api/v1/ruleenforcements/{enforcement_id}": {
             "parameters": [path("enforcement_id")],
@@ -430,6 +442,121 @@ def paths():
         "/stream/v1/executions/{execution_id}/output": {
             "parameters": execution,
             "get": operation("An execution's output as events", 200, errors=(404, 429), media=SSE),
+        },
+    }
+
+
+# --- the views st2web reads (issue 17) -------------------------------------------------------
+
+ANY_MEDIA = {"*/*": {"schema": {}}}
+
+
+def raw(summary, errors=(404,), parameters=(), media=ANY_MEDIA):
+    """An operation answering a file or text, its type that of the content."""
+    result = operation(summary, 200, errors=errors, parameters=parameters)
+    result["responses"]["200"]["content"] = media
+    return result
+
+
+def view_paths():
+    execution = [path("execution_id")]
+    pack = [path("ref_or_id", "core")]
+    return {
+        "/api/v1/executions/views/filters": {
+            "get": operation(
+                "The values each execution filter takes",
+                200,
+                ref("ExecutionFilters"),
+                parameters=[query("types", description="comma-separated filter names")],
+            )
+        },
+        "/api/v1/executions/{execution_id}/result": {
+            "parameters": execution,
+            "get": raw(
+                "The result alone, as JSON text",
+                parameters=[
+                    query(name, BOOLEAN) for name in ("pretty_format", "compress", "download")
+                ],
+                media={
+                    "text/json": {"schema": STRING},
+                    "application/x-gzip": {"schema": STRING},
+                },
+            ),
+        },
+        "/api/v1/executions/{execution_id}/attribute/{name}": {
+            "parameters": [
+                *execution,
+                {
+                    "name": "name",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"enum": list(executions_api.ATTRIBUTES)},
+                },
+            ],
+            "get": operation("One attribute of an execution (any JSON value)", 200, {}, (404,)),
+        },
+        "/api/v1/executions/{execution_id}/children": {
+            "parameters": execution,
+            "get": operation(
+                "The executions under it (none until workflows exist)",
+                200,
+                {"type": "array", "items": ref("Execution")},
+                errors=(404,),
+                parameters=[query("depth", {"type": "integer"}, "levels; -1 for all")],
+            ),
+        },
+        "/api/v1/rules/views": {"get": listing("RuleView", rules.VIEW_FILTERS)},
+        "/api/v1/rules/views/{ref_or_id}": {
+            "parameters": [path("ref_or_id")],
+            "get": detail("RuleView"),
+        },
+        "/api/v1/ruleenforcements/views": {
+            "get": listing("RuleEnforcementView", triggers.ENFORCEMENT_FILTERS, [SORT])
+        },
+        "/api/v1/ruleenforcements/views/{enforcement_id}": {
+            "parameters": [path("enforcement_id")],
+            "get": detail("RuleEnforcementView"),
+        },
+        "/api/v1/packs/index": {"get": operation("The pack indexes' packs", 200, ref("PackIndex"))},
+        "/api/v1/packs/index/search": {
+            "post": operation(
+                "Packs of the index matching a query, or one pack's entry",
+                200,
+                {
+                    "anyOf": [
+                        {"type": "array", "items": ref("PackIndexEntry")},
+                        ref("PackIndexEntry"),
+                    ]
+                },
+                errors=(413,),
+                body=obj(query=STRING, pack=STRING),
+            )
+        },
+        "/api/v1/packs/index/health": {
+            "get": operation("Whether the pack indexes are healthy", 200, ref("PackIndexHealth"))
+        },
+        "/api/v1/packs/views/files/{ref_or_id}": {
+            "parameters": pack,
+            "get": operation(
+                "A pack's text files",
+                200,
+                {"type": "array", "items": ref("PackFile")},
+                errors=(404,),
+            ),
+        },
+        "/api/v1/packs/views/file/{ref_or_id}/{file_path}": {
+            "parameters": [*pack, path("file_path", "pack.yaml")],
+            "get": {
+                **raw("One file of a pack (from inside it only)"),
+                "responses": {
+                    **raw("One file of a pack (from inside it only)")["responses"],
+                    "304": {"description": "Not modified (If-None-Match, If-Modified-Since)"},
+                },
+            },
+        },
+        "/api/v1/actions/views/entry_point/{ref_or_id}": {
+            "parameters": [path("ref_or_id", "demo.greet")],
+            "get": raw("An action's entry point file (empty when it has none)"),
         },
     }
 
@@ -470,6 +597,17 @@ def team_paths():
             )
         },
     }
+
+
+def with_unversioned(documented):
+    """`documented`, and each /auth/v1 and /stream/v1 path without its version as well, as
+    st2auth and st2stream serve them (st2web calls those with no `hosts` configured)."""
+    aliases = {
+        path.replace("/v1/", "/", 1): item
+        for path, item in documented.items()
+        if path.startswith(("/auth/v1/", "/stream/v1/"))
+    }
+    return {**documented, **aliases}
 
 
 # --- the rest of StackStorm's API (aliases, policies, RBAC views, packs, ...) -------------------
@@ -676,7 +814,7 @@ def document():
     return {
         "openapi": "3.1.0",
         "info": {"title": "StackStorm-compatible API (embedded)", "version": API_VERSION},
-        "paths": merged_paths(paths(), team_paths(), more_paths()),
+        "paths": with_unversioned(merged_paths(paths(), view_paths(), team_paths(), more_paths())),
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {

@@ -15,4 +15,4 @@ class SingleSignOn(ApiView):
         return Response({"enabled": False})
 
 
-urlpatterns = [route(r"auth/v1/sso", SingleSignOn)]
+urlpatterns = [route(r"auth/(?:v1/)?sso", SingleSignOn)]  # st2auth serves /sso too
