@@ -157,6 +157,7 @@ class Batch:
                     prepared=prepared,
                     rule_ref=rule.ref,
                     trigger_instance_id=self.instance.id,
+                    trigger_type=self.instance.trigger_type,
                 )
             except (St2Error, ValueError, TypeError) as error:
                 self._failed(rule, error)

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from . import datastore, executions, lifecycle, timers
+from . import datastore, execution_counts, executions, lifecycle, timers
 from .auth import is_admin_username
 from .models import Execution, ExecutionOutput, Pack, StreamEvent
 from .rows import columns, instance, select_rows
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL = 0.01
 TIMER_CHECK_INTERVAL = 0.25  # seconds; well under a tick, so no tick is skipped
 FIRINGS_PRUNE_INTERVAL = 60  # seconds between deletions of old timer firings
+COUNTS_COMPACT_INTERVAL = 5  # seconds between compactions of the execution counts
 LIVE = (Execution.SCHEDULED, Execution.RUNNING, Execution.CANCELING)
 
 
@@ -270,6 +271,7 @@ class Worker:
         self._last_beat = 0.0
         self._last_timers = 0.0
         self._last_prune = 0.0
+        self._last_compact = 0.0
 
     def stop(self, *_signal_args):
         self.stopping.set()
@@ -296,6 +298,9 @@ class Worker:
         if time.monotonic() - self._last_prune >= FIRINGS_PRUNE_INTERVAL:
             self._last_prune = time.monotonic()
             timers.forget_old_firings()
+        if time.monotonic() - self._last_compact >= COUNTS_COMPACT_INTERVAL:
+            self._last_compact = time.monotonic()
+            execution_counts.compact()  # PostgreSQL's rows of +n/-n (does nothing on SQLite)
         free = self.concurrency - len(self.jobs)
         if free <= 0:
             return False

@@ -207,9 +207,9 @@ def show_secrets(request, caller):
 # --- paging -------------------------------------------------------------------------------
 
 
-def paginate(request, items, caller, default_limit=None):
-    """Slice a queryset or list by limit/offset; return (page, headers) with StackStorm's
-    X-Total-Count and X-Limit and its limit rules (notes §1.6)."""
+def page_window(request, caller, default_limit=None):
+    """(limit, offset) that limit/offset ask for, with StackStorm's limit rules (notes §1.6);
+    limit None: to the end."""
     limit = query_int(request, "limit")
     offset = query_int(request, "offset") or 0
     if limit is None:
@@ -236,12 +236,23 @@ def paginate(request, items, caller, default_limit=None):
         raise InvalidInput(f'Offset, "{offset}" specified, must be a positive number.')
     if offset >= MAX_OFFSET:
         raise InvalidInput(f'Offset "{offset}" specified is more than 32-bit int')
-    total = items.count() if hasattr(items, "count") and not isinstance(items, list) else len(items)
-    page = items[offset:] if limit is None else items[offset : offset + limit]
+    return limit, offset
+
+
+def page_headers(total, limit):
+    """StackStorm's X-Total-Count and X-Limit."""
     headers = {"X-Total-Count": str(total)}
     if limit is not None:
         headers["X-Limit"] = str(limit)
-    return list(page), headers
+    return headers
+
+
+def paginate(request, items, caller, default_limit=None):
+    """Slice a queryset or list by limit/offset; return (page, headers)."""
+    limit, offset = page_window(request, caller, default_limit)
+    total = items.count() if hasattr(items, "count") and not isinstance(items, list) else len(items)
+    page = items[offset:] if limit is None else items[offset : offset + limit]
+    return list(page), page_headers(total, limit)
 
 
 # --- attribute selection ------------------------------------------------------------------

@@ -5,7 +5,7 @@ import json
 from django.http import HttpResponse
 from rest_framework.response import Response
 
-from st2bridge import access, executions, lifecycle
+from st2bridge import access, executions, history, lifecycle
 from st2bridge.errors import InvalidInput
 from st2bridge.executions import to_api
 from st2bridge.shapes import EXECUTION
@@ -15,7 +15,8 @@ from .base import (
     attribute_selector,
     check_json,
     json_body,
-    paginate,
+    page_headers,
+    page_window,
     query_filters,
     route,
     show_secrets,
@@ -27,9 +28,11 @@ FILTERS = {
     "user": "user",
     "rule": "rule_ref",
     "trigger_instance": "trigger_instance_id",
+    "trigger_type": "trigger_type",  # the trigger type's ref (StackStorm's matches its name)
     "timestamp_gt": "start_timestamp__gt",
     "timestamp_lt": "start_timestamp__lt",
 }
+COUNTED = ("action_ref", "status", "user", "rule_ref", "trigger_type")  # history.Selection
 OUTPUT_TYPES = ("stdout", "stderr", "all")
 # An extension (GET /extensions says `execution_action_contains`): executions whose action ref
 # contains this text, case-insensitively; LIKE's wildcards in it match only themselves.
@@ -55,25 +58,27 @@ def header_context(request):
     return context
 
 
-def filtered(request, queryset):
-    queryset = queryset.filter(**query_filters(request, FILTERS))
-    part = request.query_params.get(ACTION_CONTAINS)
-    if part:
-        if len(part) > ACTION_CONTAINS_MAX:
-            raise InvalidInput(
-                f'Parameter "{ACTION_CONTAINS}" is longer than {ACTION_CONTAINS_MAX} characters'
-            )
-        queryset = queryset.filter(action_ref__icontains=part)
-    parent = request.query_params.get("parent")
-    if parent == "null":
-        queryset = queryset.filter(parent__isnull=True)
-    elif parent:
-        queryset = queryset.filter(parent_id=parent)
+def selected(request):
+    """The history.Selection the query string asks for."""
+    lookups = query_filters(request, FILTERS)
+    part = request.query_params.get(ACTION_CONTAINS) or ""
+    if len(part) > ACTION_CONTAINS_MAX:
+        raise InvalidInput(
+            f'Parameter "{ACTION_CONTAINS}" is longer than {ACTION_CONTAINS_MAX} characters'
+        )
+    parent = request.query_params.get("parent") or ""
     ids = request.query_params.get("id")
-    if ids:
-        queryset = queryset.filter(pk__in=ids.split(",")[:100])
-    oldest_first = "sort_asc" in request.query_params or "timestamp_gt" in request.query_params
-    return queryset.order_by("start_timestamp" if oldest_first else "-start_timestamp", "id")
+    return history.Selection(
+        equal={name: value for name, value in lookups.items() if name in COUNTED},
+        action_contains=part,
+        top_level=parent == "null",
+        parent="" if parent == "null" else parent,
+        trigger_instance=lookups.get("trigger_instance_id", ""),
+        ids=ids.split(",")[:100] if ids else [],
+        after=lookups.get("start_timestamp__gt"),
+        before=lookups.get("start_timestamp__lt"),
+        oldest_first="sort_asc" in request.query_params or "timestamp_gt" in request.query_params,
+    )
 
 
 def _result_left_out(request):
@@ -89,13 +94,17 @@ def _result_left_out(request):
 
 class ExecutionList(ApiView):
     def get(self, request):
-        queryset = filtered(request, access.visible_executions(self.caller))
+        selection = selected(request)
         unmasked = show_secrets(request, self.caller)
         select = attribute_selector(request, EXECUTION)
+        limit, offset = page_window(request, self.caller, 100)
+        rows = selection.executions(self.caller).select_related(None)
         if _result_left_out(request):
-            queryset = queryset.defer("result")  # it may be megabytes a row: not even read
-        page, headers = paginate(request, queryset.select_related(None), self.caller, 100)
-        return Response([select(to_api(item, unmasked)) for item in page], headers=headers)
+            rows = rows.defer("result")  # it may be megabytes a row: not even read
+        total = selection.total(self.caller)
+        page = history.page(rows, offset, limit, total)
+        data = [select(to_api(item, unmasked)) for item in page]
+        return Response(data, headers=page_headers(total, limit))
 
     def post(self, request):
         execution = executions.launch(self.caller, json_body(request), header_context(request))
