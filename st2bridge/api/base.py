@@ -261,6 +261,12 @@ def paginate(request, items, caller, default_limit=None):
 def attribute_selector(request, shape):
     """A function trimming API dicts of `shape` (st2bridge.shapes) to include_attributes /
     exclude_attributes, which may name its fields only; include keeps its mandatory ones."""
+    return selector(shape, *attribute_choice(request, shape))
+
+
+def attribute_choice(request, shape):
+    """(include, exclude): the names include_attributes and exclude_attributes give, as
+    tuples, checked against `shape`."""
     include = _attribute_list(request, "include_attributes")
     exclude = _attribute_list(request, "exclude_attributes")
     if include and exclude:
@@ -272,6 +278,11 @@ def attribute_selector(request, shape):
         for name in names:
             if name not in shape.names:
                 raise InvalidInput(f"Invalid or unsupported {kind} attribute specified: {name}")
+    return tuple(include), tuple(exclude)
+
+
+def selector(shape, include, exclude):
+    """The function of attribute_selector() for an attribute_choice()."""
     if include:
         keep = set(include) | set(shape.mandatory)
         return lambda data: {key: value for key, value in data.items() if key in keep}
