@@ -167,6 +167,12 @@ def visible_executions(caller, executions=None):
     return executions if caller.is_admin else executions.filter(user=caller.username)
 
 
+def sees_all_executions(caller):
+    """Whether visible_executions() is every execution (the executions counted per hour are
+    counted for everyone at once, so only such a caller may page by them)."""
+    return caller.is_admin
+
+
 def visible_execution_counts(caller, counts=None):
     """The counts (st2bridge.execution_counts) of the caller's own executions."""
     counts = ExecutionCount.objects.all() if counts is None else counts

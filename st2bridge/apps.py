@@ -18,7 +18,7 @@ def _install_count_triggers(using, plan=None, **kwargs):
 
     from . import execution_counts
 
-    connection = connections[using]
-    if execution_counts.COUNTS not in connection.introspection.table_names():
+    tables = connections[using].introspection.table_names()
+    if any(tally.table not in tables for tally in execution_counts.TALLIES):
         return  # migrated back before the counts existed
     execution_counts.ensure()

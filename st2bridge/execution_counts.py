@@ -1,45 +1,102 @@
-"""Exact counts of executions without counting them (issue 16): the table of
-st2bridge.models.ExecutionCount holds how many executions there are of each combination of
-the values the list filters on, and database triggers keep it exact in the transaction of
-every INSERT, UPDATE and DELETE of an execution, whoever writes it: the ORM, a bulk insert,
-plain SQL, a cascade. So X-Total-Count is a sum over a few hundred rows however many
-executions there are (st2bridge.history).
+"""Exact counts of executions without counting them (issue 16). Two tables of counts, kept
+exact by database triggers in the transaction of every INSERT, UPDATE and DELETE of an
+execution, whoever writes it (the ORM, a bulk insert, plain SQL, a cascade):
 
-- SQLite (one writer at a time): one row per combination, upserted by row triggers.
+- st2bridge.models.ExecutionCount: how many executions there are of each combination of the
+  values the list filters on. X-Total-Count is a sum over a few hundred rows, however many
+  executions there are (st2bridge.history).
+- st2bridge.models.ExecutionHour: how many started in each hour (top level or not). A deep
+  page of the whole history is found by adding up hours (hour_at()), then skipping at most
+  an hour's executions in the index, instead of every one before it.
+
+- SQLite (one writer at a time): one row per combination or hour, upserted by row triggers.
 - PostgreSQL (concurrent writers): every change appends rows of +n/-n and updates none, so
   two transactions never wait on (or deadlock over) a counter row; INSERT and DELETE
   statements add one row per combination they touch (statement triggers, so a bulk insert
-  of a million rows adds a handful). compact() sums the rows of each combination into one;
-  the worker calls it every few seconds.
+  of a million rows adds a few hundred). compact() sums the rows of each combination into
+  one; the worker calls it every few seconds.
 
 The triggers are installed by ensure() after every `migrate` (st2bridge.apps), not by a
 migration: on SQLite, Django alters a table by building a new one and dropping the old,
 which drops its triggers. When ensure() finds them missing (or of an older version), it
-installs them and recounts the table in one transaction that holds off writers.
+installs them and recounts in one transaction that holds off writers.
 
 All the SQL here is built from the models' own table and column names: no value goes into
 its text (ruff's S608 and bandit's B608 are told so, line by line for bandit)."""
 # ruff: noqa: S608
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from .models import Execution, ExecutionCount
+from .models import Execution, ExecutionCount, ExecutionHour
 
 log = logging.getLogger(__name__)
 
-# The columns of a combination in the counts table; from an execution row, the first five are
-# its columns of the same name and `top_level` is whether its parent_id is NULL.
-DIMENSIONS = ("user", "action_ref", "status", "rule_ref", "trigger_type", "top_level")
-WATCHED = ("user", "action_ref", "status", "rule_ref", "trigger_type", "parent_id")
-VERSION = "v1"  # in the triggers' names: a change of their SQL renames them, and so reinstalls
+VERSION = "v2"  # in the triggers' names: a change of their SQL renames them, and so reinstalls
 PREFIX = "execution_counts_"
-NAMES = tuple(f"{PREFIX}{VERSION}_{event}" for event in ("insert", "update", "delete"))
-
-COUNTS = ExecutionCount._meta.db_table
 EXECUTIONS = Execution._meta.db_table
+HOUR = timedelta(hours=1)  # the span of an ExecutionHour
+
+
+def _q(name):
+    return connection.ops.quote_name(name)
+
+
+class Tally:
+    """A table of counts: its key columns, each an SQL expression of an execution row, and
+    the execution columns whose change moves a row to another key."""
+
+    def __init__(self, model, name, columns, watched):
+        self.table = model._meta.db_table
+        self.name = name
+        self.columns = columns  # {column: function(prefix) -> SQL expression}
+        self.watched = watched
+
+    def expressions(self, row=None):
+        """The key of execution `row` (NEW, OLD, a transition table; None: the row read)."""
+        prefix = f"{row}." if row else ""
+        return [expression(prefix) for expression in self.columns.values()]
+
+    def column_list(self):
+        return ", ".join(_q(name) for name in self.columns)
+
+    def trigger(self, event):
+        return f"{PREFIX}{VERSION}_{self.name}_{event}"
+
+
+def _column(name):
+    return lambda prefix: f"{prefix}{_q(name)}"
+
+
+def _top_level(prefix):
+    return f"({prefix}{_q('parent_id')} IS NULL)"
+
+
+def _hour(prefix):
+    started = f"{prefix}{_q('start_timestamp')}"
+    if connection.vendor == "postgresql":
+        return f"(date_trunc('hour', {started} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+    return f"strftime('%Y-%m-%d %H:00:00', {started})"  # Django's text form of a datetime
+
+
+FILTERED = ("user", "action_ref", "status", "rule_ref", "trigger_type")
+COUNTS = Tally(
+    ExecutionCount,
+    "combinations",
+    {**{name: _column(name) for name in FILTERED}, "top_level": _top_level},
+    watched=(*FILTERED, "parent_id"),
+)
+HOURS = Tally(
+    ExecutionHour,
+    "hours",
+    {"hour": _hour, "top_level": _top_level},
+    watched=("start_timestamp", "parent_id"),
+)
+TALLIES = (COUNTS, HOURS)
+NAMES = tuple(tally.trigger(event) for tally in TALLIES for event in ("insert", "update", "delete"))
 
 
 def count(counts):
@@ -48,100 +105,78 @@ def count(counts):
     return counts.aggregate(total=Sum("n"))["total"] or 0
 
 
-def _q(name):
-    return connection.ops.quote_name(name)
+# --- SQLite: one row per key, kept by row triggers ---------------------------------------
 
 
-def _columns():
-    return ", ".join(_q(name) for name in DIMENSIONS)
-
-
-def _combination(row=None):
-    """The combination of an execution row as SQL expressions: of NEW or OLD in a trigger
-    (or a transition table), else of the row being read."""
-    prefix = f"{row}." if row else ""
-    return [f"{prefix}{_q(name)}" for name in WATCHED[:-1]] + [
-        f"({prefix}{_q('parent_id')} IS NULL)"
-    ]
-
-
-def _values(row):
-    return ", ".join(_combination(row))
-
-
-def _changed():
-    """SQL: the UPDATE changed the combination of the row."""
-    differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
-    return " OR ".join(f"OLD.{_q(name)} {differs} NEW.{_q(name)}" for name in WATCHED)
-
-
-def _watched():
-    return ", ".join(_q(name) for name in WATCHED)
-
-
-# --- SQLite: one row per combination, kept by row triggers -----------------------------------
-
-
-def _sqlite_statements():
-    insert, update, delete = NAMES
-    columns = _columns()
+def _sqlite_statements(tally):
+    columns, table = tally.column_list(), tally.table
     upsert = f"ON CONFLICT ({columns}) DO UPDATE SET n = n + 1"  # nosec B608
+    new = ", ".join(tally.expressions("NEW"))
     matches_old = " AND ".join(
         f"{_q(name)} = {expression}"
-        for name, expression in zip(DIMENSIONS, _combination("OLD"), strict=True)
+        for name, expression in zip(tally.columns, tally.expressions("OLD"), strict=True)
     )
+    changed = " OR ".join(f"OLD.{_q(name)} IS NOT NEW.{_q(name)}" for name in tally.watched)
+    watched = ", ".join(_q(name) for name in tally.watched)
+    add_new = f"INSERT INTO {table} ({columns}, n) VALUES ({new}, 1) {upsert};"  # nosec B608
+    remove_old = f"UPDATE {table} SET n = n - 1 WHERE {matches_old};"  # nosec B608
     return [
-        f"CREATE UNIQUE INDEX IF NOT EXISTS {PREFIX}one_row ON {COUNTS} ({columns})",
-        f"CREATE TRIGGER {insert} AFTER INSERT ON {EXECUTIONS} BEGIN "  # nosec B608
-        f"INSERT INTO {COUNTS} ({columns}, n) VALUES ({_values('NEW')}, 1) {upsert}; END",
-        f"CREATE TRIGGER {update} AFTER UPDATE OF {_watched()} ON {EXECUTIONS} "  # nosec B608
-        f"WHEN {_changed()} BEGIN "
-        f"UPDATE {COUNTS} SET n = n - 1 WHERE {matches_old}; "
-        f"INSERT INTO {COUNTS} ({columns}, n) VALUES ({_values('NEW')}, 1) {upsert}; END",
-        f"CREATE TRIGGER {delete} AFTER DELETE ON {EXECUTIONS} BEGIN "  # nosec B608
-        f"UPDATE {COUNTS} SET n = n - 1 WHERE {matches_old}; END",
+        f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_one_row ON {table} ({columns})",
+        f"CREATE TRIGGER {tally.trigger('insert')} AFTER INSERT ON {EXECUTIONS} "
+        f"BEGIN {add_new} END",
+        f"CREATE TRIGGER {tally.trigger('update')} AFTER UPDATE OF {watched} ON {EXECUTIONS} "
+        f"WHEN {changed} BEGIN {remove_old} {add_new} END",
+        f"CREATE TRIGGER {tally.trigger('delete')} AFTER DELETE ON {EXECUTIONS} "
+        f"BEGIN {remove_old} END",
     ]
 
 
 # --- PostgreSQL: rows of +n/-n, appended by triggers, summed by compact() ------------------
 
 
-def _postgresql_statements():
-    insert, update, delete = NAMES
-    columns = _columns()
-    grouped = ", ".join(str(number) for number in range(1, len(DIMENSIONS) + 1))
+def _function(name, body):
+    return (
+        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN {body}; RETURN NULL; END $$"
+    )
 
-    def function(name, body):
-        return (
-            f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            f"BEGIN {body}; RETURN NULL; END $$"
-        )
 
-    def per_statement(name, table, sign):
-        body = (
-            f"INSERT INTO {COUNTS} ({columns}, n) "  # nosec B608
-            f"SELECT {_values(table)}, {sign}count(*) FROM {table} GROUP BY {grouped}"
-        )
-        event = "INSERT" if table == "NEW_ROWS" else "DELETE"
-        kind = "NEW" if table == "NEW_ROWS" else "OLD"
-        return [
-            function(name, body),
-            f"CREATE TRIGGER {name} AFTER {event} ON {EXECUTIONS} "
-            f"REFERENCING {kind} TABLE AS {table} FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
+def _postgresql_statements(tally):
+    columns, table = tally.column_list(), tally.table
+    grouped = ", ".join(str(number) for number in range(1, len(tally.columns) + 1))
+    statements = []
+    for event, rows, sign in (("insert", "NEW_ROWS", ""), ("delete", "OLD_ROWS", "-")):
+        name = tally.trigger(event)
+        keys = ", ".join(tally.expressions(rows))
+        body = f"INSERT INTO {table} ({columns}, n) SELECT {keys}, {sign}count(*) FROM {rows} "  # nosec B608
+        statements += [
+            _function(name, f"{body} GROUP BY {grouped}"),  # nosec B608
+            f"CREATE TRIGGER {name} AFTER {event.upper()} ON {EXECUTIONS} "
+            f"REFERENCING {rows[:3]} TABLE AS {rows} FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
         ]
-
-    rows = f"({_values('OLD')}, -1), ({_values('NEW')}, 1)"
-    changed = f"INSERT INTO {COUNTS} ({columns}, n) VALUES {rows}"  # nosec B608
-    truncate = f"{PREFIX}{VERSION}_truncate"
+    name = tally.trigger("update")
+    moved = (
+        f"({', '.join(tally.expressions('OLD'))}, -1), ({', '.join(tally.expressions('NEW'))}, 1)"
+    )
+    changed = " OR ".join(
+        f"OLD.{_q(column)} IS DISTINCT FROM NEW.{_q(column)}" for column in tally.watched
+    )
+    watched = ", ".join(_q(column) for column in tally.watched)
     return [
-        *per_statement(insert, "NEW_ROWS", ""),
-        *per_statement(delete, "OLD_ROWS", "-"),
-        function(update, changed),
-        f"CREATE TRIGGER {update} AFTER UPDATE OF {_watched()} ON {EXECUTIONS} "
-        f"FOR EACH ROW WHEN ({_changed()}) EXECUTE FUNCTION {update}()",
-        function(truncate, f"DELETE FROM {COUNTS}"),  # nosec B608
-        f"CREATE TRIGGER {truncate} AFTER TRUNCATE ON {EXECUTIONS} "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {truncate}()",
+        *statements,
+        _function(name, f"INSERT INTO {table} ({columns}, n) VALUES {moved}"),  # nosec B608
+        f"CREATE TRIGGER {name} AFTER UPDATE OF {watched} ON {EXECUTIONS} "
+        f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION {name}()",
+    ]
+
+
+def _postgresql_truncate():
+    name = f"{PREFIX}{VERSION}_truncate"
+    emptied = "; ".join(f"DELETE FROM {tally.table}" for tally in TALLIES)  # nosec B608
+    return [
+        _function(name, emptied),
+        f"CREATE TRIGGER {name} AFTER TRUNCATE ON {EXECUTIONS} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
     ]
 
 
@@ -170,51 +205,80 @@ def ensure():
     True if it installed them."""
     if set(NAMES) <= installed():
         return False
+    postgresql = connection.vendor == "postgresql"
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if postgresql:
             # Writers wait until the triggers are in and the counts are right.
             cursor.execute(f"LOCK TABLE {EXECUTIONS} IN SHARE ROW EXCLUSIVE MODE")
         for name in installed():  # another version's, or part of this one's
-            cursor.execute(f"DROP TRIGGER IF EXISTS {name}" + _on_table())
-        statements = (
-            _postgresql_statements() if connection.vendor == "postgresql" else _sqlite_statements()
-        )
-        for statement in statements:
+            on_table = f" ON {EXECUTIONS}" if postgresql else ""
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name}{on_table}")
+        for tally in TALLIES:
+            statements = _postgresql_statements if postgresql else _sqlite_statements
+            for statement in statements(tally):
+                cursor.execute(statement)
+            _recount(cursor, tally)
+        for statement in _postgresql_truncate() if postgresql else []:
             cursor.execute(statement)
-        recount(cursor)
     log.info("Installed the execution count triggers (%s) and recounted", VERSION)
     return True
 
 
-def _on_table():
-    return f" ON {EXECUTIONS}" if connection.vendor == "postgresql" else ""
-
-
-def recount(cursor):
-    """Count every combination afresh (in the caller's transaction)."""
-    sources = ", ".join(_combination())
-    cursor.execute(f"DELETE FROM {COUNTS}")  # noqa: S608  # nosec B608 - our table names
+def _recount(cursor, tally):
+    """Count every key afresh (in the caller's transaction)."""
+    keys = ", ".join(tally.expressions())
+    cursor.execute(f"DELETE FROM {tally.table}")  # nosec B608
     cursor.execute(
-        f"INSERT INTO {COUNTS} ({_columns()}, n) SELECT {sources}, count(*) "  # noqa: S608  # nosec B608
-        f"FROM {EXECUTIONS} GROUP BY {sources}"
+        f"INSERT INTO {tally.table} ({tally.column_list()}, n) "  # nosec B608
+        f"SELECT {keys}, count(*) FROM {EXECUTIONS} GROUP BY {keys}"
     )
 
 
 def compact():
-    """PostgreSQL: sum the rows of each combination that has more than one (or one of 0)
-    into one. Concurrent changes are safe: the DELETE removes, and its RETURNING sums, exactly
-    the rows its snapshot sees; rows committed meanwhile stay, to be summed next time.
-    SQLite has one row per combination already. Returns the number of rows removed."""
+    """PostgreSQL: sum the rows of each key that has more than one (or one of 0) into one.
+    Concurrent changes are safe: the DELETE removes, and its RETURNING sums, exactly the rows
+    its snapshot sees; rows committed meanwhile stay, to be summed next time. SQLite has one
+    row per key already. Returns the number of rows removed."""
     if connection.vendor != "postgresql":
         return 0
-    columns = _columns()
+    removed = 0
+    with connection.cursor() as cursor:
+        for tally in TALLIES:
+            columns, table = tally.column_list(), tally.table
+            cursor.execute(
+                f"WITH merged AS (DELETE FROM {table} WHERE ({columns}) IN ("  # nosec B608
+                f"SELECT {columns} FROM {table} GROUP BY {columns} "
+                f"HAVING count(*) > 1 OR sum(n) = 0) RETURNING {columns}, n), "
+                f"summed AS (INSERT INTO {table} ({columns}, n) SELECT {columns}, sum(n) "
+                f"FROM merged GROUP BY {columns} HAVING sum(n) <> 0 RETURNING 1) "
+                f"SELECT (SELECT count(*) FROM merged) - (SELECT count(*) FROM summed)"
+            )
+            removed += cursor.fetchone()[0]
+    return removed
+
+
+# --- deep pages --------------------------------------------------------------------------
+
+
+def hour_at(rank, newest_first, top_level_only):
+    """Where the execution at `rank` (0: the first) of the whole history, newest or oldest
+    first, is: (the hour it started in, how many executions come before that hour in that
+    order); None past the end. Adds up the hours' counts in order until it passes `rank`."""
+    direction = "DESC" if newest_first else "ASC"
+    where = f"WHERE {_q('top_level')}" if top_level_only else ""
+    hour, table = _q("hour"), HOURS.table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH merged AS (DELETE FROM {COUNTS} WHERE ({columns}) IN ("  # noqa: S608  # nosec B608
-            f"SELECT {columns} FROM {COUNTS} GROUP BY {columns} "
-            f"HAVING count(*) > 1 OR sum(n) = 0) RETURNING {columns}, n), "
-            f"summed AS (INSERT INTO {COUNTS} ({columns}, n) SELECT {columns}, sum(n) "
-            f"FROM merged GROUP BY {columns} HAVING sum(n) <> 0 RETURNING 1) "
-            f"SELECT (SELECT count(*) FROM merged) - (SELECT count(*) FROM summed)"
+            f"SELECT {hour}, through - n FROM (SELECT {hour}, SUM(n) AS n, "  # nosec B608
+            f"SUM(SUM(n)) OVER (ORDER BY {hour} {direction}) AS through "
+            f"FROM {table} {where} GROUP BY {hour}) AS hours "
+            f"WHERE through > %s ORDER BY {hour} {direction} LIMIT 1",
+            [rank],
         )
-        return cursor.fetchone()[0]
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    hour, before = found
+    if isinstance(hour, str):  # SQLite's text form of a UTC datetime
+        hour = datetime.fromisoformat(hour)
+    return hour if hour.tzinfo else hour.replace(tzinfo=UTC), before

@@ -13,7 +13,11 @@ X-Total-Count cost about the same with a thousand executions or a million.
   skipped are index entries, never table rows (PostgreSQL reads the table only for pages
   of the visibility map that VACUUM has not marked yet); then those rows are read by id.
   Past the middle of the list it is read from the other end, so the last pages are as quick
-  as the first. An offset in the middle of a huge list still steps over its index entries.
+  as the first. For the whole history (or its top level, parent=null) as an administrator
+  sees it, an offset of SEEK_FROM or more is first turned into the hour its page starts in,
+  by adding up the counts of executions per hour (st2bridge.execution_counts.hour_at), so
+  that at most an hour's executions are skipped. A filtered list still steps over the index
+  entries before its page (or after it, past the middle).
 """
 
 from dataclasses import dataclass, field
@@ -24,6 +28,7 @@ from . import access, execution_counts
 NEWEST_FIRST = ("-start_timestamp", "id")
 OLDEST_FIRST = ("start_timestamp", "-id")  # the exact reverse: one index serves both
 COUNT_CAP = 10_000
+SEEK_FROM = 5_000  # an offset from which a page of the whole history is found by hours
 
 
 @dataclass
@@ -96,28 +101,52 @@ class Selection:
             outside += outside_after
         return total - outside
 
+    def page(self, caller, rows, offset, limit, total):
+        """Rows [offset, offset + limit) of `rows` (what executions() gives, deferring what
+        the caller wishes; limit None: to the end), of which there are `total`."""
+        if limit is None:
+            return list(rows[offset:])
+        if offset == 0:
+            return list(rows[:limit])
+        from_end = offset > total - offset - limit  # past the middle: read from the end
+        if from_end:
+            stop = total - offset
+            if stop <= 0:
+                return []
+            skip, count, ordered = max(0, stop - limit), min(limit, stop), rows.reverse()
+        else:
+            skip, count, ordered = offset, limit, rows
+        ordered, skip = self._seek(
+            caller, ordered, skip, newest_first=from_end == self.oldest_first
+        )
+        ids = list(ordered.values_list("pk", flat=True)[skip : skip + count])
+        if from_end:
+            ids.reverse()
+        found = rows.in_bulk(ids)
+        return [found[pk] for pk in ids if pk in found]
+
+    def _seek(self, caller, ordered, skip, newest_first):
+        """(rows, skip) to the same rows with fewer skipped: for the whole history (or its
+        top level) as an administrator sees it, the hour the page starts in is found by
+        adding up hours (st2bridge.execution_counts.hour_at), and only the executions of
+        that hour before the page are skipped in the index."""
+        plain = not (
+            self.equal or self.action_contains or self.parent or self.trigger_instance
+            or self.ids or self.after or self.before
+        )  # fmt: skip
+        if skip < SEEK_FROM or not plain or not access.sees_all_executions(caller):
+            return ordered, skip
+        found = execution_counts.hour_at(skip, newest_first, self.top_level)
+        if found is None:
+            return ordered, skip
+        hour, before = found
+        if newest_first:
+            return ordered.filter(start_timestamp__lt=hour + execution_counts.HOUR), skip - before
+        return ordered.filter(start_timestamp__gte=hour), skip - before
+
 
 def _capped_count(rows):
     """How many rows there are, if at most COUNT_CAP (an index range read that far), else
     None."""
     found = rows.order_by()[: COUNT_CAP + 1].count()
     return found if found <= COUNT_CAP else None
-
-
-def page(rows, offset, limit, total):
-    """Rows [offset, offset + limit) of the ordered queryset `rows` (limit None: to the
-    end), of which there are `total`."""
-    if limit is None:
-        return list(rows[offset:])
-    if offset == 0:
-        return list(rows[:limit])
-    if offset > total - offset - limit:  # past the middle: from the other end
-        stop = total - offset
-        if stop <= 0:
-            return []
-        ids = list(rows.reverse().values_list("pk", flat=True)[max(0, stop - limit) : stop])
-        ids.reverse()
-    else:
-        ids = list(rows.values_list("pk", flat=True)[offset : offset + limit])
-    found = rows.in_bulk(ids)
-    return [found[pk] for pk in ids if pk in found]

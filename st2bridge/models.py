@@ -221,6 +221,16 @@ class ExecutionCount(models.Model):
     n = models.BigIntegerField()
 
 
+class ExecutionHour(models.Model):
+    """How many executions started in each hour (`hour`: its start, UTC), top level or not;
+    kept like ExecutionCount, so that a deep page of the whole history is found by adding up
+    hours instead of stepping over every execution before it (st2bridge.history)."""
+
+    hour = models.DateTimeField()
+    top_level = models.BooleanField()
+    n = models.BigIntegerField()
+
+
 class ExecutionOutput(models.Model):
     """A chunk of stdout/stderr, stored as it arrives so partial output can be read."""
 

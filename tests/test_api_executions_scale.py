@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from st2bridge import execution_counts, history, lifecycle
-from st2bridge.models import Execution, ExecutionCount
+from st2bridge.models import Execution, ExecutionCount, ExecutionHour
 
 from .catalog_support import register_bundled_packs
 
@@ -121,6 +123,8 @@ def test_every_filter_reads_its_page_from_an_index_in_order(admin_api, alice_api
             "offset=900",
             "offset=15000",  # past the middle: read from the other end
             "offset=9000",
+            "offset=6000",
+            "parent=null&offset=6000",
             "sort_asc=1&offset=900",
             f"action={ACTIONS[5]}",
             "status=failed",
@@ -200,6 +204,14 @@ def check_totals(admin_api, alice_api):
         for query in COUNTED_QUERIES:
             total = listed(api, query)["X-Total-Count"]
             assert total == str(expected_total(caller, query)), (caller, query)
+    # And the executions counted per hour (top level or not), for deep pages.
+    counted = ExecutionHour.objects.values_list("hour", "top_level").annotate(total=Sum("n"))
+    actual = (
+        Execution.objects.annotate(hour=TruncHour("start_timestamp"), top=Q(parent=None))
+        .values_list("hour", "top")
+        .annotate(total=Count("id"))
+    )
+    assert {(h, t): n for h, t, n in counted if n} == {(h, t): n for h, t, n in actual}
 
 
 def test_total_count_stays_exact_under_inserts_changes_and_deletes(admin_api, alice_api):
@@ -223,9 +235,13 @@ def test_total_count_stays_exact_under_inserts_changes_and_deletes(admin_api, al
             ["f" * 24, ACTIONS[2], START],
         )
     check_totals(admin_api, alice_api)
-    # Status changes: a transition, a bulk update, several changes of one row in one UPDATE.
+    # Status changes: a transition, a bulk update, several changes of one row in one UPDATE,
+    # and a start moved to another hour.
     assert lifecycle.transition(one, "scheduled", only_from=("requested",))
     Execution.objects.filter(status="running", user="bob").update(status="failed")
+    Execution.objects.filter(status="running", user="carol").update(
+        start_timestamp=START - timedelta(days=3)
+    )
     Execution.objects.filter(pk="f" * 24).update(status="succeeded", user="bob", rule_ref="r")
     Execution.objects.filter(rule_ref="pack0.rule1").update(trigger_type="other.type")
     check_totals(admin_api, alice_api)
@@ -239,6 +255,7 @@ def test_total_count_stays_exact_under_inserts_changes_and_deletes(admin_api, al
     Execution.objects.all().delete()
     check_totals(admin_api, alice_api)
     assert execution_counts.count(ExecutionCount.objects.all()) == 0
+    assert ExecutionHour.objects.aggregate(total=Sum("n"))["total"] == 0
 
 
 def test_total_count_reads_no_execution_for_the_counted_filters(admin_api, alice_api):
@@ -303,29 +320,49 @@ def test_the_triggers_are_installed_after_migrate_and_reinstalled_with_a_recount
 # --- pages -----------------------------------------------------------------------------------
 
 
-def test_every_offset_gives_the_page_of_the_whole_ordered_list(admin_api, alice_api):
-    fill(230)
+def test_every_offset_gives_the_page_of_the_whole_ordered_list(admin_api, alice_api, monkeypatch):
+    monkeypatch.setattr(history, "SEEK_FROM", 3)  # deep pages found by hours from offset 3
+    parents = fill(2, start=START + timedelta(days=1))
+    fill(230, step=timedelta(minutes=7), parents=parents)  # 27 hours
     fill(6, start=START - timedelta(seconds=30), step=timedelta(0))  # the same microsecond
+    fill(4, start=START - timedelta(hours=5), step=timedelta(0))  # at the start of an hour
     every = sorted(Execution.objects.all(), key=lambda e: e.id)
     every.sort(key=lambda e: e.start_timestamp, reverse=True)  # newest first, ties by id
-    for api, visible in ((admin_api, every), (alice_api, [e for e in every if e.user == "alice"])):
-        for query, expected in (("", visible), ("sort_asc=1", visible[::-1])):
-            for offset in (0, 1, 7, 49, 50, 100, 110, 115, 117, 180, 200, 229, 235, 236, 300):
+    top = [e for e in every if e.parent_id is None]
+    for api, visible, query in (
+        (admin_api, every, ""),
+        (admin_api, top, "parent=null"),
+        (alice_api, [e for e in every if e.user == "alice"], ""),
+    ):
+        for order, expected in (("", visible), ("&sort_asc=1", visible[::-1])):
+            for offset in (0, 1, 3, 7, 49, 50, 100, 110, 117, 118, 180, 200, 239, 241, 242, 300):
                 for limit in (1, 10, 50):
-                    page = listed(api, f"{query}&offset={offset}&limit={limit}")
+                    page = listed(api, f"{query}{order}&offset={offset}&limit={limit}")
                     wanted = [e.id for e in expected[offset : offset + limit]]
-                    assert ids(page) == wanted, (query, offset, limit)
+                    assert ids(page) == wanted, (query, order, offset, limit)
                     assert page["X-Total-Count"] == str(len(expected))
     failed = [e.id for e in every if e.status == "failed"]
     assert ids(listed(admin_api, "status=failed&offset=30&limit=5")) == failed[30:35]
     assert ids(listed(admin_api, "status=failed&offset=5&limit=5")) == failed[5:10]
 
 
-def test_a_page_past_the_middle_reads_no_row_before_it(admin_api):
-    fill(1_000)
-    with_sql = reads(admin_api, "offset=990&limit=5")
-    [ids_read] = [sql for sql, _ in with_sql if "LIMIT" in sql and "COUNT(" not in sql]
-    assert re.search(r"LIMIT 5(?: OFFSET 5)?$", ids_read), ids_read  # from the other end
+def skipped(api, query):
+    """The OFFSET of the read of a page's ids."""
+    [sql] = [sql for sql, _ in reads(api, query) if "LIMIT" in sql and "COUNT(" not in sql]
+    found = re.search(r"LIMIT \d+(?: OFFSET (\d+))?$", sql)
+    return int(found[1] or 0)
+
+
+def test_a_deep_page_skips_at_most_an_hours_executions(admin_api, alice_api):
+    fill(12_000)  # one a minute: 200 hours
+    assert skipped(admin_api, "offset=11990&limit=5") == 5  # past the middle: from the end
+    assert skipped(admin_api, "offset=900&limit=5") == 900  # under SEEK_FROM: in the index
+    assert skipped(admin_api, "offset=9000&limit=5") == 2995  # from the end, under SEEK_FROM
+    for offset in (5_000, 6_001):  # found by hours, from the start or from the end
+        assert skipped(admin_api, f"offset={offset}&limit=5") < 60, offset
+        assert skipped(admin_api, f"offset={offset}&parent=null&sort_asc=1") < 60, offset
+    assert skipped(admin_api, "offset=1500&limit=5&status=failed") == 495  # 2,000: from the end
+    assert skipped(alice_api, "offset=1000&limit=5") == 1000  # theirs: in the index
 
 
 def test_trigger_type_filter_finds_the_executions_of_rules_of_that_type(alice_api):

@@ -102,7 +102,7 @@ class ExecutionList(ApiView):
         if _result_left_out(request):
             rows = rows.defer("result")  # it may be megabytes a row: not even read
         total = selection.total(self.caller)
-        page = history.page(rows, offset, limit, total)
+        page = selection.page(self.caller, rows, offset, limit, total)
         data = [select(to_api(item, unmasked)) for item in page]
         return Response(data, headers=page_headers(total, limit))
 
