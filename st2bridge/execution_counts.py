@@ -35,7 +35,7 @@ from .models import Execution, ExecutionCount, ExecutionHour
 
 log = logging.getLogger(__name__)
 
-VERSION = "v2"  # in the triggers' names: a change of their SQL renames them, and so reinstalls
+VERSION = "v3"  # in the triggers' names: a change of their SQL renames them, and so reinstalls
 PREFIX = "execution_counts_"
 EXECUTIONS = Execution._meta.db_table
 HOUR = timedelta(hours=1)  # the span of an ExecutionHour
@@ -63,8 +63,8 @@ class Tally:
     def column_list(self):
         return ", ".join(_q(name) for name in self.columns)
 
-    def trigger(self, event):
-        return f"{PREFIX}{VERSION}_{self.name}_{event}"
+    def update_trigger(self):
+        return f"{PREFIX}{VERSION}_{self.name}_update"
 
 
 def _column(name):
@@ -96,7 +96,10 @@ HOURS = Tally(
     watched=("start_timestamp", "parent_id"),
 )
 TALLIES = (COUNTS, HOURS)
-NAMES = tuple(tally.trigger(event) for tally in TALLIES for event in ("insert", "update", "delete"))
+INSERT, DELETE, TRUNCATE = (
+    f"{PREFIX}{VERSION}_{event}" for event in ("insert", "delete", "truncate")
+)
+NAMES = (INSERT, DELETE, *(tally.update_trigger() for tally in TALLIES))  # TRUNCATE: PostgreSQL
 
 
 def count(counts):
@@ -108,27 +111,42 @@ def count(counts):
 # --- SQLite: one row per key, kept by row triggers ---------------------------------------
 
 
-def _sqlite_statements(tally):
-    columns, table = tally.column_list(), tally.table
+def _sqlite_add(tally):
+    columns, new = tally.column_list(), ", ".join(tally.expressions("NEW"))
     upsert = f"ON CONFLICT ({columns}) DO UPDATE SET n = n + 1"  # nosec B608
-    new = ", ".join(tally.expressions("NEW"))
+    return f"INSERT INTO {tally.table} ({columns}, n) VALUES ({new}, 1) {upsert};"  # nosec B608
+
+
+def _sqlite_remove(tally):
     matches_old = " AND ".join(
         f"{_q(name)} = {expression}"
         for name, expression in zip(tally.columns, tally.expressions("OLD"), strict=True)
     )
-    changed = " OR ".join(f"OLD.{_q(name)} IS NOT NEW.{_q(name)}" for name in tally.watched)
-    watched = ", ".join(_q(name) for name in tally.watched)
-    add_new = f"INSERT INTO {table} ({columns}, n) VALUES ({new}, 1) {upsert};"  # nosec B608
-    remove_old = f"UPDATE {table} SET n = n - 1 WHERE {matches_old};"  # nosec B608
-    return [
-        f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_one_row ON {table} ({columns})",
-        f"CREATE TRIGGER {tally.trigger('insert')} AFTER INSERT ON {EXECUTIONS} "
-        f"BEGIN {add_new} END",
-        f"CREATE TRIGGER {tally.trigger('update')} AFTER UPDATE OF {watched} ON {EXECUTIONS} "
-        f"WHEN {changed} BEGIN {remove_old} {add_new} END",
-        f"CREATE TRIGGER {tally.trigger('delete')} AFTER DELETE ON {EXECUTIONS} "
-        f"BEGIN {remove_old} END",
+    return f"UPDATE {tally.table} SET n = n - 1 WHERE {matches_old};"  # nosec B608
+
+
+def _sqlite_statements():
+    """One trigger per event (one per tally for updates, which watch other columns)."""
+    statements = [
+        f"CREATE UNIQUE INDEX IF NOT EXISTS {tally.table}_one_row "
+        f"ON {tally.table} ({tally.column_list()})"
+        for tally in TALLIES
     ]
+    added = " ".join(_sqlite_add(tally) for tally in TALLIES)
+    removed = " ".join(_sqlite_remove(tally) for tally in TALLIES)
+    statements += [
+        f"CREATE TRIGGER {INSERT} AFTER INSERT ON {EXECUTIONS} BEGIN {added} END",
+        f"CREATE TRIGGER {DELETE} AFTER DELETE ON {EXECUTIONS} BEGIN {removed} END",
+    ]
+    for tally in TALLIES:
+        changed = " OR ".join(f"OLD.{_q(name)} IS NOT NEW.{_q(name)}" for name in tally.watched)
+        watched = ", ".join(_q(name) for name in tally.watched)
+        statements.append(
+            f"CREATE TRIGGER {tally.update_trigger()} AFTER UPDATE OF {watched} "
+            f"ON {EXECUTIONS} WHEN {changed} "
+            f"BEGIN {_sqlite_remove(tally)} {_sqlite_add(tally)} END"
+        )
+    return statements
 
 
 # --- PostgreSQL: rows of +n/-n, appended by triggers, summed by compact() ------------------
@@ -141,42 +159,42 @@ def _function(name, body):
     )
 
 
-def _postgresql_statements(tally):
-    columns, table = tally.column_list(), tally.table
-    grouped = ", ".join(str(number) for number in range(1, len(tally.columns) + 1))
+def _postgresql_statements():
+    """Statement triggers for INSERT and DELETE (a row per key a statement touches, in
+    each tally), a row trigger per tally for the UPDATEs that move a row to another key,
+    and TRUNCATE empties the tallies."""
     statements = []
-    for event, rows, sign in (("insert", "NEW_ROWS", ""), ("delete", "OLD_ROWS", "-")):
-        name = tally.trigger(event)
-        keys = ", ".join(tally.expressions(rows))
-        body = f"INSERT INTO {table} ({columns}, n) SELECT {keys}, {sign}count(*) FROM {rows} "  # nosec B608
+    for name, event, rows, sign in ((INSERT, "INSERT", "NEW_ROWS", ""),
+                                    (DELETE, "DELETE", "OLD_ROWS", "-")):  # fmt: skip
+        body = "; ".join(
+            f"INSERT INTO {tally.table} ({tally.column_list()}, n) "  # nosec B608
+            f"SELECT {', '.join(tally.expressions(rows))}, {sign}count(*) FROM {rows} "
+            f"GROUP BY {', '.join(str(number) for number in range(1, len(tally.columns) + 1))}"
+            for tally in TALLIES
+        )
         statements += [
-            _function(name, f"{body} GROUP BY {grouped}"),  # nosec B608
-            f"CREATE TRIGGER {name} AFTER {event.upper()} ON {EXECUTIONS} "
-            f"REFERENCING {rows[:3]} TABLE AS {rows} FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
+            _function(name, body),
+            f"CREATE TRIGGER {name} AFTER {event} ON {EXECUTIONS} REFERENCING {rows[:3]} "
+            f"TABLE AS {rows} FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
         ]
-    name = tally.trigger("update")
-    moved = (
-        f"({', '.join(tally.expressions('OLD'))}, -1), ({', '.join(tally.expressions('NEW'))}, 1)"
-    )
-    changed = " OR ".join(
-        f"OLD.{_q(column)} IS DISTINCT FROM NEW.{_q(column)}" for column in tally.watched
-    )
-    watched = ", ".join(_q(column) for column in tally.watched)
-    return [
-        *statements,
-        _function(name, f"INSERT INTO {table} ({columns}, n) VALUES {moved}"),  # nosec B608
-        f"CREATE TRIGGER {name} AFTER UPDATE OF {watched} ON {EXECUTIONS} "
-        f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION {name}()",
-    ]
-
-
-def _postgresql_truncate():
-    name = f"{PREFIX}{VERSION}_truncate"
+    for tally in TALLIES:
+        name = tally.update_trigger()
+        old, new = ", ".join(tally.expressions("OLD")), ", ".join(tally.expressions("NEW"))
+        moved = f"INSERT INTO {tally.table} ({tally.column_list()}, n) VALUES "  # nosec B608
+        changed = " OR ".join(
+            f"OLD.{_q(column)} IS DISTINCT FROM NEW.{_q(column)}" for column in tally.watched
+        )
+        statements += [
+            _function(name, f"{moved} ({old}, -1), ({new}, 1)"),
+            f"CREATE TRIGGER {name} AFTER UPDATE OF {', '.join(map(_q, tally.watched))} "
+            f"ON {EXECUTIONS} FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION {name}()",
+        ]
     emptied = "; ".join(f"DELETE FROM {tally.table}" for tally in TALLIES)  # nosec B608
     return [
-        _function(name, emptied),
-        f"CREATE TRIGGER {name} AFTER TRUNCATE ON {EXECUTIONS} "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()",
+        *statements,
+        _function(TRUNCATE, emptied),
+        f"CREATE TRIGGER {TRUNCATE} AFTER TRUNCATE ON {EXECUTIONS} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {TRUNCATE}()",
     ]
 
 
@@ -213,13 +231,10 @@ def ensure():
         for name in installed():  # another version's, or part of this one's
             on_table = f" ON {EXECUTIONS}" if postgresql else ""
             cursor.execute(f"DROP TRIGGER IF EXISTS {name}{on_table}")
-        for tally in TALLIES:
-            statements = _postgresql_statements if postgresql else _sqlite_statements
-            for statement in statements(tally):
-                cursor.execute(statement)
-            _recount(cursor, tally)
-        for statement in _postgresql_truncate() if postgresql else []:
+        for statement in _postgresql_statements() if postgresql else _sqlite_statements():
             cursor.execute(statement)
+        for tally in TALLIES:
+            _recount(cursor, tally)
     log.info("Installed the execution count triggers (%s) and recounted", VERSION)
     return True
 

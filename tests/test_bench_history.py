@@ -23,6 +23,7 @@ def test_bench_history_prints_each_call_at_each_size_with_its_growth():
     for size in ("60", "300"):
         assert re.search(rf"^{size} executions \(SQLite [\d.]+\): filled in [\d.]+ s, "
                          rf"X-Total-Count {size}$", out, re.M), out  # fmt: skip
+    assert re.search(r"^baseline: GET /api/v1/user +[\d.]+ +[\d.]+ +[\d.]+x$", out, re.M), out
     for call in HISTORY_CALLS:
         assert re.search(
             rf"^{re.escape(call)} +[\d.]+ +[\d.]+ +[\d.]+x  (met|NOT met)$", out, re.M
