@@ -230,6 +230,9 @@ class ExecutionHour(models.Model):
     top_level = models.BooleanField()
     n = models.BigIntegerField()
 
+    class Meta:
+        indexes = [models.Index(fields=["hour"], name="execution_hour_in_order")]
+
 
 class ExecutionOutput(models.Model):
     """A chunk of stdout/stderr, stored as it arrives so partial output can be read."""

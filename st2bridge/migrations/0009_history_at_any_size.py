@@ -78,6 +78,9 @@ class Migration(migrations.Migration):
                 ("top_level", models.BooleanField()),
                 ("n", models.BigIntegerField()),
             ],
+            options={
+                "indexes": [models.Index(fields=["hour"], name="execution_hour_in_order")],
+            },
         ),
         migrations.RemoveIndex(
             model_name="execution",
