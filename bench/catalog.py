@@ -115,7 +115,7 @@ def main():
             response.raise_for_status()
         total = int(api.get(f"{site.url}/api/v1/actions?limit=1").headers["X-Total-Count"])
         sizes = {name: len(api.get(site.url + path).content) for name, path in CALLS.items()}
-        times = measure(site, api, None, CALLS, options.samples)
+        times = measure({"catalog": (site, api, None, CALLS)}, options.samples)["catalog"]
     print(f"{total:,} actions ({label}); {options.samples} samples after a warm-up request")
     print(f"{'call':42} {'first ms':>9} {'p50 ms':>8} {'p95 ms':>8} {'MB':>6}")
     for name, values in times.items():

@@ -4,23 +4,25 @@
     .venv/bin/python bench/history.py [--sizes 1000,100000,1000000] [--samples 20]
     scripts/with-postgres .venv/bin/python bench/history.py     # on PostgreSQL
 
-A throwaway site (tests/live_site.py: gunicorn and a worker; SQLite in a temporary directory,
-or the empty database DATABASE_URL names) is filled to each size in turn with plain SQL, not
-the API: executemany on SQLite, INSERT ... SELECT FROM generate_series on PostgreSQL, 100,000
-rows a statement. The newest execution is the same at every size, one every 30 seconds going
-back (a million span a year), so a bigger table is a longer history: spread over 5 users, the
-bundled actions (each with the snapshots the API shows of it and its runner), 80% succeeded,
-15% failed, 5% timed out, every 10th started by a webhook rule. After each fill, on
-PostgreSQL, VACUUM ANALYZE (as autovacuum would) and the counts compacted (as the worker does
-every few seconds); SQLite gets no ANALYZE, as in production.
+A throwaway site per size (tests/live_site.py: gunicorn and a worker; SQLite in a temporary
+directory, or a new database on the PostgreSQL server DATABASE_URL names, dropped at the end)
+is filled with plain SQL, not the API: executemany on SQLite, INSERT ... SELECT FROM
+generate_series on PostgreSQL, 100,000 rows a statement. The newest execution is the same at
+every size, one every 30 seconds going back (a million span a year), so a bigger table is a
+longer history: spread over 5 users, the bundled actions (each with the snapshots the API
+shows of it and its runner), 80% succeeded, 15% failed, 5% timed out, every 10th started by a
+webhook rule. After each fill, on PostgreSQL, VACUUM ANALYZE (as autovacuum would) and the
+counts compacted (as the worker does every few seconds); SQLite gets no ANALYZE, as in
+production.
 
-Then, as the administrator, over real HTTP, --samples rounds of every call in turn (so that
-other work on shared cores falls on all of them alike), after three rounds to warm up:
+Then, as the administrator, over real HTTP, --samples rounds of every call of every site in
+turn (so that other work on shared cores, which comes and goes, falls on every size alike),
+after three rounds to warm up:
 GET /api/v1/executions?limit=50 newest first, offset=900, the last page (a deep offset read
 from the other end), the middle page (the deepest offset there is), filtered by action, by
 status, by user, by a day of dates; and the portal's history page (/executions: 25 rows, the
 API called over HTTP in the time); and GET /api/v1/user, which no execution changes, as a
-baseline: its growth is how much busier the machine got. Each call's median at each size, and
+baseline: its growth shows how far the sizes' own sites differ. Each call's median at each size, and
 its growth from the smallest size to the largest. Target: each grows less than 2x from 1,000
 to 1,000,000.
 """
@@ -34,8 +36,10 @@ import sqlite3
 import statistics
 import sys
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -172,15 +176,53 @@ def fill_postgresql(url, snapshots, newest, start, stop):
         database.execute("VACUUM ANALYZE st2bridge_execution")
 
 
-def executions_in(site):
-    """How many executions the site's database holds (none, before the first fill)."""
-    if os.environ.get("DATABASE_URL"):
+def site_database(size):
+    """DATABASE_URL for the site of `size` executions: a new database of the server
+    DATABASE_URL names, or "" (SQLite in the site's temporary directory)."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return ""
+    import psycopg
+
+    name = f"bench_history_{size}_{secrets.token_hex(3)}"
+    with psycopg.connect(url, autocommit=True) as database:
+        database.execute(f"CREATE DATABASE {name}")
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def drop_database(site_url):
+    if site_url:
         import psycopg
 
-        with psycopg.connect(os.environ["DATABASE_URL"]) as database:
-            return database.execute("SELECT count(*) FROM st2bridge_execution").fetchone()[0]
-    with sqlite3.connect(site.env["SQLITE_PATH"]) as database:
-        return database.execute("SELECT count(*) FROM st2bridge_execution").fetchone()[0]
+        name = urlsplit(site_url).path.lstrip("/")
+        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as database:
+            database.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+class SizedSite:
+    """A throwaway site (LiveSite) holding `size` executions."""
+
+    def __init__(self, size, newest, stack):
+        self.size, self.newest = size, newest
+        self.database_url = site_database(size)
+        stack.callback(drop_database, self.database_url)
+        self.site = stack.enter_context(LiveSite(DATABASE_URL=self.database_url, LOG_LEVEL="ERROR"))
+        self.api = requests.Session()
+        self.api.headers["X-Auth-Token"] = self.site.token()
+        self.browser = signed_in(self.site)
+
+    def fill(self, snapshots):
+        started = time.perf_counter()
+        if self.database_url:
+            fill_postgresql(self.database_url, snapshots, self.newest, 0, self.size)
+            self.site.manage(
+                "shell", "-v", "0", "-c",
+                "from st2bridge import execution_counts; execution_counts.compact()",
+            )  # fmt: skip
+        else:
+            fill_sqlite(self.site.env["SQLITE_PATH"], snapshots, self.newest, 0, self.size)
+        total = self.api.get(f"{self.site.url}/api/v1/executions?limit=1").headers
+        return time.perf_counter() - started, int(total["X-Total-Count"])
 
 
 # --- the calls -------------------------------------------------------------------------------
@@ -216,19 +258,22 @@ def signed_in(site):
     return browser
 
 
-def measure(site, api, browser, paths, samples):
-    """{name: [seconds, ...]}: WARM_UP_ROUNDS of all, then `samples` rounds of all."""
-    times = {name: [] for name in paths}
+def measure(targets, samples):
+    """{target: {name: [seconds, ...]}} of `targets` {target: (site, api, browser, paths)}:
+    WARM_UP_ROUNDS of every call of every target, then `samples` rounds of them all, in
+    turn, so that the machine's load, which drifts, falls on every target alike."""
+    times = {target: {name: [] for name in paths} for target, (*_, paths) in targets.items()}
     for rounds in (WARM_UP_ROUNDS, samples):
         for _ in range(rounds):
-            for name, path in paths.items():
-                client = browser if path == "/executions" else api
-                started = time.perf_counter()
-                response = client.get(site.url + path)
-                elapsed = time.perf_counter() - started
-                response.raise_for_status()
-                if rounds == samples:
-                    times[name].append(elapsed)
+            for target, (site, api, browser, paths) in targets.items():
+                for name, path in paths.items():
+                    client = browser if path == "/executions" else api
+                    started = time.perf_counter()
+                    response = client.get(site.url + path)
+                    elapsed = time.perf_counter() - started
+                    response.raise_for_status()
+                    if rounds == samples:
+                        times[target][name].append(elapsed)
     return times
 
 
@@ -245,41 +290,34 @@ def database_label():
 def main():
     options = parse_args()
     newest = datetime.now(UTC).replace(second=0) - timedelta(minutes=1)
-    with LiveSite(DATABASE_URL=os.environ.get("DATABASE_URL", ""), LOG_LEVEL="ERROR") as site:
-        if executions_in(site):
-            sys.exit("bench/history.py needs an empty database: use scripts/with-postgres.")
-        api = requests.Session()
-        api.headers["X-Auth-Token"] = site.token()
-        snapshots = Snapshots(site, api)
-        browser = signed_in(site)
-        label = database_label()
-        medians, filled = {}, 0
-        for size in options.sizes:
-            started = time.perf_counter()
-            if os.environ.get("DATABASE_URL"):
-                fill_postgresql(os.environ["DATABASE_URL"], snapshots, newest, filled, size)
-                site.manage(
-                    "shell", "-v", "0", "-c",
-                    "from st2bridge import execution_counts; execution_counts.compact()",
-                )  # fmt: skip
-            else:
-                fill_sqlite(site.env["SQLITE_PATH"], snapshots, newest, filled, size)
-            filled = size
-            total = api.get(f"{site.url}/api/v1/executions?limit=1").headers["X-Total-Count"]
+    label = database_label()
+    with ExitStack() as stack:
+        sites = {size: SizedSite(size, newest, stack) for size in options.sizes}
+        first = sites[options.sizes[0]]
+        snapshots = Snapshots(first.site, first.api)
+        for size, sized in sites.items():
+            seconds, total = sized.fill(snapshots)
             print(
-                f"{size:,} executions ({label}): filled in {time.perf_counter() - started:.1f} s,"
-                f" X-Total-Count {int(total):,}",
+                f"{size:,} executions ({label}): filled in {seconds:.1f} s, "
+                f"X-Total-Count {total:,}",
                 flush=True,
             )
-            times = measure(site, api, browser, calls(size, newest), options.samples)
-            medians[size] = {name: statistics.median(values) for name, values in times.items()}
+        targets = {
+            size: (sized.site, sized.api, sized.browser, calls(size, newest))
+            for size, sized in sites.items()
+        }
+        times = measure(targets, options.samples)
+    medians = {
+        size: {name: statistics.median(values) for name, values in by_call.items()}
+        for size, by_call in times.items()
+    }
     report(options.sizes, medians, label)
 
 
 def report(sizes, medians, label):
     smallest, largest = sizes[0], sizes[-1]
     print(f"\nmedian ms of each call ({label}); growth = {largest:,} / {smallest:,}")
-    print("(the baseline does not depend on the executions: its growth is the machine's drift)")
+    print("(the baseline does not depend on the executions: its growth is the sites' noise)")
     header = "".join(f"{size:>12,}" for size in sizes)
     print(f"{'call':30}{header}    growth  verdict (< {TARGET_GROWTH:g}x)")
     verdicts = []
