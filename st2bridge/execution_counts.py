@@ -278,27 +278,54 @@ def compact():
 def hour_at(rank, newest_first, top_level_only):
     """Where the execution at `rank` (0: the first) of the whole history, newest or oldest
     first, is: (the hour it started in, how many executions come before that hour in that
-    order); None past the end. Reads the hours in that order (an index) and adds them up
-    until they pass `rank`: for a rank in the middle of a year of history, about 4,000
-    rows, which is quicker than a window function over all of them (3 ms against 15 ms with
-    8,333 hours on SQLite). On PostgreSQL an hour may have several rows until compact()."""
+    order); None past the end. The days are added up first (the database sums the hours of
+    each, about 365 rows a year reach Python), then the hours of the day the rank falls in:
+    3 ms for the middle of a year, where adding up all its 8,760 hours in Python took 20."""
     direction = "DESC" if newest_first else "ASC"
-    where = f"WHERE {_q('top_level')}" if top_level_only else ""
-    hour_column = _q("hour")
-    before, current, in_hour = 0, None, 0
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {hour_column}, n FROM {HOURS.table} {where} "  # nosec B608
-            f"ORDER BY {hour_column} {direction}"
-        )
-        for hour, n in cursor:
-            if hour != current:
-                if current is not None and before + in_hour > rank:
-                    break
-                before, current, in_hour = before + in_hour, hour, 0
-            in_hour += n
-    if current is None or before + in_hour <= rank:
+    top_level = f"{_q('top_level')} AND " if top_level_only else ""
+    hour = _q("hour")
+    if connection.vendor == "postgresql":
+        day = f"date_trunc('day', {hour} AT TIME ZONE 'UTC')"
+    else:
+        day = f"substr({hour}, 1, 10)"  # Django's text form: YYYY-MM-DD HH:MM:SS
+    found = _walk(
+        f"SELECT {day}, SUM(n) FROM {HOURS.table} WHERE {top_level}TRUE "  # nosec B608
+        f"GROUP BY 1 ORDER BY 1 {direction}",
+        [],
+        rank,
+        0,
+    )
+    if found is None:
         return None
-    if isinstance(current, str):  # SQLite's text form of a UTC datetime
-        current = datetime.fromisoformat(current)
-    return current if current.tzinfo else current.replace(tzinfo=UTC), before
+    day_start, before = found
+    if isinstance(day_start, str):  # SQLite: YYYY-MM-DD, compared as text
+        first = datetime.fromisoformat(day_start)
+        bounds = [day_start, (first + timedelta(days=1)).date().isoformat()]
+    else:
+        first = day_start.replace(tzinfo=UTC)
+        bounds = [first, first + timedelta(days=1)]
+    found = _walk(
+        f"SELECT {hour}, SUM(n) FROM {HOURS.table} "  # nosec B608
+        f"WHERE {top_level}{hour} >= %s AND {hour} < %s GROUP BY 1 ORDER BY 1 {direction}",
+        bounds,
+        rank,
+        before,
+    )
+    if found is None:  # counts changed between the two reads: no shortcut this time
+        return None
+    started, before = found
+    if isinstance(started, str):  # SQLite's text form of a UTC datetime
+        started = datetime.fromisoformat(started)
+    return started if started.tzinfo else started.replace(tzinfo=UTC), before
+
+
+def _walk(sql, params, rank, before):
+    """(key, executions before it) of the first (key, count) row of `sql` at which the
+    counts, added to `before`, pass `rank`; None if they never do."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for key, count in cursor.fetchall():
+            if before + count > rank:
+                return key, before
+            before += count
+    return None

@@ -387,3 +387,19 @@ def test_trigger_type_filter_finds_the_executions_of_rules_of_that_type(alice_ap
     assert Execution.objects.get(pk=by_rule["id"]).trigger_type == WEBHOOK
     assert listed(alice_api, f"trigger_type={TIMER}").json() == []
     assert listed(alice_api, f"trigger_type={WEBHOOK}")["X-Total-Count"] == "1"
+
+
+def test_hour_at_finds_the_hour_of_every_rank(admin_api):
+    parents = fill(3, start=START + timedelta(days=1))
+    fill(300, step=timedelta(minutes=13), parents=parents)  # 65 hours, 4 days
+    rows = list(Execution.objects.values_list("start_timestamp", "parent_id"))
+    for top_level_only in (False, True):
+        starts = sorted(s for s, parent in rows if parent is None or not top_level_only)
+        for newest_first in (True, False):
+            ordered = starts[::-1] if newest_first else starts
+            hours = [s.replace(minute=0, second=0, microsecond=0) for s in ordered]
+            for rank in range(len(hours)):
+                expected = (hours[rank], hours.index(hours[rank]))
+                found = execution_counts.hour_at(rank, newest_first, top_level_only)
+                assert found == expected, (rank, newest_first, top_level_only)
+            assert execution_counts.hour_at(len(hours), newest_first, top_level_only) is None
