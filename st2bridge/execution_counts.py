@@ -218,10 +218,11 @@ def installed():
         return {row[0] for row in cursor.fetchall()}
 
 
-def ensure():
-    """Install the triggers of this version and recount, unless they are there already.
-    True if it installed them."""
-    if set(NAMES) <= installed():
+def ensure(force=False):
+    """Install the triggers of this version and recount, unless they are there already
+    (`force`: in any case: `manage.py recount_executions`, after executions were written
+    with triggers disabled). True if it installed them."""
+    if not force and set(NAMES) <= installed():
         return False
     postgresql = connection.vendor == "postgresql"
     with transaction.atomic(), connection.cursor() as cursor:

@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncHour
@@ -321,6 +322,18 @@ def test_the_triggers_are_installed_after_migrate_and_reinstalled_with_a_recount
             cursor.execute("TRUNCATE st2bridge_execution CASCADE")
         assert execution_counts.count(ExecutionCount.objects.all()) == 0
         assert not ExecutionHour.objects.exists()
+
+
+def test_recount_executions_repairs_counts_that_drifted(admin_api):
+    fill(40)
+    ExecutionCount.objects.update(n=999)  # as after writes with the triggers disabled
+    ExecutionHour.objects.update(n=7)
+    assert listed(admin_api, "")["X-Total-Count"] != "40"
+    call_command("recount_executions")
+    assert listed(admin_api, "")["X-Total-Count"] == "40"
+    assert ExecutionHour.objects.aggregate(total=Sum("n"))["total"] == 40
+    fill(2, start=START + timedelta(days=1))  # and the triggers count on
+    assert listed(admin_api, "")["X-Total-Count"] == "42"
 
 
 # --- pages -----------------------------------------------------------------------------------
