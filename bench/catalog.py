@@ -30,7 +30,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.history import database_label, measure  # noqa: E402 - after the path is set
+from bench.history import WARM_UP_ROUNDS, database_label, measure  # noqa: E402
 from tests.live_site import LiveSite  # noqa: E402
 
 TARGET_MS = 150
@@ -116,7 +116,8 @@ def main():
         total = int(api.get(f"{site.url}/api/v1/actions?limit=1").headers["X-Total-Count"])
         sizes = {name: len(api.get(site.url + path).content) for name, path in CALLS.items()}
         times = measure({"catalog": (site, api, None, CALLS)}, options.samples)["catalog"]
-    print(f"{total:,} actions ({label}); {options.samples} samples after a warm-up request")
+    warm = f"{options.samples} samples after {WARM_UP_ROUNDS} rounds to warm up"
+    print(f"{total:,} actions ({label}); {warm}")
     print(f"{'call':42} {'first ms':>9} {'p50 ms':>8} {'p95 ms':>8} {'MB':>6}")
     for name, values in times.items():
         ordered = sorted(values)

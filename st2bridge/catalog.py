@@ -4,8 +4,7 @@ before it is saved; who may see and change them is st2bridge.access's."""
 import json
 import re
 
-from django.db.models import TextField
-from django.db.models.functions import Cast
+from django.db.models import ExpressionWrapper, F, TextField
 
 from . import access, params
 from .bodies import check_body
@@ -147,11 +146,17 @@ ACTION_ROW = (
 JSON_COLUMNS = ("parameters", "output_schema", "tags", "notify")
 
 
+def _as_text(name):
+    """A JSON column as the text the database gives (what JSONField decodes), not decoded.
+    Not a CAST, which PostgreSQL would compute for every row it sorts, not just those sent."""
+    return ExpressionWrapper(F(name), output_field=TextField())
+
+
 def action_rows(actions):
-    """The actions of a queryset as tuples of ACTION_ROW, their JSON columns as the stored
-    text, not decoded: a caller that keeps what it built of a row can tell an unchanged row
-    without decoding it (st2bridge.api.rendered)."""
-    texts = {f"{name}_text": Cast(name, TextField()) for name in JSON_COLUMNS}
+    """The actions of a queryset as tuples of ACTION_ROW, their JSON columns as text, not
+    decoded: a caller that keeps what it built of a row can tell an unchanged row without
+    decoding it (st2bridge.api.rendered)."""
+    texts = {f"{name}_text": _as_text(name) for name in JSON_COLUMNS}
     columns = [f"{name}_text" if name in JSON_COLUMNS else name for name in ACTION_ROW]
     return actions.annotate(**texts).values_list(*columns)
 
@@ -167,7 +172,7 @@ def action_of_row(row):
 def runner_parameter_texts(names):
     """{runner type name: its runner_parameters as stored text} of these runner types."""
     runners = RunnerType.objects.filter(name__in=names)
-    texts = runners.annotate(text=Cast("runner_parameters", TextField()))
+    texts = runners.annotate(text=_as_text("runner_parameters"))
     return dict(texts.values_list("name", "text"))
 
 
