@@ -6,8 +6,8 @@ execution, whoever writes it (the ORM, a bulk insert, plain SQL, a cascade):
   values the list filters on. X-Total-Count is a sum over a few hundred rows, however many
   executions there are (st2bridge.history).
 - st2bridge.models.ExecutionHour: how many started in each hour (top level or not). A deep
-  page of the whole history is found by adding up hours (hour_at()), then skipping at most
-  an hour's executions in the index, instead of every one before it.
+  page of the whole history is found by adding up days, then hours (hour_at()), then
+  skipping at most an hour's executions in the index, instead of every one before it.
 
 - SQLite (one writer at a time): one row per combination or hour, upserted by row triggers.
 - PostgreSQL (concurrent writers): every change appends rows of +n/-n and updates none, so

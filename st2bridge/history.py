@@ -15,9 +15,10 @@ X-Total-Count cost about the same with a thousand executions or a million.
   Past the middle of the list it is read from the other end, so the last pages are as quick
   as the first. For the whole history (or its top level, parent=null) as an administrator
   sees it, an offset of SEEK_FROM or more is first turned into the hour its page starts in,
-  by adding up the counts of executions per hour (st2bridge.execution_counts.hour_at), so
-  that at most an hour's executions are skipped. A filtered list still steps over the index
-  entries before its page (or after it, past the middle).
+  by adding up the counts of executions per day, then per hour of that day
+  (st2bridge.execution_counts.hour_at), so that at most an hour's executions are skipped.
+  A filtered list still steps over the index entries before its page (or after it, past
+  the middle).
 """
 
 from dataclasses import dataclass, field
@@ -128,8 +129,8 @@ class Selection:
     def _seek(self, caller, ordered, skip, newest_first):
         """(rows, skip) to the same rows with fewer skipped: for the whole history (or its
         top level) as an administrator sees it, the hour the page starts in is found by
-        adding up hours (st2bridge.execution_counts.hour_at), and only the executions of
-        that hour before the page are skipped in the index."""
+        adding up days and hours (st2bridge.execution_counts.hour_at), and only the
+        executions of that hour before the page are skipped in the index."""
         plain = not (
             self.equal or self.action_contains or self.parent or self.trigger_instance
             or self.ids or self.after or self.before

@@ -3,9 +3,10 @@ JSON bytes are built once per content of its row and kept per process, so a list
 actions decodes, builds and encodes only the rows that changed since the last one. The
 database is still read on every request, and a changed row has another content, so another
 key: the key is the row's id and Python's hash of the whole row, 64 bits keyed with a random
-secret per process, so that a changed row is served as it was with a chance of about one in
-10^19, which no one can raise on purpose. (A cryptographic digest of each row, or the row
-itself as the key, costs two to three times as much per row, or the memory of every row.)
+secret per process (unless PYTHONHASHSEED fixes it), so that a changed row is served as it
+was with a chance of about one in 10^19, which no one can raise on purpose. (A cryptographic
+digest of each row, or the row itself as the key, costs two to three times as much per row,
+or the memory of every row.)
 The bytes are those DRF's JSONRenderer makes of the object, and a list is those of its items
 joined, exactly what rendering the whole list gives."""
 
@@ -42,10 +43,6 @@ class RenderedRows:
             if len(self._items) > self.size:
                 self._items.popitem(last=False)
         return rendered
-
-    def clear(self):
-        with self._lock:
-            self._items.clear()
 
 
 def json_list(items, headers):
