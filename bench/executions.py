@@ -279,6 +279,16 @@ def percentile(values, fraction):
 # --- reporting ------------------------------------------------------------------------------
 
 
+def append_results(heading, intro, lines):
+    """Append a section to bench/RESULTS.md: `heading` (with today's date), a paragraph, and
+    the printed figures as a code block."""
+    section = ["", f"## {heading} ({datetime.now(UTC):%Y-%m-%d})", "", intro, "", "```"]
+    results = Path(__file__).resolve().parent / "RESULTS.md"
+    with results.open("a") as out:
+        out.write("\n".join([*section, *lines, "```"]) + "\n")
+    print(f"\nappended to {results}")
+
+
 def database_label():
     url = os.environ.get("DATABASE_URL")
     if url:

@@ -60,7 +60,7 @@ RESULT = {"stdout": "done\n", "stderr": "", "return_code": 0, "succeeded": True,
 COLUMNS = (
     "id", "action_ref", "action", "runner", "parameters", "secret_parameters", "status", "user",
     "context", "result", "log", "start_timestamp", "end_timestamp", "worker", "rule_ref",
-    "trigger_instance_id", "trigger_type",
+    "trigger_instance_id", "trigger_type", "origin",
 )  # fmt: skip
 QUOTED = ", ".join(f'"{column}"' for column in COLUMNS)
 
@@ -106,8 +106,13 @@ def sqlite_rows(snapshots, newest, start, stop):
         status = STATUSES[number % len(STATUSES)]
         by_rule = number % RULE_EVERY == 0
         context = {"user": user, "pack": snapshots.packs[which]}
+        origin = {}
         if by_rule:
             context["rule"] = {"ref": f"bench.rule_{number % 7}"}
+            origin = {
+                "rule": {"ref": f"bench.rule_{number % 7}", "name": f"rule_{number % 7}"},
+                "trigger_type": {"ref": "core.st2.webhook", "name": "st2.webhook"},
+            }
         log = [
             {"status": "requested", "timestamp": isotime(started)},
             {"status": status, "timestamp": isotime(ended)},
@@ -119,6 +124,7 @@ def sqlite_rows(snapshots, newest, start, stop):
             started.replace(tzinfo=None).isoformat(" "), ended.replace(tzinfo=None).isoformat(" "),
             "bench-worker", f"bench.rule_{number % 7}" if by_rule else "",
             secrets.token_hex(12) if by_rule else "", "core.st2.webhook" if by_rule else "",
+            json.dumps(origin),
         )  # fmt: skip
 
 

@@ -49,7 +49,6 @@ import executions as base  # bench/executions.py: the site, the client loops, th
 import requests
 from executions import Site, concurrently, manage, percentile, sequential
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 MATCH_LEVELS = (0, 1, 2, 5, 10)
 TARGET_RATE_RATIO = 0.4  # 0.5 until issue 13 relaxed it: simpler data access for the last 10%
 TARGET_MS_PER_RULE = 5.0
@@ -393,25 +392,16 @@ def report(args, figures):
 
 
 def append_results(args, lines):
-    command = ".venv/bin/python bench/rules.py"
-    section = [
-        "",
-        f"## bench/rules.py — webhooks with {args.urls * args.rules_per_url} enabled rules "
-        f"({datetime.now(UTC):%Y-%m-%d})",
-        "",
-        f"Command: `{command}`. Defaults: {args.urls} urls x {args.rules_per_url} core.noop "
-        f"rules (criteria `trigger.body.n greaterthan i`), {args.latency_runs} sequential POSTs "
-        f"per matching count, {args.rounds} rounds of {args.requests} requests from "
-        f"{args.threads} client threads for the rates. Targets (issue): median webhook rate at "
-        f"least {TARGET_RATE_RATIO:g}x the baseline's; under 5 ms per matching rule.",
-        "",
-        "```",
-        *lines,
-        "```",
-    ]
-    with RESULTS.open("a") as out:
-        out.write("\n".join(section) + "\n")
-    print(f"\nappended to {RESULTS}")
+    base.append_results(
+        f"bench/rules.py — webhooks with {args.urls * args.rules_per_url} enabled rules",
+        f"Command: `.venv/bin/python bench/rules.py`. Defaults: {args.urls} urls x "
+        f"{args.rules_per_url} core.noop rules (criteria `trigger.body.n greaterthan i`), "
+        f"{args.latency_runs} sequential POSTs per matching count, {args.rounds} rounds of "
+        f"{args.requests} requests from {args.threads} client threads for the rates. Targets "
+        f"(issue): median webhook rate at least {TARGET_RATE_RATIO:g}x the baseline's; under "
+        "5 ms per matching rule.",
+        lines,
+    )
 
 
 def start_site(env, site, base_url, args):

@@ -2,62 +2,46 @@
 
 One place maps a parameter's schema to a Django form field (`to_form_field`); the final,
 server-side validation always goes through st2bridge.params (the same module the API
-validates with), so the form and the API cannot disagree. portal/preview.py shows the same
-launch as an `st2 run` command line and a curl call.
+validates with), so the form and the API cannot disagree. Every error of a submit is shown at
+once: the fields' own checks and the schema's, each beside its field, and listed in an error
+summary above the form (`error_summary`). Arrays become rows of inputs (portal/form_rows.py);
+portal/preview.py shows the same launch as an `st2 run` command line and a curl call.
 """
 
 import json
 import re
 
 from django import forms
+from django.forms.boundfield import BoundField
 from django.forms.utils import ErrorDict
-from django.utils.html import format_html, format_html_join
 
 from st2bridge.errors import InvalidInput
 from st2bridge.params import (
     MASK,
     cast_value,
     check_overrides,
-    check_values,
     ordered_parameters,
+    value_errors,
     with_defaults,
 )
 
+from .form_rows import RowsField, RowsWidget, check_items, shown_value
+
 LONG_STRING = 200
-_JSON_TYPES = {
-    "string": str,
-    "integer": int,
-    "number": (int, float),
-    "boolean": bool,
-    "object": dict,
-    "array": list,
-}
-_SCALARS = ("string", "integer", "number")
+_JSON_TYPES = {"object": dict, "array": list}
+_SCALARS = ("string", "integer", "number", "boolean")
 _ITEM_KEYS = ("required", "default", "description", "immutable", "secret", "position")
-_ROW_KEY = re.compile(r"(\d{1,4})(?:-(\w+))?")  # "0" or "0-host", after "<name>-"
-INDEX = "__index__"  # where forms.js puts a new row's index
-ADD_ROW = "add-row"  # the "Add a row" button's name: no parameter name has a dash
-
-
-def shown_value(value):
-    """A value as one line of text: text as it is, anything else as JSON."""
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _check_items(items, item_type):
-    """Refuse a JSON list whose items are not of `item_type` (when it is a JSON type)."""
-    expected = _JSON_TYPES.get(item_type)
-    if not expected:
-        return
-    for index, item in enumerate(items):
-        if not isinstance(item, expected) or (isinstance(item, bool) and item_type != "boolean"):
-            raise forms.ValidationError(f"Item {index} must be of type {item_type}.")
+REQUIRED_CHOICE = ("", "Choose…")  # a required select starts here: untouched is refused
+NOT_SET_CHOICE = ("", "(not set)")  # an optional select left here sends nothing
+_EXAMPLES = {"string": "text", "integer": 1, "number": 1.5, "boolean": True}
 
 
 class JSONTextField(forms.CharField):
-    """A JSON document in a textarea: a list (of `item_type` items) or a mapping."""
+    """A JSON document in a textarea: a list (of `item_type` items) or a mapping. In a rule's
+    action parameters (`templates`), text that is not JSON but holds Jinja is kept as text."""
 
     widget = forms.Textarea
+    templates = False
 
     def __init__(self, *, kind, item_type=None, **kwargs):
         self.kind, self.item_type = kind, item_type
@@ -75,11 +59,13 @@ class JSONTextField(forms.CharField):
         try:
             parsed = json.loads(text)
         except ValueError as error:
+            if self.templates and ("{{" in text or "{%" in text):
+                return text
             raise forms.ValidationError(f"Not valid JSON: {error}") from None
         if not isinstance(parsed, _JSON_TYPES[self.kind]):
             raise forms.ValidationError(f"Enter a JSON {self.kind}.")
         if self.kind == "array":
-            _check_items(parsed, self.item_type)
+            check_items(parsed, self.item_type)
         return parsed
 
 
@@ -96,248 +82,23 @@ class MultilineTextField(forms.CharField):
 # --- arrays as rows ------------------------------------------------------------------------
 
 
-class RowsWidget(forms.Widget):
-    """An array as rows of inputs named `name-0`, `name-1`, … (items with properties:
-    `name-0-key`), one blank row more, a <template> row that static/js/forms.js clones, and an
-    "Add a row" submit button: without JavaScript it posts the form, which comes back one row
-    longer with the input kept. Only phrasing content, so it may sit inside a <p>."""
-
-    use_fieldset = True
-    label = ""  # the parameter's name, for the rows' labels (build_form sets it)
-
-    def __init__(self, item_fields, keyed, attrs=None):
-        self.item_fields, self.keyed = item_fields, keyed
-        self.extra_rows = 1
-        super().__init__(attrs)
-
-    def value_from_datadict(self, data, files, name):
-        """The rows posted (strings, or {key: string} for items with properties); failing
-        those, the field's own `name` as text (JSON or a comma list, as the API takes)."""
-        rows = {}
-        for key in data:
-            found = key.startswith(f"{name}-") and _ROW_KEY.fullmatch(key[len(name) + 1 :])
-            if not found:
-                continue
-            index, key_name = int(found[1]), found[2]
-            if self.keyed and key_name in self.item_fields:
-                rows.setdefault(index, {})[key_name] = data.get(key)
-            elif not self.keyed and key_name is None:
-                rows[index] = data.get(key)
-        if rows:
-            return [rows[index] for index in sorted(rows)]
-        return data.get(name, [])
-
-    def value_omitted_from_data(self, data, files, name):
-        return False
-
-    def id_for_label(self, id_):
-        if not id_:
-            return id_
-        return f"{id_}-0-{next(iter(self.item_fields))}" if self.keyed else f"{id_}-0"
-
-    def render(self, name, value, attrs=None, renderer=None):
-        attrs = {**self.attrs, **(attrs or {})}
-        base_id = attrs.get("id") or f"id_{name}"
-        label = self.label or name
-        disabled = bool(attrs.get("disabled"))
-        rows = list(value or [])
-        if not disabled:
-            rows += [self._blank()] * self.extra_rows
-        shown = [
-            self._render_row(name, label, base_id, index, row, str(index + 1), disabled)
-            for index, row in enumerate(rows)
-        ]
-        parts = [format_html_join("", "{}", ((row,) for row in shown))]
-        if not disabled:
-            template = self._render_row(name, label, base_id, INDEX, self._blank(), "{n}", False)
-            parts.append(format_html('<template class="row-template">{}</template>', template))
-            parts.append(
-                format_html(
-                    '<button type="submit" class="add-row" name="{}" value="{}" '
-                    'formnovalidate aria-label="Add a row to {}">Add a row</button>',
-                    ADD_ROW,
-                    name,
-                    label,
-                )
-            )
-        return format_html(
-            '<span class="rows" id="{}" data-next="{}">{}</span>',
-            base_id,
-            len(rows),
-            format_html_join("", "{}", ((part,) for part in parts)),
-        )
-
-    def _blank(self):
-        return dict.fromkeys(self.item_fields, "") if self.keyed else ""
-
-    def _render_row(self, name, label, base_id, index, row, number, disabled):
-        """One row. `number` is "{n}" in the template row: forms.js renumbers the labels."""
-        item = f"{label} item {number}"
-        extra = {"disabled": True} if disabled else {}
-        if self.keyed:
-            inputs = format_html_join(
-                " ",
-                '<label class="sub">{}{} {}</label>',
-                (
-                    (
-                        key,
-                        " (required)" if getattr(field, "key_required", False) else "",
-                        field.widget.render(
-                            f"{name}-{index}-{key}",
-                            row.get(key, ""),
-                            {"id": f"{base_id}-{index}-{key}", **extra},
-                        ),
-                    )
-                    for key, field in self.item_fields.items()
-                ),
-            )
-            opening = format_html(
-                '<span class="row" role="group" aria-label="{}" data-label="{} item {{n}}">',
-                item,
-                label,
-            )
-        else:
-            field = self.item_fields[""]
-            inputs = field.widget.render(
-                f"{name}-{index}",
-                row,
-                {
-                    "id": f"{base_id}-{index}",
-                    "aria-label": item,
-                    "data-label": f"{label} item {{n}}",
-                    **extra,
-                },
-            )
-            opening = format_html('<span class="{}">', "row")
-        remove = ""
-        if not disabled:
-            remove = format_html(
-                '<button type="button" class="remove-row" hidden aria-label="Remove {}" '
-                'data-label="Remove {} item {{n}}">Remove</button>',
-                item,
-                label,
-            )
-        return format_html("{}{} {}</span>", opening, inputs, remove)
-
-
-class RowsField(forms.Field):
-    """An array of scalars (one typed input per item) or of flat objects (one row of
-    sub-fields per item). Blank rows are ignored; no rows at all means "not given", or an
-    empty list when the default is a non-empty one (so emptying it is possible)."""
-
-    def __init__(self, *, item_fields, keyed, empty=None, item_type=None, **kwargs):
-        self.item_fields, self.keyed = item_fields, keyed
-        self.empty, self.item_type = empty, item_type
-        super().__init__(widget=RowsWidget(item_fields, keyed), **kwargs)
-
-    def prepare_value(self, value):
-        """Rows to show: the list as text per item (or per key), blank rows dropped; text
-        (a JSON list or a comma list, as in ?name=a,b) is read as a list first."""
-        if value in (None, ""):
-            return []
-        if isinstance(value, str):
-            value = _text_items(value)
-        if not isinstance(value, list):
-            value = [value]
-        rows = []
-        for item in value:
-            if self.keyed:
-                if isinstance(item, dict):
-                    rows.append({key: _shown_row(item.get(key)) for key in self.item_fields})
-            else:
-                rows.append(_shown_row(item))
-        return [row for row in rows if not blank_row(row)]
-
-    def to_python(self, value):
-        if isinstance(value, str):
-            items = self._from_text(value)
-        else:
-            items = self._from_rows(value or [])
-        return items if items else self.empty
-
-    def _from_text(self, text):
-        """A list given as text (a JSON list, or items separated by commas)."""
-        text = text.strip()
-        if not text:
-            return []
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            if self.keyed:
-                raise forms.ValidationError("Not valid JSON: enter a JSON list.") from None
-            return self._from_rows([item.strip() for item in text.split(",")])
-        if not isinstance(parsed, list):
-            raise forms.ValidationError("Enter a JSON array.")
-        _check_items(parsed, "object" if self.keyed else self.item_type)
-        return parsed
-
-    def _from_rows(self, rows):
-        items, errors = [], []
-        for row in rows:
-            if blank_row(row):
-                continue
-            number = len(items) + 1
-            try:
-                items.append(self._clean_row(row))
-            except forms.ValidationError as error:
-                errors.extend(f"Item {number}: {message}" for message in error.messages)
-                items.append(None)
-        if errors:
-            raise forms.ValidationError(errors)
-        return items
-
-    def _clean_row(self, row):
-        if not self.keyed:
-            text = _shown_row(row)
-            return self.item_fields[""].clean(text.strip() if _trim(self.item_fields[""]) else text)
-        item, errors = {}, []
-        for key, field in self.item_fields.items():
-            text = _shown_row(row.get(key))
-            if not text.strip():
-                continue
-            try:
-                item[key] = field.clean(text.strip() if _trim(field) else text)
-            except forms.ValidationError as error:
-                errors.extend(f"{key}: {message}" for message in error.messages)
-        if errors:
-            raise forms.ValidationError(errors)
-        return item
-
-
-def _trim(field):
-    """Numbers and choices are read without surrounding spaces; text is kept as typed."""
-    return not isinstance(field, forms.CharField)
-
-
-def _shown_row(value):
-    return "" if value is None else shown_value(value)
-
-
-def blank_row(row):
-    texts = row.values() if isinstance(row, dict) else [row]
-    return not any(_shown_row(text).strip() for text in texts)
-
-
-def _text_items(text):
-    try:
-        return json.loads(text)
-    except ValueError:
-        return [item.strip() for item in text.split(",") if item.strip()]
-
-
 def _item_field(spec):
     """The field of one array item (or one key of an item): a typed input or a select;
-    None when the item is not a scalar (the array then stays a JSON textarea)."""
+    None when the item is not a scalar (the array then stays a JSON textarea). The item's
+    default, if any, is kept as `item_default`: rows show it and apply it."""
     if not isinstance(spec, dict):
         return None
+    default = spec.get("default")
     spec = {key: value for key, value in spec.items() if key not in _ITEM_KEYS}
-    if spec.get("type") == "boolean" and not spec.get("enum"):
-        spec["enum"] = [True, False]
     if not spec.get("enum") and spec.get("type") not in _SCALARS:
         return None
     field = to_form_field(spec)
     if isinstance(field.widget, forms.Textarea):
         field.widget = forms.TextInput(attrs=field.widget.attrs)
+    field.item_default = default
+    if default is not None and "placeholder" not in field.widget.attrs:
+        if not isinstance(field.widget, forms.Select):
+            field.widget.attrs["placeholder"] = shown_value(default)
     return field
 
 
@@ -367,6 +128,35 @@ def _rows_field(spec, common):
     return RowsField(item_fields={"": field}, keyed=False, item_type=items.get("type"), **options)
 
 
+# --- JSON hints -----------------------------------------------------------------------------
+
+
+def example_value(spec):
+    """A value of the shape `spec` describes, to show what a JSON field expects: the
+    default where there is one, else an example built from its properties or items."""
+    if not isinstance(spec, dict):
+        return "value"
+    if spec.get("default") is not None:
+        return spec["default"]
+    if spec.get("enum"):
+        return spec["enum"][0]
+    kind = spec.get("type")
+    if kind == "object" or isinstance(spec.get("properties"), dict):
+        properties = spec.get("properties")
+        if not isinstance(properties, dict) or not properties:
+            return {"name": "value"}
+        return {key: example_value(value) for key, value in properties.items()}
+    if kind == "array":
+        return [example_value(spec.get("items") if isinstance(spec.get("items"), dict) else {})]
+    return _EXAMPLES.get(kind, "value")
+
+
+def json_hint(spec):
+    """One line of JSON showing what a JSON field expects (its properties or items)."""
+    shape = {key: value for key, value in spec.items() if key != "default"}
+    return json.dumps(example_value(shape))
+
+
 # --- one field per parameter ----------------------------------------------------------------
 
 
@@ -388,8 +178,36 @@ def _html_pattern(pattern):
     return f"[\\s\\S]*(?:{pattern})[\\s\\S]*"
 
 
+def _choice_field(values, common, default=None):
+    """A select of `values` with a blank choice first: a required one without a default
+    starts at "Choose…", so Run untouched is refused beside it instead of sending whatever
+    came first; an optional one may be left at "(not set)", which sends nothing."""
+    by_text = {shown_value(choice): choice for choice in values}
+    choices = [(text, text) for text in by_text]
+    if not common["required"]:
+        choices = [NOT_SET_CHOICE, *choices]
+    elif default is None:
+        choices = [REQUIRED_CHOICE, *choices]
+    return forms.TypedChoiceField(
+        choices=choices, coerce=by_text.__getitem__, empty_value=None, **common
+    )
+
+
 def to_form_field(spec):
     """The Django form field for one parameter's (merged) schema."""
+    field = _field_for(spec)
+    widget = field.widget
+    if isinstance(widget, forms.CheckboxInput):
+        widget.attrs["class"] = "form-check-input"
+    elif isinstance(widget, forms.Select):
+        widget.attrs["class"] = "form-select"
+    elif not isinstance(widget, RowsWidget):
+        widget.attrs["class"] = "form-control"
+    widget.attrs.pop("cols", None)  # Django's cols="40" would make a phone screen scroll sideways
+    return field
+
+
+def _field_for(spec):
     kind = spec.get("type")
     common = {
         "required": bool(spec.get("required")),
@@ -403,14 +221,11 @@ def to_form_field(spec):
             **common,
         )
     if spec.get("enum"):
-        by_text = {shown_value(choice): choice for choice in spec["enum"]}
-        choices = [(text, text) for text in by_text]
-        if not common["required"]:
-            choices = [("", "—"), *choices]
-        return forms.TypedChoiceField(
-            choices=choices, coerce=by_text.__getitem__, empty_value=None, **common
-        )
+        return _choice_field(spec["enum"], common, spec.get("default"))
     if kind == "boolean":
+        if spec.get("default") is None:
+            # Tri-state: an untouched box would send false; left "(not set)", nothing is sent.
+            return _choice_field([True, False], common)
         return forms.BooleanField(**{**common, "required": False})
     if kind in ("integer", "number"):
         field_class = forms.IntegerField if kind == "integer" else forms.FloatField
@@ -424,8 +239,7 @@ def to_form_field(spec):
         if field is not None:
             return field
     if kind in ("array", "object"):
-        items = spec.get("items") if isinstance(spec.get("items"), dict) else {}
-        return JSONTextField(kind=kind, item_type=items.get("type"), **common)
+        return _json_field(spec, kind, common)
     lengths = {"min_length": spec.get("minLength"), "max_length": spec.get("maxLength")}
     field_class = MultilineTextField if _is_long_text(spec) else forms.CharField
     field = field_class(strip=False, **lengths, **common)
@@ -435,10 +249,38 @@ def to_form_field(spec):
     return field
 
 
-class ParametersForm(forms.Form):
+def _json_field(spec, kind, common):
+    """A JSON textarea whose placeholder and help show the shape the schema expects."""
+    hint = json_hint(spec)
+    help_text = f"{common['help_text']} JSON {kind}, such as {hint}.".strip()
+    items = spec.get("items") if isinstance(spec.get("items"), dict) else {}
+    field = JSONTextField(
+        kind=kind, item_type=items.get("type"), **{**common, "help_text": help_text}
+    )
+    field.widget.attrs.update({"placeholder": hint, "rows": 3, "spellcheck": "false"})
+    return field
+
+
+class StyledBoundField(BoundField):
+    """A field whose input says it is invalid to Bootstrap (`is-invalid`), beside aria-invalid
+    and aria-describedby, which Django adds."""
+
+    def build_widget_attrs(self, attrs, widget=None):
+        attrs = super().build_widget_attrs(attrs, widget)
+        widget = widget or self.field.widget
+        if self.errors and not isinstance(widget, RowsWidget):
+            attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+        return attrs
+
+
+class PortalForm(forms.Form):
+    """A portal form: Bootstrap's invalid state on fields with errors, and `quiet`: shown
+    again with the input kept and nothing checked (a reload, an "Add a row")."""
+
+    bound_field_class = StyledBoundField
     required_css_class = "required"
     error_css_class = "has-error"
-    quiet = False  # re-rendered for "Add a row": the input kept, nothing checked yet
+    quiet = False
 
     def full_clean(self):
         if not self.quiet:
@@ -446,6 +288,8 @@ class ParametersForm(forms.Form):
         self._errors, self.cleaned_data = ErrorDict(), {}
         return None
 
+
+class ParametersForm(PortalForm):
     def add_row(self, html_name):
         """One blank row more for the rows field posted as `html_name` (the no-JavaScript
         "Add a row" button); the form is then shown again, not checked. False if no such field."""
@@ -476,9 +320,17 @@ def build_form(merged, data=None, initial=None, rerun=False, prefix=None):
         if "default" in spec and spec["default"] is not None and not spec.get("secret"):
             field.initial = spec["default"]
         if initial and name in initial and not spec.get("immutable"):
-            field.initial = initial[name]
+            field.initial = initial_value(field, initial[name])
         form.fields[name] = field
     return form
+
+
+def initial_value(field, value):
+    """A value (from a past run, a rule, the query string) as a field shows it: a select's
+    options are JSON text (true, not Python's True)."""
+    if isinstance(field, forms.TypedChoiceField) and not isinstance(value, str):
+        return shown_value(value)
+    return value
 
 
 def _given(form, name, spec):
@@ -489,18 +341,18 @@ def _given(form, name, spec):
 
 
 def is_given(spec, value):
-    if spec.get("type") == "boolean" and not spec.get("enum"):
-        # An unticked box cannot say "not given": a box left at its default is not sent.
-        return value != spec.get("default")
+    if spec.get("type") == "boolean" and not spec.get("enum") and spec.get("default") is not None:
+        # A box cannot say "not given": a box left at its default is not sent.
+        return value != spec["default"]
     return value not in (None, "")
 
 
 def cleaned_parameters(form, merged, rerun=False):
-    """The values the user gave, checked by st2bridge.params; None (with errors added to the
-    form) when the form or the schema refuses them. Call after form.is_valid().
+    """The values the user gave, checked by the form's fields and by st2bridge.params; None
+    when either refuses them, with every error beside its field at once (the schema checks
+    the fields that passed their own checks, so nothing waits for a second submit).
     For a re-run, secrets left blank are left out: the server holds the original values."""
-    if not form.is_valid():
-        return None
+    form.is_valid()
     given = {
         name: form.cleaned_data[name]
         for name, spec in merged.items()
@@ -511,14 +363,29 @@ def cleaned_parameters(form, merged, rerun=False):
         for name, spec in merged.items()
         if rerun and spec.get("secret") and name not in given
     }
+    messages, values = [], {}
     try:
         check_overrides(merged, given)
-        values = {name: cast_value(name, merged[name], value) for name, value in given.items()}
-        check_values(merged, with_defaults(merged, {**reused, **values}))
     except InvalidInput as error:
-        add_error(form, error.message)
-        return None
-    return values
+        messages.append(error.message)
+    for name, value in given.items():
+        try:
+            values[name] = cast_value(name, merged[name], value)
+        except InvalidInput as error:
+            messages.append(error.message)
+    messages += value_errors(merged, with_defaults(merged, {**reused, **values}))
+    add_errors(form, messages)
+    return None if form.errors else values
+
+
+def add_errors(form, messages):
+    """Each message beside the field it names, unless that field already shows an error of
+    its own (then the schema saw no value of it: "'x' is a required property" says nothing
+    new); a message naming no field goes above the form."""
+    for message in messages:
+        name = _field_named(form, message)
+        if name is None or name not in form.errors:
+            form.add_error(name, message)
 
 
 def add_error(form, message):
@@ -536,3 +403,28 @@ def _field_named(form, message):
         if message.startswith(f"'{name}' "):
             return name
     return None
+
+
+# --- the error summary ----------------------------------------------------------------------
+
+
+def non_field_error_id(form, number):
+    """The id of a form-wide error's box (portal/partials/_fields.html), counted from 1."""
+    return f"{form.prefix or 'form'}-error-{number}"
+
+
+def error_summary(form, label_prefix=""):
+    """The errors of a bound form for the summary above it, in the form's order: {"label",
+    "target" (the id of the input to focus, or of a form-wide error's box), "message"}."""
+    if not form.is_bound or form.quiet:
+        return []
+    items = [
+        {"label": "The form", "target": non_field_error_id(form, number), "message": text}
+        for number, text in enumerate(form.non_field_errors(), start=1)
+    ]
+    for field in form:
+        items += [
+            {"label": f"{label_prefix}{field.label}", "target": field.id_for_label, "message": m}
+            for m in field.errors
+        ]
+    return items

@@ -17,10 +17,17 @@ def window(page, size=PAGE_SIZE):
     return {"limit": size, "offset": (page - 1) * size}
 
 
+def page_link(filters, page):
+    """`?filters&page=N`, keeping only the filters that are set."""
+    kept = {name: value for name, value in (filters or {}).items() if value}
+    return f"?{urlencode({**kept, 'page': page})}"
+
+
 def pager(total, page, filters=None, size=PAGE_SIZE):
     """What the templates' pager shows: the total, the page and the page count, whether
     there is a next page, and links that keep the filters that are set (`query` for links the
-    template builds; `previous_url` and `next_url`, empty where there is none)."""
+    template builds; `previous_url`, `next_url`, `first_url` and `last_url`, empty where
+    there is none or it is this page's neighbour)."""
     kept = {name: value for name, value in (filters or {}).items() if value}
     pages = max(1, -(-total // size))
     return {
@@ -29,6 +36,8 @@ def pager(total, page, filters=None, size=PAGE_SIZE):
         "pages": pages,
         "has_next": page < pages,
         "query": urlencode(kept),
-        "previous_url": f"?{urlencode({**kept, 'page': page - 1})}" if page > 1 else "",
-        "next_url": f"?{urlencode({**kept, 'page': page + 1})}" if page < pages else "",
+        "previous_url": page_link(kept, page - 1) if page > 1 else "",
+        "next_url": page_link(kept, page + 1) if page < pages else "",
+        "first_url": page_link(kept, 1) if page > 2 else "",
+        "last_url": page_link(kept, pages) if page < pages - 1 else "",
     }

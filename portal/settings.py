@@ -33,6 +33,17 @@ def envint(name, default):
         raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from None
 
 
+def envdays(name, default):
+    """A retention period in whole days (st2bridge.retention): 0 or `none` keeps forever."""
+    value = os.environ.get(name, "").strip().lower()
+    if value == "none":
+        return 0
+    days = envint(name, default)
+    if days < 0:
+        raise ImproperlyConfigured(f"{name}={days} is negative (use 0 to keep forever)")
+    return days
+
+
 def envlist(name, default=""):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -120,6 +131,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.access.template_extensions",
+                "portal.navigation.nav_section",
             ],
         },
     },
@@ -155,7 +167,15 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Our own files, and the front-end packages that `make` installs with `npm ci` (pinned, checked
+# against package-lock.json's integrity hashes) into the git-ignored node_modules/, served from
+# there as /static/vendor/<package>/ (nothing is committed, nothing loads from a CDN).
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+]
 STATIC_ROOT = os.environ.get("PORTAL_STATIC_ROOT") or None  # only for collectstatic
 WHITENOISE_USE_FINDERS = True  # serve straight from static/ without a collectstatic step
 
@@ -225,6 +245,15 @@ CORS_ALLOW_HEADERS = [
     "x-request-id",
 ]
 CORS_EXPOSE_HEADERS = ["Content-Type", "X-Limit", "X-Total-Count", "X-Request-ID"]
+# The `auth-token` cookie a token-authenticated API request sets, which only event streams
+# accept (st2bridge/api/authentication.py): its SameSite attribute. Lax (StackStorm's default)
+# lets st2web on the same site (any port of the API's host) open streams with it; None (with
+# PORTAL_HTTPS: browsers want Secure with it) lets st2web on another site do so too.
+ST2_AUTH_COOKIE_SAMESITE = os.environ.get("ST2_AUTH_COOKIE_SAMESITE", "Lax").strip().capitalize()
+if ST2_AUTH_COOKIE_SAMESITE not in ("Strict", "Lax", "None"):
+    raise ImproperlyConfigured(
+        f"ST2_AUTH_COOKIE_SAMESITE={ST2_AUTH_COOKIE_SAMESITE!r}: use Strict, Lax or None"
+    )
 
 # The embedded StackStorm-compatible API.
 ST2_TOKEN_TTL = envint("ST2_TOKEN_TTL", 86400)  # default and maximum lifetime of a user token
@@ -246,7 +275,27 @@ PORTAL_TRUSTED_PROXIES = envlist(
 ST2_API_KEY_LAST_USED_INTERVAL = envint("ST2_API_KEY_LAST_USED_INTERVAL", 60)
 ST2_MAX_PAGE_SIZE = envint("ST2_MAX_PAGE_SIZE", 100)
 ST2_PACKS_DIRS = [BASE_DIR / "packs"] + [Path(p) for p in envlist("ST2_PACKS_EXTRA_DIRS")]
+# Pack indexes /packs/index and /packs/index/search read (http(s):// URLs or file:// paths,
+# as StackStorm's content.index_url); none by default, and then the index is empty.
+ST2_PACK_INDEX_URLS = envlist("ST2_PACK_INDEX_URLS")
 ST2_RUNNER_TYPES_FILE = BASE_DIR / "st2bridge" / "runner_types.yaml"
+# POST /api/v1/packs/install (README, Installing packs through the API): an administrator
+# installs a pack from a directory under one of ST2_PACK_INSTALL_ROOTS (file://...); it is
+# copied into ST2_PACKS_INSTALL_DIR, registered now and on every start. Either unset: no
+# installs. Not inside DATA_DIR: actions run as another OS user, who must read their packs.
+ST2_PACK_INSTALL_ROOTS = [Path(p) for p in envlist("ST2_PACK_INSTALL_ROOTS")]
+ST2_PACKS_INSTALL_DIR = (
+    Path(os.environ["ST2_PACKS_INSTALL_DIR"]) if os.environ.get("ST2_PACKS_INSTALL_DIR") else None
+)
+if ST2_PACKS_INSTALL_DIR is not None:
+    ST2_PACKS_INSTALL_DIR.mkdir(parents=True, exist_ok=True)
+    ST2_PACKS_DIRS.append(ST2_PACKS_INSTALL_DIR)
+# Pack configs (<dir>/<pack>.yaml, as StackStorm's /opt/stackstorm/configs) and per-pack
+# virtualenvs (as /opt/stackstorm/virtualenvs), which the action user must be able to read.
+ST2_CONFIGS_DIR = Path(os.environ.get("ST2_CONFIGS_DIR", BASE_DIR / "configs"))
+ST2_VIRTUALENVS_DIR = Path(os.environ.get("ST2_VIRTUALENVS_DIR", BASE_DIR / "virtualenvs"))
+# register_packs builds the virtualenvs of packs whose requirements.txt changed (pip).
+ST2_SETUP_VIRTUALENVS = envbool("ST2_SETUP_VIRTUALENVS", True)
 ST2_ALLOW_SUDO = envbool("ST2_ALLOW_SUDO", False)
 ST2_MAX_OUTPUT_BYTES = envint("ST2_MAX_OUTPUT_BYTES", 1024 * 1024)  # per stream, per execution
 ST2_ACTION_TIMEOUT = envint("ST2_ACTION_TIMEOUT", 600)  # when the action sets none
@@ -255,6 +304,17 @@ ST2_WORKER_GRACE = envint("ST2_WORKER_GRACE", 20)  # seconds running work may fi
 ST2_HEARTBEAT_INTERVAL = envint("ST2_HEARTBEAT_INTERVAL", 10)
 ST2_HEARTBEAT_STALE_AFTER = envint("ST2_HEARTBEAT_STALE_AFTER", 30)  # then `abandoned`
 ST2_RULE_CHAIN_LIMIT = envint("ST2_RULE_CHAIN_LIMIT", 10)  # rules started by rules, at most
+# Retention (st2bridge.retention; the worker purges in small batches, `manage.py purge` at
+# once): days kept, 0 for ever. The first three are StackStorm's [garbagecollector] names;
+# executions and trigger instances are kept for ever by default, as in StackStorm.
+ST2_ACTION_EXECUTIONS_TTL = envdays("ST2_ACTION_EXECUTIONS_TTL", 0)  # completed ones only
+ST2_ACTION_EXECUTIONS_OUTPUT_TTL = envdays("ST2_ACTION_EXECUTIONS_OUTPUT_TTL", 7)
+ST2_TRIGGER_INSTANCES_TTL = envdays("ST2_TRIGGER_INSTANCES_TTL", 0)
+ST2_RULE_ENFORCEMENTS_TTL = envdays("ST2_RULE_ENFORCEMENTS_TTL", 0)
+ST2_STREAM_EVENTS_TTL = envdays("ST2_STREAM_EVENTS_TTL", 1)  # streams resume from a recent id
+ST2_TIMER_FIRINGS_TTL = envdays("ST2_TIMER_FIRINGS_TTL", 1)  # by due time; ticks are unique
+ST2_EXPIRED_TOKENS_TTL = envdays("ST2_EXPIRED_TOKENS_TTL", 1)  # days after their expiry
+ST2_AUDIT_RECORDS_TTL = envdays("ST2_AUDIT_RECORDS_TTL", 0)  # for the audit log (issue 18)
 # Teams (st2bridge/teams.py): what a user in no team may see and run, `all` (as StackStorm
 # without RBAC) or `none`. Members of teams get the union of their teams' grants; staff, all.
 ST2_DEFAULT_ACCESS = os.environ.get("ST2_DEFAULT_ACCESS", "all").strip().lower() or "all"
@@ -305,6 +365,11 @@ ST2_EMBEDDED_BASE_URL = os.environ.get("ST2_EMBEDDED_BASE_URL") or (
     f"http://127.0.0.1:{envint('PORT', 8000)}"
 )
 ST2_CLIENT_TIMEOUT = envint("ST2_CLIENT_TIMEOUT", 30)
+# What actions call back (ST2_ACTION_API_URL, with a token of the execution's user valid
+# while it runs): the embedded API, as the worker reaches it.
+ST2_ACTION_API_URL = os.environ.get("ST2_ACTION_API_URL") or (
+    f"{ST2_EMBEDDED_BASE_URL.rstrip('/')}/api/v1"
+)
 LOGIN_URL = "/login"
 CSRF_COOKIE_HTTPONLY = True  # pages carry the token in forms (and a meta tag for htmx)
 SESSION_COOKIE_AGE = ST2_TOKEN_TTL  # a session ends no later than the token inside it

@@ -1,16 +1,21 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
-from portal.views import apikeys, auth, catalog, executions, home, rules, teams
+from portal.views import apikeys, auth, catalog, configs, executions, home, rules, teams
 
 urlpatterns = [
     path("", include("st2bridge.api.urls")),
     path("manage/apikeys", apikeys.manage_apikeys, name="manage_apikeys"),
     path("admin/", admin.site.urls),
+    # Pages link the SVG icon; browsers still ask for /favicon.ico where no page says (JSON, files).
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("", home.index, name="home"),
     path("login", auth.login, name="login"),
     path("logout", auth.logout, name="logout"),
     path("packs", catalog.pack_list, name="packs"),
+    path("packs/<str:ref>/config", configs.pack_config, name="pack_config"),
     path("actions", catalog.action_list, name="actions"),
     path("actions/<str:ref>", catalog.action_detail, name="action"),
     path("actions/<str:ref>/preview", catalog.action_preview, name="action_preview"),
@@ -54,4 +59,7 @@ urlpatterns = [
     ),
 ]
 
+# JSON faultstrings under /api, /auth and /stream; the portal's own pages elsewhere.
+handler403 = "st2bridge.api.errors.permission_denied"
+handler404 = "st2bridge.api.errors.page_not_found"
 handler500 = "st2bridge.api.errors.server_error"

@@ -8,6 +8,7 @@ area) to what the caller sees; `find_<area>(caller, key)` is one row of that or 
 same answer whether the row is missing or hidden, so a refusal says nothing of what exists.
 Admins see everything. Others see:
 - packs and actions: what their teams grant (a pack where they see an action, a whole pack);
+- sensor types: those of the packs they see;
 - rules: their own (which they may still switch off or delete when their action is no longer
   granted), and rules whose action they see;
 - executions, their output, stream events and counts (issue 16): their own;
@@ -16,6 +17,7 @@ Admins see everything. Others see:
   enforced a rule of theirs, except an actiontrigger instance: it carries an execution's
   parameters and result, so only that execution's user reads it, whoever's rule it enforced;
 - rule enforcements: of a rule of theirs, or whose execution they see;
+- action aliases and policies: those of actions they see;
 - webhooks (core.st2.webhook triggers): those a rule of theirs uses, in /webhooks and in
   /triggers alike; other triggers, trigger types and runner types: all (their parameters are
   schedules and schemas);
@@ -38,13 +40,16 @@ from .constants import ACTION_TRIGGER
 from .errors import AccessDenied, InvalidInput, NotFound
 from .models import (
     Action,
+    ActionAlias,
     ApiKey,
     Execution,
     ExecutionCount,
     Pack,
+    Policy,
     Rule,
     RuleEnforcement,
     RunnerType,
+    SensorType,
     StreamEvent,
     Trigger,
     TriggerInstance,
@@ -139,6 +144,17 @@ def find_runner_type(caller, name_or_id):
     return by_ref_or_id(visible_runner_types(caller), name_or_id, message, ref_field="name")
 
 
+def visible_sensor_types(caller, sensor_types=None):
+    """Sensor types of the packs the caller sees."""
+    sensor_types = SensorType.objects.all() if sensor_types is None else sensor_types
+    scope = teams.allowed_scope(caller.user)
+    return sensor_types if scope == teams.ALL else sensor_types.filter(pack__in=scope.pack_refs())
+
+
+def find_sensor_type(caller, ref_or_id):
+    return by_ref_or_id(visible_sensor_types(caller), ref_or_id)
+
+
 # --- rules ----------------------------------------------------------------------------------
 
 
@@ -148,14 +164,46 @@ def visible_rules(caller, rules=None):
     scope = teams.allowed_scope(caller.user)
     if scope == teams.ALL:
         return rules
-    granted = Q(created_by=caller.username) | Q(action_ref__in=scope.actions)
+    return rules.filter(Q(created_by=caller.username) | _granted_actions(scope, "action_ref"))
+
+
+def _granted_actions(scope, field):
+    """Rows whose `field` names an action the Scope grants (whole packs or one by one)."""
+    granted = Q(**{f"{field}__in": scope.actions})
     for pack in scope.packs:
-        granted |= Q(action_ref__startswith=f"{pack}.")
-    return rules.filter(granted)
+        granted |= Q(**{f"{field}__startswith": f"{pack}."})
+    return granted
 
 
 def find_rule(caller, ref_or_id):
     return by_ref_or_id(visible_rules(caller), ref_or_id)
+
+
+# --- action aliases and policies (of actions) ----------------------------------------------
+
+
+def visible_aliases(caller, aliases=None):
+    """Action aliases whose action the caller sees."""
+    aliases = ActionAlias.objects.all() if aliases is None else aliases
+    scope = teams.allowed_scope(caller.user)
+    return aliases if scope == teams.ALL else aliases.filter(_granted_actions(scope, "action_ref"))
+
+
+def find_alias(caller, ref_or_id):
+    return by_ref_or_id(visible_aliases(caller), ref_or_id)
+
+
+def visible_policies(caller, policies=None):
+    """Policies of actions the caller sees (a policy's resource is an action)."""
+    policies = Policy.objects.all() if policies is None else policies
+    scope = teams.allowed_scope(caller.user)
+    if scope == teams.ALL:
+        return policies
+    return policies.filter(_granted_actions(scope, "resource_ref"))
+
+
+def find_policy(caller, ref_or_id):
+    return by_ref_or_id(visible_policies(caller), ref_or_id)
 
 
 # --- executions and their events ------------------------------------------------------------

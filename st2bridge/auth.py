@@ -48,7 +48,7 @@ class Caller:
 
     user: object
     method: str  # "authentication token" | "API key"
-    location: str  # "header" | "query"
+    location: str  # "header" | "query" | "cookie" (event streams only)
     token: Token | None = None
     api_key: ApiKey | None = None
 
@@ -124,6 +124,24 @@ def authenticate_token(raw):
 
 def revoke_token(raw):
     Token.objects.filter(token_hash=credential_hash(raw)).delete()
+
+
+def issue_action_token(username, seconds, execution_id):
+    """(Token, raw token) for an execution's action process (ST2_ACTION_AUTH_TOKEN): the
+    execution's user, valid `seconds` (the action's timeout and a little more; the worker
+    revokes it when the action ends). (None, None) when the user has no active account, as
+    the system user of rules from pack directories may not."""
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        return None, None
+    raw = secrets.token_hex(16)
+    token = Token.objects.create(
+        user=user,
+        token_hash=credential_hash(raw),
+        expiry=timezone.now() + timedelta(seconds=seconds),
+        metadata={"service": "action", "execution_id": execution_id},
+    )
+    return token, raw
 
 
 # --- API keys -----------------------------------------------------------------------------

@@ -27,3 +27,26 @@ def json_type(value):
     if isinstance(value, (int, float)):
         return "number"
     return names.get(type(value), type(value).__name__)
+
+
+def without_null_optionals(value, schema):
+    """`value` without the keys set to null that `schema` does not require, at every level
+    where the schema lists `properties` (objects, and the items of arrays): StackStorm
+    validates its API models with `allow_default_none`, so an optional field left empty
+    (`description:` in YAML) counts as not given and takes its default. A null where the
+    schema requires a value stays, for validation to refuse by name."""
+    if isinstance(value, list):
+        items = schema.get("items")
+        if isinstance(items, dict) and "properties" in items:
+            return [without_null_optionals(item, items) for item in value]
+        return value
+    properties = schema.get("properties")
+    if not isinstance(value, dict) or not isinstance(properties, dict):
+        return value
+    required = set(schema.get("required") or ())
+    cleaned = {}
+    for key, item in value.items():
+        if item is None and key not in required:
+            continue
+        cleaned[key] = without_null_optionals(item, properties.get(key) or {})
+    return cleaned

@@ -4,9 +4,10 @@ before it is saved; who may see and change them is st2bridge.access's."""
 import json
 import re
 
-from django.db.models import ExpressionWrapper, F, TextField
+from django.db.models import Count, ExpressionWrapper, F, Q, TextField
+from django.db.models.functions import Cast
 
-from . import access, params
+from . import access, params, runners
 from .bodies import check_body
 from .errors import InvalidInput
 from .formats import without_nulls
@@ -16,6 +17,8 @@ from .records import save_or_409
 DEFAULT_PACK = "default"
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 MAX_IDS = 100
+MAX_SEARCH_CHARACTERS = 200  # ?q= of /actions (an extension): at most this long,
+MAX_SEARCH_WORDS = 10  # and at most this many words
 
 _NOTIFY_ENTRY = {
     "type": "object",
@@ -63,6 +66,16 @@ ACTION_SCHEMA = {
             "additionalProperties": False,
         },
         "metadata_file": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+CLONE_SCHEMA = {
+    "type": "object",
+    "required": ["dest_pack", "dest_action"],
+    "properties": {
+        "dest_pack": {"type": "string", "minLength": 1},
+        "dest_action": {"type": "string", "minLength": 1, "maxLength": 255},
+        "overwrite": {"type": "boolean"},
     },
     "additionalProperties": False,
 }
@@ -119,6 +132,39 @@ def with_tag(queryset, tag_name):
     return queryset.filter(pk__in=ids)
 
 
+def with_search(actions, raw):
+    """?q= (an extension of this API): actions holding every word of `raw`, in any case, in
+    their ref (pack.name), description or tags (matched in their JSON text). Words are
+    matched literally: Django escapes LIKE's wildcards (% and _). Bounded: at most
+    MAX_SEARCH_WORDS words and MAX_SEARCH_CHARACTERS characters, one query whatever the
+    number of actions (a scan of the action table: no index serves a substring)."""
+    words = (raw or "").split()
+    if not words:
+        return actions
+    if len(raw) > MAX_SEARCH_CHARACTERS:
+        raise InvalidInput(f'Parameter "q" is longer than {MAX_SEARCH_CHARACTERS} characters.')
+    if len(words) > MAX_SEARCH_WORDS:
+        raise InvalidInput(f'Parameter "q" has more than {MAX_SEARCH_WORDS} words.')
+    actions = actions.annotate(tags_text=Cast("tags", TextField()))
+    for word in words:
+        actions = actions.filter(
+            Q(ref__icontains=word) | Q(description__icontains=word) | Q(tags_text__icontains=word)
+        )
+    return actions
+
+
+def action_counts(caller, pack_refs=None):
+    """{pack ref: how many actions of it the caller sees}, in one grouped query; for the packs
+    named in `pack_refs` (0 for those without any), else for every pack with an action."""
+    actions = access.visible_actions(caller).order_by()
+    counts = {}
+    if pack_refs is not None:
+        actions = actions.filter(pack__in=pack_refs)
+        counts = dict.fromkeys(pack_refs, 0)
+    counts.update(actions.values_list("pack").annotate(count=Count("id")))
+    return counts
+
+
 def merged_parameters(action):
     runner = RunnerType.objects.filter(name=action.runner_type).first()
     return params.merge_parameters(runner.runner_parameters if runner else {}, action.parameters)
@@ -171,8 +217,8 @@ def action_of_row(row):
 
 def runner_parameter_texts(names):
     """{runner type name: its runner_parameters as stored text} of these runner types."""
-    runners = RunnerType.objects.filter(name__in=names)
-    texts = runners.annotate(text=_as_text("runner_parameters"))
+    found = RunnerType.objects.filter(name__in=names)
+    texts = found.annotate(text=_as_text("runner_parameters"))
     return dict(texts.values_list("name", "text"))
 
 
@@ -214,6 +260,40 @@ def delete_action(caller, action, body):
         )
     access.refuse_system_pack(action.pack)
     action.delete()
+
+
+def clone_action(caller, source, body):
+    """POST /actions/{ref}/clone: a copy of `source` as dest_pack.dest_action (replacing an
+    action of that ref with `overwrite`). StackStorm also copies the action's files into the
+    destination pack; the API writes no files here, so an action with an entry point is
+    cloned within its own pack only."""
+    access.require_admin(caller, "action_create")
+    check_body(body, CLONE_SCHEMA)
+    pack, name = body["dest_pack"], body["dest_action"]
+    if not Pack.objects.filter(ref=pack).exists():
+        raise InvalidInput(f"Destination pack '{pack}' doesn't exist")
+    existing = Action.objects.filter(ref=f"{pack}.{name}").first()
+    if existing is not None and not body.get("overwrite"):
+        raise InvalidInput("The requested destination action already exists")
+    if source.entry_point and pack != source.pack:
+        raise InvalidInput(
+            f'dest_pack: action "{source.ref}" runs its entry point "{source.entry_point}", '
+            "and files are not copied through the API: clone it within its own pack, or add "
+            "the files to the destination pack and register it."
+        )
+    fields = {
+        "name": name,
+        "pack": pack,
+        **{key: getattr(source, key) for key in _CLONED},
+    }
+    clone = existing or Action()
+    for key, value in _checked_action_fields(fields, pack=pack).items():
+        setattr(clone, key, value)
+    return _save(clone)
+
+
+_CLONED = ("description", "enabled", "runner_type", "entry_point", "parameters",
+           "output_schema", "tags", "notify")  # fmt: skip
 
 
 def _checked_action_fields(body, pack):
@@ -305,6 +385,9 @@ def action_to_api(action, parameters=None):
             "tags": action.tags,
             "notify": action.notify or {},
             "metadata_file": action.metadata_file or None,
+            # An extension (GET /extensions: runner_support), only on actions whose runner
+            # this server cannot run: they are listed, and refused at launch.
+            "unsupported": runners.unsupported(action.runner_type),
         }
     )
 

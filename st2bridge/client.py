@@ -120,6 +120,12 @@ class St2Client:
             if not page or offset >= total:
                 return items
 
+    def _page(self, path, limit, offset, filters):
+        """(items, total) of one page of a list endpoint; None and "" filters are left out."""
+        params = {name: value for name, value in filters.items() if value not in (None, "")}
+        response = self._get(path, {**params, "limit": limit, "offset": offset})
+        return response.json(), int(response.headers.get("X-Total-Count", 0))
+
     # --- auth -----------------------------------------------------------------------------
 
     def login(self, username, password, ttl=None, client_address=None):
@@ -173,8 +179,42 @@ class St2Client:
     def get_pack(self, ref):
         return self._get(f"/packs/{_path(ref)}").json()
 
+    def pack_problems(self):
+        """What the last pack registration could not take, or took with a warning (an
+        extension for admins, GET /extensions: pack_problems): [{pack, directory, file,
+        reason, level}]."""
+        return self._get("/packs/views/problems").json()
+
     def list_actions(self, pack=None):
         return self._get_all("/actions", {"pack": pack} if pack else None)
+
+    def list_packs_page(self, limit=50, offset=0, **filters):
+        """(packs, total): one page; filters as the API names them (ref, name,
+        include_attributes, ...); None values are left out."""
+        return self._page("/packs", limit, offset, filters)
+
+    def list_actions_page(self, limit=50, offset=0, **filters):
+        """(actions, total): one page; filters as the API names them (pack, name, tags,
+        include_attributes, and q where the server offers `action_search`)."""
+        return self._page("/actions", limit, offset, filters)
+
+    def first_actions(self, count, **filters):
+        """(up to `count` actions from the first, total), page by page: for searching a
+        server without ?q= (a StackStorm server) in at most count / page_size calls."""
+        actions, total = [], None
+        while total is None or len(actions) < min(count, total):
+            limit = min(self.page_size, count - len(actions))
+            page, total = self.list_actions_page(limit, len(actions), **filters)
+            if not page:
+                break
+            actions.extend(page)
+        return actions, total
+
+    def pack_action_counts(self, pack_refs):
+        """{pack ref: how many actions of it the caller sees}, in one call: an extension of
+        this project's API (`pack_action_counts` in extensions())."""
+        params = {"pack": ",".join(pack_refs)}
+        return self._get("/packs/views/action_counts", params).json()
 
     def get_action(self, ref):
         return self._get(f"/actions/{_path(ref)}").json()
@@ -182,6 +222,36 @@ class St2Client:
     def action_parameters(self, ref):
         """Runner and action parameters merged, as the API validates them."""
         return self._get(f"/actions/views/parameters/{_path(ref)}").json()["parameters"]
+
+    # --- pack configs ---------------------------------------------------------------------
+
+    def packs_with_config_schema(self, packs):
+        """The refs among `packs` that have a config schema (one call)."""
+        wanted = set(packs)
+        return {schema["pack"] for schema in self._get_all("/config_schemas")} & wanted
+
+    def get_config_schema(self, pack):
+        """The pack's config schema items ({} when it has none)."""
+        try:
+            return self._get(f"/config_schemas/{_path(pack)}").json()["attributes"]
+        except ApiError as error:
+            if error.status == 404:
+                return {}
+            raise
+
+    def get_config(self, pack):
+        """The pack's config values, secrets masked ({} when it has no config yet)."""
+        try:
+            return self._get(f"/configs/{_path(pack)}").json()["values"]
+        except ApiError as error:
+            if error.status == 404:
+                return {}
+            raise
+
+    def set_config(self, pack, values):
+        """Replace the pack's config (administrators); secrets sent masked keep their value."""
+        url = f"{self.api_url}/configs/{_path(pack)}"
+        return self._request("PUT", url, json=values).json()["values"]
 
     # --- executions -----------------------------------------------------------------------
 
@@ -237,8 +307,9 @@ class St2Client:
     def list_trigger_types(self):
         return self._get_all("/triggertypes")
 
-    def list_enforcements(self, rule_ref, limit=10):
-        params = {"rule_ref": rule_ref, "limit": limit}
+    def list_enforcements(self, rule_ref=None, limit=10):
+        """The newest enforcements first: of one rule, or of every rule the caller may see."""
+        params = {"rule_ref": rule_ref, "limit": limit} if rule_ref else {"limit": limit}
         return self._get("/ruleenforcements", params).json()
 
     # --- API keys ---------------------------------------------------------------------------
@@ -270,12 +341,6 @@ class St2Client:
         self._request("DELETE", f"{self.api_url}/apikeys/{_path(key_id)}")
 
     # --- teams (this project's extension: extensions()["teams"]; st2bridge/api/teams.py) ----
-
-    def _page(self, path, limit, offset, filters):
-        """(items, total) of one page of a list endpoint; empty filters are left out."""
-        params = {name: value for name, value in filters.items() if value not in (None, "")}
-        response = self._get(path, {**params, "limit": limit, "offset": offset})
-        return response.json(), int(response.headers.get("X-Total-Count", 0))
 
     def list_teams(self, limit=50, offset=0, **filters):
         """(teams, total): every team for an admin, else the caller's (filters: member, name)."""

@@ -135,6 +135,9 @@ def _starting_with(items, prefix):
     return items.annotate(name_head=Left("name", len(prefix))).filter(name_head=prefix)
 
 
+LIST_ORDER = ("scope", "created_at", "id")  # system items first, each in insertion order
+
+
 def list_items(caller, *, scope=None, user=None, prefix="", name="", decrypt=False):
     """Live items the caller may read: system items, then the owner's user items."""
     scope = USER if user else full_scope(scope, listing=True)
@@ -150,7 +153,7 @@ def list_items(caller, *, scope=None, user=None, prefix="", name="", decrypt=Fal
         items = _starting_with(items, prefix)
     if name:
         items = items.filter(name=name)
-    return items.order_by("scope", "created_at", "id")
+    return items.order_by(*LIST_ORDER)
 
 
 def find_item(caller, name, *, scope=None, user=None, decrypt=False):
@@ -279,29 +282,6 @@ def shown_value(item, decrypt_secret):
         raise UndecryptableValue(
             f'Failed to decrypt the value of key "{item.name}": the datastore key has changed.'
         ) from None
-
-
-# --- for actions (python action_service) ---------------------------------------------------
-
-
-def put_value(scope, name, value, owner=None, ttl=None, secret=False):
-    """Set an item on behalf of a running action; the execution's user is the owner of
-    user-scoped items. No admin check: the action was allowed to run."""
-    scope = full_scope(scope)
-    fields = {
-        "value": encrypt(value) if secret else value,
-        "secret": secret,
-        "expire_timestamp": timezone.now() + timedelta(seconds=ttl) if ttl else None,
-    }
-    owner = owner if scope == USER else ""
-    KeyValuePair.objects.update_or_create(scope=scope, owner=owner, name=name, defaults=fields)
-
-
-def delete_value(scope, name, owner=None):
-    scope = full_scope(scope)
-    owner = owner if scope == USER else ""
-    deleted, _ = _live().filter(scope=scope, owner=owner, name=name).delete()
-    return bool(deleted)
 
 
 # --- the API shape (st2bridge.shapes.KEY_VALUE_PAIR) ------------------------------------------

@@ -28,10 +28,10 @@ from collections import namedtuple
 from django.conf import settings
 from django.utils import timezone
 
-from . import catalog, executions, params, rulebook, teams
+from . import catalog, executions, params, rulebook, teams, triggers, triggertypes
 from .constants import ACTION_TRIGGER, SYSTEM_USER
 from .errors import St2Error
-from .models import Action, Rule, RuleEnforcement, RunnerType, TriggerInstance
+from .models import Action, Rule, RuleEnforcement, RunnerType, TriggerInstance, TriggerType
 from .params import is_template
 from .rows import columns, converted, insert_all, select_rows
 from .rows import instance as model_instance
@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 RULE_COLUMNS = (
     "id", "ref", "pack", "name", "criteria", "action_ref", "action_parameters", "type",
     "created_by", "secret_action_parameters",
+    # For the rule as an execution it starts shows it (rulebook.to_api):
+    "description", "enabled", "trigger_ref", "trigger_type", "trigger_parameters", "tags",
+    "context", "metadata_file",
 )  # fmt: skip
 MatchingRule = namedtuple("MatchingRule", RULE_COLUMNS)
 
@@ -60,19 +63,19 @@ def dispatch(trigger, payload, context=None, posted_by=""):
         status=TriggerInstance.PROCESSING,
         context=context or {},
     )
-    batch = enforce_rules(instance)
+    batch = enforce_rules(instance, trigger)
     events = [executions.stream_event("st2.execution__create", e) for e in batch.executions]
     insert_all([[instance], batch.executions, events, batch.enforcements])
     return instance
 
 
-def enforce_rules(instance):
+def enforce_rules(instance, trigger):
     """Standard rules first; `backstop` rules only when no standard rule matched (§5.1).
     Returns the (unsaved) executions and enforcements, and sets the instance's status."""
     rules = enabled_rules(instance.trigger)
     standard = [rule for rule in rules if (rule.type or {}).get("ref") != "backstop"]
     backstop = [rule for rule in rules if (rule.type or {}).get("ref") == "backstop"]
-    batch = Batch(instance)
+    batch = Batch(instance, trigger)
     matched = batch.match(standard)
     if not matched and not batch.enforcements:  # every standard rule said "no match"
         matched = batch.match(backstop)
@@ -86,8 +89,9 @@ class Batch:
     """The enforcements of one trigger instance: every rule that matches is recorded once,
     with the execution it requested or the reason it failed."""
 
-    def __init__(self, instance):
+    def __init__(self, instance, trigger):
         self.instance = instance
+        self.trigger = trigger
         self.depth = rule_depth(instance.context)
         self.executions, self.enforcements = [], []
         self.owners = {}  # {username: teams.Owner} of the rules' owners
@@ -127,7 +131,10 @@ class Batch:
 
     def launch(self, matched):
         """Request the execution of each matched rule (unless the chain guard stops it)."""
+        if not matched:
+            return
         launchables = find_launchables({rule.action_ref for rule, _ in matched})
+        origin = self._origin()
         for rule, context in matched:
             owner = self.owners[_owner(rule)]
             try:
@@ -158,12 +165,28 @@ class Batch:
                     rule_ref=rule.ref,
                     trigger_instance_id=self.instance.id,
                     trigger_type=self.instance.trigger_type,
+                    origin={
+                        "rule": rulebook.to_api(rule, merged=prepared[0] if prepared else None),
+                        **origin,
+                    },
                 )
             except (St2Error, ValueError, TypeError) as error:
                 self._failed(rule, error)
                 continue
             self.executions.append(execution)
             self._record(rule, execution_id=execution.id)
+
+    def _origin(self):
+        """What every execution of this instance shows of how it started, but the rule: the
+        trigger, its type (read now) and the instance, as the API shows them. A trigger
+        made up for a re-emit (no row: its rules are gone) is left out."""
+        origin = {"trigger_instance": triggers.instance_to_api(self.instance)}
+        if not self.trigger._state.adding:
+            origin["trigger"] = triggers.trigger_to_api(self.trigger)
+        trigger_type = trigger_type_api(self.instance.trigger_type)
+        if trigger_type is not None:
+            origin["trigger_type"] = trigger_type
+        return origin
 
     def _check_depth(self):
         if self.depth >= settings.ST2_RULE_CHAIN_LIMIT:
@@ -241,6 +264,18 @@ def _matching_rule(row):
     """A rule row decoded once per distinct content (a changed rule is another key). The
     criteria and parameters are shared between calls: read them, never change them."""
     return MatchingRule(*converted(Rule, RULE_COLUMNS, row))
+
+
+def trigger_type_api(ref):
+    """The API object of the trigger type `ref` as it is now, or None if there is none."""
+    rows = select_rows(TriggerType, columns(TriggerType), {"ref": [ref]})
+    return _trigger_type_api(rows[0]) if rows else None
+
+
+@functools.lru_cache(maxsize=256)
+def _trigger_type_api(row):
+    """Built once per distinct content of the row (never stale); shared: never change it."""
+    return triggertypes.trigger_type_to_api(model_instance(TriggerType, row))
 
 
 def find_launchables(action_refs):

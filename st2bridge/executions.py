@@ -10,7 +10,7 @@ import logging
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import catalog, datastore, params, teams
+from . import catalog, configs, datastore, params, runners, teams
 from .bodies import check_body
 from .constants import MASK
 from .errors import AccessDenied, InvalidInput
@@ -64,7 +64,8 @@ def merged_parameters(execution):
 # from a caller they would forge an identity (user, api_user, parent: st2kv.user lookups and
 # the run-as user are read from them), a provenance (rule, trigger_instance, re-run,
 # trace_context, chat sources) or lift a guard (rule_depth: a negative depth lengthens a
-# self-triggering chain past ST2_RULE_CHAIN_LIMIT). Anything else a caller sends is kept.
+# self-triggering chain past ST2_RULE_CHAIN_LIMIT). Anything else a caller sends is kept;
+# an administrator's `api_user` too (launch(): a chat bot says for whom it runs an action).
 RESERVED_CONTEXT_KEYS = frozenset(
     {
         "user", "api_user", "pack", "parent", "rule", "rule_depth", "trigger_instance",
@@ -86,6 +87,8 @@ def launch(caller, body, header_context=None):
     check_body(body, LAUNCH_SCHEMA)
     teams.check_may_run(caller.user, body["action"])
     context = caller_context(body.get("context"), header_context)
+    if caller.is_admin:
+        context.update(_api_user(body.get("context"), header_context))
     # Running as someone else (the `user` field) is admin-only.
     user = body.get("user") or caller.username
     if user != caller.username and not caller.is_admin:
@@ -97,6 +100,16 @@ def launch(caller, body, header_context=None):
         staff=caller.is_admin,
         context=context,
     )
+
+
+def _api_user(*contexts):
+    """StackStorm's `api_user` (who asked a chat bot, say), which an administrator's client
+    may pass in the context; it is never taken from anyone else."""
+    found = {}
+    for context in contexts:
+        if isinstance((context or {}).get("api_user"), str):
+            found["api_user"] = context["api_user"]
+    return found
 
 
 def request_execution(action_ref, given, *, user, staff, context=None, parent=None, **fields):
@@ -116,7 +129,8 @@ def request_execution(action_ref, given, *, user, staff, context=None, parent=No
 
 
 def check_launchable(action_ref, action, runner):
-    """Refuse a missing or disabled action, or one whose runner type is missing or disabled."""
+    """Refuse a missing or disabled action, one whose runner type is missing or disabled, or
+    one whose runner this server cannot run (st2bridge.runners.unsupported)."""
     if action is None:
         raise InvalidInput(f'Action "{action_ref}" cannot be found.')
     if not action.enabled:
@@ -125,6 +139,9 @@ def check_launchable(action_ref, action, runner):
         raise InvalidInput(
             f'Runner "{action.runner_type}" of action "{action_ref}" is not available.'
         )
+    unsupported = runners.unsupported(action.runner_type)
+    if unsupported:
+        raise InvalidInput(f'Unable to execute action "{action_ref}". {unsupported}')
 
 
 def new_execution(action, runner, given, *, user, staff, data=(), context=None, parent=None,
@@ -142,11 +159,21 @@ def new_execution(action, runner, given, *, user, staff, data=(), context=None, 
         catalog.runner_type_to_api(runner),
     )
     teams.check_runner_parameters(staff, runner.runner_parameters, merged, given)
+    action_context = {**(context or {}), "user": user, "pack": action.pack}
+    if parent is not None:
+        action_context["parent"] = {"execution_id": parent.id, **parent.context}
     store = datastore_context(user, system_decrypt=staff)
-    shown, final = params.prepare_values(merged, given, store, data, render=render)
+    render_context = {**store, "action_context": action_context}
+    config, renderer = None, render
+    if _mentions("config_context", merged, given):
+        config = configs.runtime_config(action.pack, user)
+        render_context["config_context"] = config.values
+        if not staff:
+            renderer = _render_as_member(given, config.masked())
+    shown, final = params.prepare_values(merged, given, render_context, data, render=renderer)
     if "env" in (runner.runner_parameters or {}):
         check_env(final.get("env"))  # 400 naming a denied variable, for staff too
-    public, secret = _split_secrets(merged, shown)
+    public, secret = _split_secrets(merged, shown, config.secrets if config else ())
     now = timezone.now()
     return Execution(
         action_ref=action.ref,
@@ -155,7 +182,7 @@ def new_execution(action, runner, given, *, user, staff, data=(), context=None, 
         parameters=public,
         secret_parameters=datastore.encrypt(json.dumps(secret)) if secret else "",
         user=user,
-        context={**(context or {}), "user": user, "pack": action.pack},
+        context=action_context,
         start_timestamp=now,
         log=[{"status": Execution.REQUESTED, "timestamp": isotime(now)}],
         parent=parent,
@@ -163,11 +190,32 @@ def new_execution(action, runner, given, *, user, staff, data=(), context=None, 
     )
 
 
-def _split_secrets(merged, values):
-    """(public, secret): secret parameters, and any value a secret was rendered into, are
-    masked in `public` and kept with their real value in `secret` (stored encrypted)."""
+def _mentions(name, merged, given):
+    """Whether a template among the defaults or the given values names `name`."""
+    texts = [spec.get("default") for spec in merged.values()] + list(given.values())
+    return any(params.is_template(text) and name in text for text in texts)
+
+
+def _render_as_member(given, masked_config):
+    """render() for a launch by someone who is not staff: their own templates see the pack
+    config with its secrets masked (the action's defaults see it whole), so that no value
+    they write can copy a secret of the config into parameters they read back."""
+
+    def render_parameter(template, context, label):
+        if label in given:
+            context = {**context, "config_context": masked_config}
+        return render(template, context, label)
+
+    return render_parameter
+
+
+def _split_secrets(merged, values, more_secrets=()):
+    """(public, secret): secret parameters, and any value a secret (or a text of
+    `more_secrets`, the pack config's secrets) was rendered into, are masked in `public` and
+    kept with their real value in `secret` (stored encrypted)."""
     secret = {n: v for n, v in values.items() if merged.get(n, {}).get("secret")}
-    texts = sorted({str(v) for v in secret.values() if v not in (None, "")}, key=len, reverse=True)
+    texts = {str(v) for v in secret.values() if v not in (None, "")} | set(more_secrets)
+    texts = sorted(texts, key=len, reverse=True)
     public = {}
     for name, value in values.items():
         if name in secret:
@@ -252,6 +300,53 @@ def re_run(caller, execution, body):
 
 
 # --- reading -------------------------------------------------------------------------------
+
+# StackStorm's execution filters (its execution_views.SUPPORTED_FILTERS): query parameter ->
+# the field it matches. The same names are the keys `sort=` takes, and
+# /executions/views/filters lists the values of each but those in UNLISTED_FILTERS.
+FILTER_FIELDS = {
+    "action": "action_ref",
+    "status": "status",
+    "liveaction": "id",  # an execution is its own liveaction here
+    "parent": "parent_id",
+    "rule": "origin__rule__name",
+    "runner": "runner__name",
+    "timestamp": "start_timestamp",
+    "trigger": "origin__trigger__name",
+    "trigger_type": "origin__trigger_type__name",
+    "trigger_instance": "trigger_instance_id",
+    "user": "user",
+}
+UNLISTED_FILTERS = ("parent", "timestamp", "liveaction", "trigger_instance")  # one per row
+
+
+def filter_values(executions, types=()):
+    """GET /executions/views/filters: {filter: its distinct values among `executions`}, for
+    the filters named in `types` (all listed ones when empty); missing values left out."""
+    values = {}
+    for name, field in FILTER_FIELDS.items():
+        if name in UNLISTED_FILTERS or (types and name not in types):
+            continue
+        found = executions.order_by().values_list(field, flat=True).distinct()
+        values[name] = sorted({value for value in found if value not in (None, "")})
+    return values
+
+
+def descendants(executions, execution, depth=-1):
+    """GET /executions/{id}/children: the executions under `execution` (among `executions`),
+    level by level, oldest first in each; `depth` levels, or all when negative."""
+    found, parents, seen = [], [execution.id], {execution.id}
+    while parents and depth != 0:
+        level = [
+            child
+            for child in executions.filter(parent_id__in=parents).order_by("start_timestamp", "id")
+            if child.id not in seen
+        ]
+        found.extend(level)
+        parents = [child.id for child in level]
+        seen.update(parents)
+        depth -= 1
+    return found
 
 
 def output_text(execution, output_type=None):
@@ -376,10 +471,15 @@ def stream_event(name, execution):
 
 def to_api(execution, unmasked=False):
     """StackStorm's execution object; like StackStorm, falsy values are left out, and so are
-    `result` and `result_size` when the result was not read (a list deferred it)."""
+    `result` and `result_size` when the result was not read (a list deferred it), and what
+    started it when `origin` was not read. A rule-started execution recorded before origins
+    were kept shows its rule's ref and its trigger instance's id only."""
     parameters = stored_parameters(execution) if unmasked else execution.parameters
     ended = execution.end_timestamp
-    result = None if "result" in execution.get_deferred_fields() else execution.result
+    deferred = execution.get_deferred_fields()
+    result = None if "result" in deferred else execution.result
+    origin = {} if "origin" in deferred else execution.origin
+    instance_id = execution.trigger_instance_id
     data = {
         "id": execution.id,
         "action": execution.action,
@@ -405,10 +505,11 @@ def to_api(execution, unmasked=False):
         "log": execution.log,
         "web_url": f"/executions/{execution.id}",
         "parent": execution.parent_id,
-        "rule": {"ref": execution.rule_ref} if execution.rule_ref else None,
-        "trigger_instance": {"id": execution.trigger_instance_id}
-        if execution.trigger_instance_id
-        else None,
+        "rule": origin.get("rule") or ({"ref": execution.rule_ref} if execution.rule_ref else None),
+        "trigger": origin.get("trigger"),
+        "trigger_type": origin.get("trigger_type"),
+        "trigger_instance": origin.get("trigger_instance")
+        or ({"id": instance_id} if instance_id else None),
     }
     return {key: value for key, value in data.items() if value or key == "status"}
 

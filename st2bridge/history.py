@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from . import access, execution_counts
+from .models import ExecutionCount
 
 NEWEST_FIRST = ("-start_timestamp", "id")
 OLDEST_FIRST = ("start_timestamp", "-id")  # the exact reverse: one index serves both
@@ -144,6 +145,15 @@ class Selection:
         if newest_first:
             return ordered.filter(start_timestamp__lt=hour + execution_counts.HOUR), skip - before
         return ordered.filter(start_timestamp__gte=hour), skip - before
+
+
+def refs_named(column, name):
+    """The refs (pack.name) in `column` of ExecutionCount ("rule_ref" or "trigger_type")
+    whose name is `name`: every ref that any execution has there, since the counts are kept
+    exactly; a handful of rows, whatever the number of executions."""
+    counts = ExecutionCount.objects.filter(**{f"{column}__endswith": f".{name}"})
+    refs = counts.order_by().values_list(column, flat=True).distinct()
+    return [ref for ref in refs if ref.partition(".")[2] == name]
 
 
 def _capped_count(rows):

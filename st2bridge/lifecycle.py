@@ -8,9 +8,31 @@ of them imports the other's caller, so there is no import circle. Move an execut
 this module, never through executions.transition directly, or its action trigger is lost.
 """
 
-from . import dispatch, executions
+from . import access, dispatch, executions
+from .bodies import check_body
+from .errors import InvalidInput
 from .models import Execution, Rule, Trigger
 from .rows import select_rows
+
+# PUT /executions/{id} (StackStorm's ExecutionUpdateRequest): every status StackStorm knows,
+# pausing and resuming included, which only workflow runners support.
+UPDATE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "status": {
+            "enum": [
+                "requested", "scheduled", "delayed", "running", "succeeded", "failed",
+                "timeout", "abandoned", "canceling", "canceled", "pending", "pausing",
+                "paused", "resuming",
+            ]
+        },
+        "result": {"type": "object"},
+    },
+    "additionalProperties": False,
+}  # fmt: skip
+WORKFLOW_RUNNERS = ("action-chain", "orquesta")  # metadata only here: none ever runs
+LIVE = (Execution.REQUESTED, Execution.SCHEDULED, Execution.RUNNING, Execution.CANCELING)
+SETTABLE = (Execution.REQUESTED, Execution.SCHEDULED, Execution.RUNNING, *Execution.COMPLETED)
 
 
 def transition(execution, status, *, only_from, **fields):
@@ -42,6 +64,50 @@ def cancel(caller, execution):
         return True
     transition(execution, Execution.CANCELING, only_from=(Execution.SCHEDULED, Execution.RUNNING))
     return True
+
+
+def update(caller, execution, body):
+    """PUT /executions/{id}, as StackStorm answers it. Canceling is DELETE's cancel; pausing
+    and resuming are refused, with StackStorm's messages (they need a workflow runner, and
+    no workflow runs here); any other status (and result) is set as given, by administrators
+    only: it records an outcome nobody ran. Returns the execution as it is then."""
+    check_body(body, UPDATE_SCHEMA)
+    if execution.status in Execution.COMPLETED:
+        raise InvalidInput("Execution is already in completed state.")
+    status = body.get("status")
+    if status in ("pausing", "paused", "resuming"):
+        raise InvalidInput(f"Failed updating execution. {_why_not(execution, status)}")
+    if status in (Execution.CANCELING, Execution.CANCELED):
+        cancel(caller, execution)
+        return execution
+    access.require_admin(
+        caller,
+        refusal=f'User "{caller.username}" may not set an execution\'s status: administrator '
+        "access is required (cancel it with DELETE).",
+    )
+    if status is None:
+        raise InvalidInput("status: give the status to set (with its result).")
+    if status not in SETTABLE:
+        raise InvalidInput(f'status: "{status}" is not a status of this server\'s executions.')
+    fields = {"result": body["result"]} if "result" in body else {}
+    transition(execution, status, only_from=LIVE, **fields)
+    return execution
+
+
+def _why_not(execution, status):
+    runner = execution.runner.get("name")
+    verb = "resume" if status == "resuming" else "pause"
+    if runner not in WORKFLOW_RUNNERS:
+        return (
+            f'Unable to {verb} liveaction "{execution.id}" because it is not supported by the '
+            f'"{runner}" runner.'
+        )
+    if verb == "pause":
+        return f'Unable to pause liveaction "{execution.id}" because it is not in a running state.'
+    return (
+        f'Unable to resume liveaction "{execution.id}" because it is in "{execution.status}" '
+        'state and not in "paused" state.'
+    )
 
 
 def emit_action_triggers(moved):

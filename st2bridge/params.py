@@ -10,7 +10,9 @@ renders the templates among launch values with the `render` function its caller 
 """
 
 import copy
+import functools
 import json
+import re
 
 import jsonschema
 
@@ -70,6 +72,39 @@ PARAMETERS_SCHEMA = {
 }
 
 
+_PARAMETERS_VALIDATOR = jsonschema.Draft4Validator(PARAMETERS_SCHEMA)
+_PARAMETER_VALIDATOR = jsonschema.Draft4Validator(PARAMETER_SCHEMA)
+_NAME = re.compile(r"^\w+$")
+
+
+@functools.lru_cache(maxsize=16384)
+def _valid_spec(text):
+    return _PARAMETER_VALIDATOR.is_valid(json.loads(text))
+
+
+def forget_valid_specs():
+    """Empty the memo of valid parameter definitions (for benchmarks that start cold)."""
+    _valid_spec.cache_clear()
+
+
+def _known_valid(action_parameters):
+    """Whether every parameter definition is valid, each judged once per process: packs
+    repeat the same definitions in many actions (registering thousands of actions validated
+    each one anew). False sends the caller to the whole check, for its message."""
+    if not isinstance(action_parameters, dict):
+        return False
+    for name, spec in action_parameters.items():
+        if not (isinstance(name, str) and _NAME.match(name) and isinstance(spec, dict)):
+            return False
+        try:
+            text = json.dumps(spec, sort_keys=True)
+        except (TypeError, ValueError):
+            return False
+        if not _valid_spec(text):
+            return False
+    return True
+
+
 def merge_parameters(runner_parameters, action_parameters):
     """Runner and action parameters merged as StackStorm merges them: every name of either;
     each attribute from the action when it sets it, else from the runner; immutable if
@@ -100,11 +135,12 @@ def ordered_parameters(merged):
 def check_action_parameters(action_ref, runner_parameters, action_parameters):
     """Raise InvalidInput when an action's parameter metadata is not valid (notes §3.2, §3.4)."""
     action_parameters = action_parameters or {}
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft4Validator(PARAMETERS_SCHEMA).iter_errors(action_parameters)
-    )
-    if error is not None:
-        raise InvalidInput(f"parameters.{describe(error)}" if error.path else describe(error))
+    if not _known_valid(action_parameters):
+        error = jsonschema.exceptions.best_match(
+            _PARAMETERS_VALIDATOR.iter_errors(action_parameters)
+        )
+        if error is not None:
+            raise InvalidInput(f"parameters.{describe(error)}" if error.path else describe(error))
     _check_runner_overrides(action_ref, runner_parameters or {}, action_parameters)
     merged = merge_parameters(runner_parameters, action_parameters)
     _check_positions(merged)
@@ -238,18 +274,28 @@ def check_overrides(merged, given):
         raise InvalidInput(f"Override of immutable parameter(s) {immutable} is unsupported.")
 
 
-def check_values(merged, values):
-    """Validate final values (defaults applied) against the merged schema, naming the field.
-    An explicit null for an optional parameter is accepted, as StackStorm accepts it."""
+def _value_errors(merged, values):
+    """jsonschema's errors of final values against the merged schema. An explicit null for an
+    optional parameter is accepted, as StackStorm accepts it."""
     values = {
         name: value
         for name, value in values.items()
         if value is not None or (merged.get(name) or {}).get("required")
     }
-    validator = jsonschema.Draft4Validator(values_schema(merged))
-    error = jsonschema.exceptions.best_match(validator.iter_errors(values))
+    return jsonschema.Draft4Validator(values_schema(merged)).iter_errors(values)
+
+
+def check_values(merged, values):
+    """Validate final values (defaults applied) against the merged schema, naming the field."""
+    error = jsonschema.exceptions.best_match(_value_errors(merged, values))
     if error is not None:
         raise InvalidInput(describe(error))
+
+
+def value_errors(merged, values):
+    """Every message check_values could raise for these values, not only the first: a form
+    shows them all at once, each beside the field it names."""
+    return [describe(error) for error in _value_errors(merged, values)]
 
 
 def with_defaults(merged, values):
@@ -308,18 +354,36 @@ def prepare_values(merged, given, render_context, data=(), *, render):
 def check_rule_values(merged, given):
     """Action parameters stored in a rule: known names, no immutable override, required ones
     present, and every literal value valid; a value holding Jinja is checked when it renders."""
+    errors = rule_value_errors(merged, given)
+    if errors:
+        raise InvalidInput(errors[0])
+
+
+def rule_value_errors(merged, given):
+    """Every message check_rule_values could raise, in its order (the first is the one it
+    raises): a rule editor shows them all at once, each beside the field it names."""
     given = given or {}
-    check_overrides(merged, given)
-    for name, spec in merged.items():
-        if spec.get("required") and name not in given and spec.get("default") is None:
-            raise InvalidInput(f"'{name}' is a required property")
+    try:
+        check_overrides(merged, given)
+    except InvalidInput as error:
+        return [error.message]
+    errors = [
+        f"'{name}' is a required property"
+        for name, spec in merged.items()
+        if spec.get("required") and name not in given and spec.get("default") is None
+    ]
     for name, value in given.items():
         if holds_template(value):
             continue
-        value = cast_value(name, merged[name], value)
+        try:
+            value = cast_value(name, merged[name], value)
+        except InvalidInput as error:
+            errors.append(error.message)
+            continue
         error = jsonschema.exceptions.best_match(
             jsonschema.Draft4Validator(to_json_schema(merged[name])).iter_errors(value)
         )
         if error is not None:
             where = ".".join([name, *(str(part) for part in error.absolute_path)])
-            raise InvalidInput(f"{where}: {error.message}")
+            errors.append(f"{where}: {error.message}")
+    return errors

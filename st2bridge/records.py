@@ -1,5 +1,6 @@
 """One row by its ref or id, and saving one under a unique ref: the two ways every area finds
-and writes a single record, written once (issue 13). Which rows a caller may find is
+and writes a single record, written once (issue 13); and making many rows keyed by ref hold
+given values in bulk (what registering a pack writes). Which rows a caller may find is
 st2bridge.access's business: it hands by_ref_or_id a queryset already narrowed."""
 
 from django.db import IntegrityError, transaction
@@ -46,4 +47,26 @@ def refuse_duplicate(row, message, unique="ref"):
         .first()
     )
     if existing is not None:
-        raise Conflict(message, conflict_id=existing)
+        raise Conflict(message, conflict_id=str(existing))  # ids are strings in the API
+
+
+def upsert_by_ref(model, wanted, existing, batch_size=500):
+    """Make rows of `model` hold `wanted` ({ref: {field: value}}) in bulk: the rows of
+    `existing` ({ref: row}) that differ are updated, the missing ones created; a row already
+    holding its values is not written. Returns {ref: row} for every ref of `wanted`."""
+    rows, new, changed, fields = {}, [], [], set()
+    for ref, values in wanted.items():
+        fields.update(values)
+        row = existing.get(ref)
+        if row is None:
+            row = model(ref=ref, **values)
+            new.append(row)
+        elif any(getattr(row, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(row, name, value)
+            changed.append(row)
+        rows[ref] = row
+    model.objects.bulk_create(new, batch_size=batch_size)
+    if changed:
+        model.objects.bulk_update(changed, sorted(fields), batch_size=batch_size)
+    return rows

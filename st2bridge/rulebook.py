@@ -11,13 +11,14 @@ import json
 
 from cryptography.fernet import InvalidToken
 from django.db import transaction
+from django.db.models import F
 
-from . import access, catalog, datastore, params, teams, triggers
+from . import access, bodies, catalog, datastore, params, teams, triggers
 from .bodies import check_body
 from .constants import MASK, SYSTEM_USER
 from .errors import AccessDenied, InvalidInput
 from .formats import without_nulls
-from .models import Action, Rule, RunnerType, TriggerType
+from .models import Action, Rule, RunnerType, Trigger, TriggerType
 from .records import save_or_409
 from .rules.criteria import check_criteria
 from .runners.environment import check_env
@@ -102,6 +103,32 @@ def to_api(rule, unmasked=False, merged=None):
     )
 
 
+def views_to_api(caller, rules, unmasked=False):
+    """StackStorm's rule view (GET /rules/views): each rule as to_api shows it, its action
+    and trigger each with a `description` (the action's, the trigger's or else its type's;
+    "" when there is none, or the caller may not see the action), and its `warnings` as
+    /rules has them. A few queries a page."""
+    rules = list(rules)
+    merged = merged_parameters_by_action(rules)
+    warnings = reference_warnings(rules)
+    visible = access.visible_actions(caller).filter(ref__in={rule.action_ref for rule in rules})
+    of_actions = dict(visible.values_list("ref", "description"))
+    refs = {rule.trigger_ref for rule in rules}
+    of_triggers = dict(Trigger.objects.filter(ref__in=refs).values_list("ref", "description"))
+    refs = {rule.trigger_type for rule in rules}
+    of_types = dict(TriggerType.objects.filter(ref__in=refs).values_list("ref", "description"))
+    views = []
+    for rule in rules:
+        data = to_api(rule, unmasked, merged.get(rule.action_ref))
+        data["action"]["description"] = of_actions.get(rule.action_ref, "")
+        described = of_triggers.get(rule.trigger_ref) or of_types.get(rule.trigger_type, "")
+        data["trigger"]["description"] = described
+        if rule in warnings:
+            data["warnings"] = warnings[rule]
+        views.append(data)
+    return views
+
+
 def merged_parameters_by_action(rules):
     """{action ref: merged parameter schema} for the actions of `rules`, in two queries."""
     actions = Action.objects.filter(ref__in={rule.action_ref for rule in rules})
@@ -146,15 +173,80 @@ def create_rule(caller, body):
 
 def save_rule_from_disk(pack, body, metadata_file):
     """Register a rule from a pack directory (rules/*.yaml): create, or update in place.
-    Pack directories are installed by admins: their rules are checked as staff's."""
+    Pack directories are installed by admins: their rules are checked as staff's. As in
+    StackStorm, a rule is off unless its file says `enabled: true`."""
     body = {**body, "pack": pack}
     existing = Rule.objects.filter(ref=f"{pack}.{body.get('name')}").first()
     if existing is not None:
         return _update(existing, {**body, "metadata_file": metadata_file}, True, strict=False)
     fields = checked_fields({**body, "metadata_file": metadata_file}, strict=False, staff=True)
     rule = Rule(**fields, created_by=SYSTEM_USER, context={"user": SYSTEM_USER})
-    rule.enabled = body.get("enabled", True)  # a pack's rules are on unless they say otherwise
     return _save_new(rule, staff=True)
+
+
+def without_null_optionals(body):
+    """A rule file's body with its optional fields set to null left out, as StackStorm's
+    RuleAPI takes them (bodies.without_null_optionals)."""
+    return bodies.without_null_optionals(body, RULE_SCHEMA)
+
+
+# --- rules whose trigger type or action is missing ------------------------------------------
+
+
+def rules_from_packs():
+    """The rules registered from pack directories."""
+    return list(Rule.objects.exclude(metadata_file=""))
+
+
+def reference_warnings(rules):
+    """{rule: [warning, ...]} for those of `rules` whose trigger type or action is not
+    registered (StackStorm registers them: they fire once it is, and a firing whose action
+    is missing records a failed enforcement). Two queries whatever the number of rules."""
+    types = set(
+        TriggerType.objects.filter(ref__in={rule.trigger_type for rule in rules}).values_list(
+            "ref", flat=True
+        )
+    )
+    actions = set(
+        Action.objects.filter(ref__in={rule.action_ref for rule in rules}).values_list(
+            "ref", flat=True
+        )
+    )
+    found = {}
+    for rule in rules:
+        texts = []
+        if rule.trigger_type not in types:
+            texts.append(
+                f'trigger type "{rule.trigger_type}" is not registered: the rule cannot fire '
+                "until a pack (or the API) registers it."
+            )
+        if rule.action_ref not in actions:
+            texts.append(
+                f'action "{rule.action_ref}" is not registered: when the rule fires, its '
+                "enforcement fails."
+            )
+        if texts:
+            found[rule] = texts
+    return found
+
+
+def bind_pending_triggers():
+    """Point the pack rules registered before their trigger type was (their trigger_ref is
+    the type's ref, a placeholder) at their trigger, now that the type takes parameters and
+    is registered. Yields (rule, reason) for those whose parameters the type refuses."""
+    pending = Rule.objects.filter(trigger_ref=F("trigger_type")).exclude(metadata_file="")
+    with_parameters = set(
+        TriggerType.objects.filter(ref__in=pending.values("trigger_type"))
+        .exclude(parameters_schema={})
+        .values_list("ref", flat=True)
+    )
+    for rule in pending.filter(trigger_type__in=with_parameters):
+        try:
+            with transaction.atomic():
+                rule.trigger_ref = _acquire(rule.trigger_type, rule.trigger_parameters)
+                rule.save(update_fields=["trigger_ref"])
+        except InvalidInput as error:
+            yield rule, error.message
 
 
 def update_rule(caller, rule, body):

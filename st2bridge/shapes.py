@@ -4,8 +4,9 @@ include_attributes always keeps.
 
 - The answers themselves are built by the `*_to_api` functions of the services, one each,
   beside the model they read (catalog, executions, rulebook, triggertypes, triggers,
-  trigger_instances, datastore, apikeys, auth); the few fixed answers (Version, Extensions,
-  TokenValidity, Parameters, ReEmitted) by the view that gives them.
+  trigger_instances, datastore, apikeys, auth), or by the services that read them elsewhere
+  (pack_contents, pack_index: a pack's files, the pack indexes); the few fixed answers
+  (Version, Extensions, TokenValidity, Parameters, ReEmitted) by the view that gives them.
 - The API views take their include_attributes / exclude_attributes allow-lists from here
   (`Shape.names`), and GET /api/v1/openapi.json its response schemas (`Shape.schema`).
 - tests/test_api_shapes.py reads real objects back through the API and holds every answer to
@@ -22,6 +23,9 @@ Pure: imports nothing that touches the database (an import-linter contract holds
 """
 
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,6 +85,13 @@ def record(description=None, **properties):
 
 def described(schema, description):
     return {**schema, "description": description}
+
+
+def kept(shape, description, legacy):
+    """An object an execution keeps as the API showed it then: `shape`, inline; one recorded
+    before this was kept carries only its `legacy` fields."""
+    earlier = record(**{name: shape.fields[name] for name in legacy})
+    return {"description": description, "anyOf": [shape.schema(), earlier]}
 
 
 def as_given(kind):
@@ -158,11 +169,16 @@ EXTENSIONS = Shape(
     "What this server offers beyond StackStorm's API (a StackStorm server answers 404).",
     {
         "server": STRING,
+        "action_search": described(BOOLEAN, "GET /actions?q=words (ref, description, tags)"),
+        "pack_action_counts": described(BOOLEAN, "GET /packs/views/action_counts?pack=a,b"),
         "apikey_expiry": described(BOOLEAN, "POST /apikeys takes expires_at"),
         "apikey_metadata_filter": described(BOOLEAN, "GET /apikeys?metadata=name:value"),
         "token_revocation": described(BOOLEAN, "POST /auth/v1/tokens/revoke"),
         "teams_admin_path": described(STRING, "where administrators manage teams, on this host"),
         "teams": described(BOOLEAN, "/teams, /useraccess and /grantables"),
+        "pack_problems": described(BOOLEAN, "GET /packs/views/problems (admins)"),
+        "runner_support": described(BOOLEAN, "actions say `unsupported` when they cannot run"),
+        "rule_warnings": described(BOOLEAN, "rules say `warnings` (missing trigger type, action)"),
         "execution_action_contains": described(
             BOOLEAN, "GET /executions?action_contains=: a part of the action ref"
         ),
@@ -265,8 +281,11 @@ ACTION = Shape(
         "tags": TAGS,
         "notify": OBJECT,
         "metadata_file": described(STRING, "for an action registered from a pack on disk"),
+        "unsupported": described(
+            STRING, "an extension (runner_support): why this server cannot run it, if so"
+        ),
     },
-    optional=("metadata_file",),
+    optional=("metadata_file", "unsupported"),
     mandatory=("id", "ref"),
 )
 
@@ -278,51 +297,72 @@ PARAMETERS = Shape(
 )
 
 
-# --- executions ----------------------------------------------------------------------------
+PACK_FILE = Shape(
+    "PackFile",
+    "A text file of a pack (GET /packs/views/files/{ref}): binary and large files are left out.",
+    {"file_path": described(STRING, "relative to the pack's directory"), "content": STRING},
+    mandatory=(),
+)
 
-EXECUTION_STATUSES = [
-    "requested", "scheduled", "running", "succeeded", "failed", "timeout", "abandoned",
-    "canceling", "canceled",
-]  # fmt: skip
+INDEX_STATUS = record(
+    "how reading one index went",
+    url=STRING,
+    packs=described(INTEGER, "how many packs it lists"),
+    message={"type": ["string", "null"]},
+    error={"type": ["string", "null"], "description": "malformed, unresponsive, empty, or null"},
+)
 
-EXECUTION = Shape(
-    "Execution",
-    "One run of an action. As in StackStorm, empty values are left out.",
+PACK_INDEX = Shape(
+    "PackIndex",
+    "The packs the pack indexes list (ST2_PACK_INDEX_URLS; none by default, and then empty), "
+    "and how reading each index went.",
     {
-        "id": ID,
-        "action": ACTION,  # as it was at launch
-        "runner": RUNNER_TYPE,  # as it was at launch
-        "liveaction": record(
-            id=ID,
-            action=STRING,
-            action_is_workflow=BOOLEAN,
-            parameters=OBJECT,
-            callback=OBJECT,
-            runner_info=described(OBJECT, "{worker} once a worker claimed it"),
-        ),
-        "status": {"enum": EXECUTION_STATUSES},
-        "start_timestamp": TIMESTAMP,
-        "end_timestamp": TIMESTAMP,
-        "elapsed_seconds": NUMBER,
-        "parameters": described(OBJECT, "secret values masked unless show_secrets"),
-        "context": described(OBJECT, "user, pack, and how it was started"),
-        "result": described({}, "what the runner returned: any JSON value"),
-        "result_size": INTEGER,
-        "log": {
-            "type": "array",
-            "items": record(status={"enum": EXECUTION_STATUSES}, timestamp=TIMESTAMP),
-        },
-        "web_url": STRING,
-        "parent": ID,
-        "rule": record("the rule that started it", ref=STRING),
-        "trigger_instance": record("the trigger instance behind it", id=ID),
+        "status": {"type": "array", "items": INDEX_STATUS},
+        "index": described(OBJECT, "pack name -> its entry, as an index gives it (PackIndexEntry)"),
+    },
+    mandatory=(),
+)
+
+PACK_INDEX_ENTRY = Shape(
+    "PackIndexEntry",
+    "A pack as an index lists it: its pack.yaml's fields and what the index adds (other "
+    "fields an index gives are passed on).",
+    {
+        "name": STRING,
+        "ref": STRING,
+        "description": STRING,
+        "keywords": STRINGS,
+        "version": STRING,
+        "author": STRING,
+        "email": STRING,
+        "contributors": STRINGS,
+        "python_versions": STRINGS,
+        "stackstorm_version": STRING,
+        "repo_url": STRING,
+        "content": described(OBJECT, "what the pack holds: {actions: {count, resources}, ...}"),
     },
     optional=(
-        "end_timestamp", "elapsed_seconds", "parameters", "context", "result", "result_size",
-        "log", "parent", "rule", "trigger_instance",
+        "ref", "description", "keywords", "version", "author", "email", "contributors",
+        "python_versions", "stackstorm_version", "repo_url", "content",
     ),
-    unfilled=("children", "trigger", "trigger_type"),
+    mandatory=(),
 )  # fmt: skip
+
+PACK_INDEX_HEALTH = Shape(
+    "PackIndexHealth",
+    "Whether the pack indexes are reachable and valid, and how many packs they list.",
+    {
+        "indexes": record(
+            count=INTEGER,
+            valid=INTEGER,
+            invalid=INTEGER,
+            errors=described(OBJECT, "error -> how many indexes had it"),
+            status={"type": "array", "items": INDEX_STATUS},
+        ),
+        "packs": record(count=INTEGER),
+    },
+    mandatory=(),
+)
 
 
 # --- the datastore -------------------------------------------------------------------------
@@ -343,6 +383,25 @@ KEY_VALUE_PAIR = Shape(
         "expire_timestamp": TIMESTAMP,
     },
     optional=("user", "description", "expire_timestamp"),
+)
+
+
+# --- pack configs --------------------------------------------------------------------------
+
+CONFIG = Shape(
+    "Config",
+    "A pack's config (st2bridge.configs).",
+    {
+        "id": ID,
+        "pack": STRING,
+        "values": described(OBJECT, 'secret items masked "********" unless show_secrets'),
+    },
+)
+
+CONFIG_SCHEMA = Shape(
+    "ConfigSchema",
+    "A pack's config.schema.yaml.",
+    {"id": ID, "pack": STRING, "attributes": OBJECT},
 )
 
 
@@ -371,7 +430,11 @@ RULE = Shape(
         "tags": TAGS,
         "context": OBJECT,
         "metadata_file": described(STRING, "empty unless registered from a pack on disk"),
+        "warnings": described(
+            STRINGS, "an extension (rule_warnings): its trigger type or action is missing"
+        ),
     },
+    optional=("warnings",),
     mandatory=("id", "ref"),
 )
 
@@ -405,8 +468,9 @@ TRIGGER = Shape(
         "pack": STRING,
         "type": described(STRING, "the trigger type's ref"),
         "parameters": OBJECT,
+        "description": described(STRING, "when POST or PUT /triggers gave one"),
     },
-    unfilled=("description",),
+    optional=("description",),
 )
 
 TRIGGER_INSTANCE = Shape(
@@ -452,6 +516,397 @@ RULE_ENFORCEMENT = Shape(
 )
 
 
+# --- executions ----------------------------------------------------------------------------
+
+EXECUTION_STATUSES = [
+    "requested", "scheduled", "running", "succeeded", "failed", "timeout", "abandoned",
+    "canceling", "canceled",
+]  # fmt: skip
+
+EXECUTION = Shape(
+    "Execution",
+    "One run of an action. As in StackStorm, empty values are left out.",
+    {
+        "id": ID,
+        "action": ACTION,  # as it was at launch
+        "runner": RUNNER_TYPE,  # as it was at launch
+        "liveaction": record(
+            id=ID,
+            action=STRING,
+            action_is_workflow=BOOLEAN,
+            parameters=OBJECT,
+            callback=OBJECT,
+            runner_info=described(OBJECT, "{worker} once a worker claimed it"),
+        ),
+        "status": {"enum": EXECUTION_STATUSES},
+        "start_timestamp": TIMESTAMP,
+        "end_timestamp": TIMESTAMP,
+        "elapsed_seconds": NUMBER,
+        "parameters": described(OBJECT, "secret values masked unless show_secrets"),
+        "context": described(OBJECT, "user, pack, and how it was started"),
+        "result": described({}, "what the runner returned: any JSON value"),
+        "result_size": INTEGER,
+        "log": {
+            "type": "array",
+            "items": record(status={"enum": EXECUTION_STATUSES}, timestamp=TIMESTAMP),
+        },
+        "web_url": STRING,
+        "parent": ID,
+        # What started it, as the API showed each when it started (StackStorm's): a rule,
+        # its trigger, the trigger's type, and the trigger instance.
+        "rule": kept(RULE, "the rule that started it", legacy=("ref",)),
+        "trigger": TRIGGER,
+        "trigger_type": TRIGGER_TYPE,
+        "trigger_instance": kept(TRIGGER_INSTANCE, "the instance behind it", legacy=("id",)),
+    },
+    optional=(
+        "end_timestamp", "elapsed_seconds", "parameters", "context", "result", "result_size",
+        "log", "parent", "rule", "trigger", "trigger_type", "trigger_instance",
+    ),
+    unfilled=("children",),
+)  # fmt: skip
+
+EXECUTION_FILTERS = Shape(
+    "ExecutionFilters",
+    "The values each execution filter takes among the caller's executions (those ?types= "
+    "names, or all): what st2web's History offers to filter by.",
+    {
+        name: STRINGS
+        for name in ("action", "status", "rule", "runner", "trigger", "trigger_type", "user")
+    },
+    optional=("action", "status", "rule", "runner", "trigger", "trigger_type", "user"),
+    mandatory=(),
+)
+
+
+# --- sensors and pack registration ---------------------------------------------------------
+
+SENSOR_TYPE = Shape(
+    "SensorType",
+    "A sensor of a pack, registered from sensors/*.yaml (it does not run here yet).",
+    {
+        "id": ID,
+        "uid": STRING,
+        "ref": STRING,
+        "name": STRING,
+        "pack": STRING,
+        "description": STRING,
+        "artifact_uri": STRING,
+        "entry_point": STRING,
+        "enabled": BOOLEAN,
+        "trigger_types": STRINGS,
+        "poll_interval": NUMBER,
+        "metadata_file": STRING,
+    },
+    optional=("description", "artifact_uri", "entry_point", "poll_interval", "metadata_file"),
+    mandatory=("id", "ref"),
+)
+
+PACK_PROBLEM = Shape(
+    "PackProblem",
+    "An extension (pack_problems): what registration could not take from a pack, or took "
+    "with a warning.",
+    {
+        "pack": STRING,
+        "directory": STRING,
+        "file": STRING,
+        "reason": STRING,
+        "level": {"enum": ["error", "warning"]},
+    },
+    mandatory=(),
+)
+
+
+# --- the views st2web reads rules and enforcements through ---------------------------------
+
+
+def with_description(schema):
+    """A record's schema with a `description` text property too (record() cannot take that
+    name: its own `description` is the record's)."""
+    return {
+        **schema,
+        "properties": {**schema["properties"], "description": STRING},
+        "required": [*schema["required"], "description"],
+    }
+
+
+RULE_VIEW = Shape(
+    "RuleView",
+    "A rule as st2web lists and shows it (GET /rules/views): its action and its trigger each "
+    "with a description (the action's; the trigger's, else its type's; \"\" when none).",
+    {
+        **RULE.fields,
+        "trigger": with_description(RULE.fields["trigger"]),
+        "action": with_description(RULE.fields["action"]),
+    },
+    optional=RULE.optional,
+    mandatory=("id", "ref", "pack", "name", "trigger"),
+)
+
+NOTHING = {"type": "object", "maxProperties": 0}
+
+RULE_ENFORCEMENT_VIEW = Shape(
+    "RuleEnforcementView",
+    "A rule enforcement as st2web shows it (GET /ruleenforcements/views): with its trigger "
+    "instance and a few fields of its execution ({} when none, or not the caller's to see).",
+    {
+        **RULE_ENFORCEMENT.fields,
+        "trigger_instance": {"anyOf": [TRIGGER_INSTANCE.schema(), NOTHING]},
+        "execution": {
+            "anyOf": [
+                record(
+                    id=ID,
+                    action=record(ref=STRING, parameters=OBJECT),
+                    runner=record(name=STRING, runner_parameters=OBJECT),
+                    parameters=described(OBJECT, "secret values masked"),
+                    status={"enum": EXECUTION_STATUSES},
+                ),
+                NOTHING,
+            ]
+        },
+    },
+    optional=RULE_ENFORCEMENT.optional,
+)
+
+
+# --- rule types ----------------------------------------------------------------------------
+
+RULE_TYPE = Shape(
+    "RuleType",
+    "A rule type: standard, or backstop (fires when no standard rule of the trigger matched).",
+    {"id": ID, "name": STRING, "description": STRING, "enabled": BOOLEAN, "parameters": OBJECT},
+)
+
+
+# --- action aliases ------------------------------------------------------------------------
+
+ACTION_ALIAS = Shape(
+    "ActionAlias",
+    "A chat command for an action: its formats say how a command's words become parameters.",
+    {
+        "id": ID,
+        "uid": STRING,
+        "ref": STRING,
+        "name": STRING,
+        "pack": STRING,
+        "description": STRING,
+        "enabled": BOOLEAN,
+        "action_ref": STRING,
+        "formats": described(ARRAY, 'strings, or {"display", "representation": [...]}'),
+        "ack": described(OBJECT, "how a chat bot acknowledges the command"),
+        "result": described(OBJECT, "how a chat bot shows the result"),
+        "extra": OBJECT,
+        "immutable_parameters": described(OBJECT, "parameters every execution gets"),
+        "metadata_file": described(STRING, "for an alias registered from a pack on disk"),
+    },
+    optional=("description", "metadata_file"),
+    mandatory=("id", "ref"),
+)
+
+ALIAS_MATCH = Shape(
+    "ActionAliasMatch",
+    "The alias format a command matches.",
+    {
+        "actionalias": ACTION_ALIAS,
+        "display": described({"type": ["string", "null"]}, "the format's help text"),
+        "representation": described(STRING, "the pattern the command matched"),
+    },
+    mandatory=(),
+)
+
+ALIAS_HELP = Shape(
+    "ActionAliasHelp",
+    "Help strings of the enabled aliases.",
+    {
+        "available": described(INTEGER, "how many matched the filter"),
+        "helpstrings": {
+            "type": "array",
+            # Not record(): its own `description` argument would take the field's place.
+            "items": {
+                "type": "object",
+                "properties": {"pack": STRING, "display": STRING, "description": STRING},
+                "required": ["pack", "display", "description"],
+            },
+        },
+    },
+    mandatory=(),
+)
+
+ALIAS_EXECUTION = Shape(
+    "AliasExecution",
+    "An action launched through its alias.",
+    {
+        "execution": EXECUTION,
+        "actionalias": ACTION_ALIAS,
+        "message": described(STRING, "the alias's ack format, rendered"),
+        "extra": described({}, "the alias's ack extra, rendered"),
+    },
+    optional=("message", "extra"),
+    mandatory=(),
+)
+
+ALIAS_EXECUTIONS = Shape(
+    "AliasExecutions",
+    "The executions a command started (POST /aliasexecution/match_and_execute).",
+    {"results": {"type": "array", "items": ALIAS_EXECUTION.schema()}},
+    mandatory=(),
+)
+
+
+# --- policies --------------------------------------------------------------------------------
+
+POLICY_TYPE = Shape(
+    "PolicyType",
+    "One of StackStorm's core policy types.",
+    {
+        "id": ID,
+        "uid": STRING,
+        "ref": described(STRING, "resource_type.name"),
+        "name": STRING,
+        "resource_type": {"enum": ["action"]},
+        "description": STRING,
+        "enabled": BOOLEAN,
+        "module": described(STRING, "StackStorm's implementation"),
+        "parameters": described(OBJECT, "parameter schemas by name"),
+    },
+)
+
+POLICY = Shape(
+    "Policy",
+    "A policy on an action (recorded and shown; not enforced yet).",
+    {
+        "id": ID,
+        "uid": STRING,
+        "ref": STRING,
+        "name": STRING,
+        "pack": STRING,
+        "description": STRING,
+        "enabled": BOOLEAN,
+        "resource_ref": described(STRING, "the action's ref"),
+        "policy_type": described(STRING, "the policy type's ref"),
+        "parameters": described(OBJECT, "with the type's defaults filled in"),
+        "metadata_file": described(STRING, "for a policy registered from a pack on disk"),
+    },
+    optional=("description", "metadata_file"),
+    mandatory=("id", "ref"),
+)
+
+
+# --- packs managed through the API -----------------------------------------------------------
+
+ASYNC_REQUEST = Shape(
+    "AsyncRequest",
+    "The execution that records a pack installation or removal.",
+    {"execution_id": ID},
+    mandatory=(),
+)
+
+PACKS_REGISTERED = Shape(
+    "PacksRegistered",
+    "What the registered packs hold, by kind (only the kinds asked for, with `types`).",
+    {
+        name: INTEGER
+        for name in (
+            "runners", "actions", "triggers", "sensors", "rules", "rule_types", "aliases",
+            "policy_types", "policies", "configs",
+        )
+    },
+    optional=(
+        "runners", "actions", "triggers", "sensors", "rules", "rule_types", "aliases",
+        "policy_types", "policies", "configs",
+    ),
+    mandatory=(),
+)  # fmt: skip
+
+
+# --- RBAC read views over teams (st2bridge/rbac_views.py) -------------------------------------
+
+ROLE = Shape(
+    "Role",
+    "A role: one of StackStorm's system roles, or a team.",
+    {
+        "id": ID,
+        "name": STRING,
+        "description": STRING,
+        "enabled": BOOLEAN,
+        "system": BOOLEAN,
+        "permission_grants": described(STRINGS, "the ids of permission_grant_objects"),
+        "permission_grant_objects": {
+            "type": "array",
+            "items": record(id=ID, resource_uid=STRING, permission_types=STRINGS),
+        },
+    },
+)
+
+ROLE_ASSIGNMENT = Shape(
+    "RoleAssignment",
+    "A user's role: a team they are in, or admin / system_admin.",
+    {
+        "id": ID,
+        "user": STRING,
+        "role": STRING,
+        "source": STRING,
+        "description": STRING,
+        "is_remote": BOOLEAN,
+    },
+)
+
+_PERMISSION_TYPES = yaml.safe_load(
+    Path(__file__).with_name("rbac_permission_types.yaml").read_text()
+)
+
+PERMISSION_TYPES = Shape(
+    "PermissionTypes",
+    "StackStorm's permission types by resource type: {permission type: description}.",
+    {resource_type: OBJECT for resource_type in _PERMISSION_TYPES},
+    mandatory=(),
+)
+
+RESOURCE_PERMISSION_TYPES = Shape(
+    "ResourcePermissionTypes",
+    "The permission types of one resource type, with their descriptions.",
+    {
+        permission: STRING
+        for permissions in _PERMISSION_TYPES.values()
+        for permission in permissions
+    },
+    optional=tuple(
+        dict.fromkeys(
+            permission for permissions in _PERMISSION_TYPES.values() for permission in permissions
+        )
+    ),
+    mandatory=(),
+)
+
+
+# --- this server's processes (st2bridge/service_registry.py) ----------------------------------
+
+SERVICE_GROUPS = Shape(
+    "ServiceGroups", "The groups of this server's processes.", {"groups": STRINGS}, mandatory=()
+)
+
+SERVICE_MEMBERS = Shape(
+    "ServiceMembers",
+    "The live processes of one group.",
+    {
+        "members": {
+            "type": "array",
+            "items": record(
+                group_id=STRING,
+                member_id=STRING,
+                capabilities=described(OBJECT, "hostname, pid, name, type, started_at, ..."),
+            ),
+        }
+    },
+    mandatory=(),
+)
+
+SSO = Shape(
+    "SingleSignOn", "Whether single sign-on is enabled (it is not).", {"enabled": BOOLEAN},
+    mandatory=(),
+)  # fmt: skip
+
+
 # --- teams (an extension: st2bridge/api/teams.py) ------------------------------------------
 
 TEAM = Shape(
@@ -494,6 +949,11 @@ GRANTABLE = Shape(
 
 ALL = [
     ERROR, TOKEN, TOKEN_VALIDITY, USER, VERSION, EXTENSIONS, API_KEY, NEW_API_KEY, PACK,
-    RUNNER_TYPE, ACTION, PARAMETERS, EXECUTION, KEY_VALUE_PAIR, RULE, TRIGGER_TYPE, TRIGGER,
-    TRIGGER_INSTANCE, RE_EMITTED, RULE_ENFORCEMENT, TEAM, USER_ACCESS, GRANTABLE,
+    PACK_FILE, PACK_INDEX, PACK_INDEX_ENTRY, PACK_INDEX_HEALTH, RUNNER_TYPE, ACTION,
+    PARAMETERS, EXECUTION, EXECUTION_FILTERS, KEY_VALUE_PAIR, RULE, TRIGGER_TYPE, TRIGGER,
+    TRIGGER_INSTANCE, RE_EMITTED, RULE_ENFORCEMENT, RULE_VIEW, RULE_ENFORCEMENT_VIEW,
+    SENSOR_TYPE, PACK_PROBLEM, TEAM, USER_ACCESS, GRANTABLE, CONFIG, CONFIG_SCHEMA,
+    RULE_TYPE, ACTION_ALIAS, ALIAS_MATCH, ALIAS_HELP, ALIAS_EXECUTION, ALIAS_EXECUTIONS,
+    POLICY_TYPE, POLICY, ASYNC_REQUEST, PACKS_REGISTERED, ROLE, ROLE_ASSIGNMENT,
+    PERMISSION_TYPES, RESOURCE_PERMISSION_TYPES, SERVICE_GROUPS, SERVICE_MEMBERS, SSO,
 ]  # fmt: skip

@@ -67,6 +67,10 @@ def events(caller, selection, gone):
     deadline = time.monotonic() + settings.ST2_STREAM_MAX_SECONDS
     quiet_since = time.monotonic()
     yield "\n"
+    finished = _finished_already(caller, selection)
+    if finished is not None:
+        yield frame(selection.end_event, executions.to_api(finished))
+        return
     while True:
         newer = access.visible_stream_events(caller).filter(id__gt=last_id).order_by("id")
         for event in newer[:BATCH]:
@@ -83,6 +87,18 @@ def events(caller, selection, gone):
             quiet_since = time.monotonic()
             yield "\n"
         time.sleep(settings.ST2_STREAM_POLL_INTERVAL)
+
+
+def _finished_already(caller, selection):
+    """The execution a stream is to end with, when it finished before the stream began (a
+    client asking after the fact, as `st2 pack install` does, would otherwise wait for an
+    event that came and went): its last update ends the stream at once."""
+    if selection.end_event != "st2.execution__update" or not selection.end_execution_id:
+        return None
+    found = access.visible_executions(caller).filter(
+        pk=selection.end_execution_id, status__in=Execution.COMPLETED
+    )
+    return found.first()
 
 
 def execution_output(execution, output_type, gone):

@@ -38,15 +38,16 @@ class KeyLookup:
     """`st2kv.system.a.b` reads the item named "a.b": attribute access builds the dotted name,
     and the value is fetched only when the template prints or filters it."""
 
-    def __init__(self, scope, owner, name="", may_decrypt=True):
+    def __init__(self, scope, owner, name="", may_decrypt=True, decrypted=False):
         self._scope, self._owner, self._name = scope, owner, name
         self._may_decrypt = may_decrypt
+        self._decrypted = decrypted  # secrets print as their plaintext (secret config items)
 
     def __getattr__(self, part):
         if part.startswith("_"):
             raise AttributeError(part)
         name = f"{self._name}.{part}" if self._name else part
-        return KeyLookup(self._scope, self._owner, name, self._may_decrypt)
+        return KeyLookup(self._scope, self._owner, name, self._may_decrypt, self._decrypted)
 
     __getitem__ = __getattr__
 
@@ -67,22 +68,24 @@ class KeyLookup:
         return found or ""
 
     def __str__(self):  # a missing item prints as "", a secret as its ciphertext (notes §4.6)
-        return self.value(required=False)
+        return self.value(decrypt=self._decrypted, required=False)
 
     def __int__(self):
-        return int(self.value())
+        return int(self.value(decrypt=self._decrypted))
 
     def __float__(self):
-        return float(self.value())
+        return float(self.value(decrypt=self._decrypted))
 
 
-def datastore_context(username, *, system_decrypt=False):
+def datastore_context(username, *, system_decrypt=False, decrypted=False):
     """`st2kv` for a render on behalf of `username`; system secrets decrypt only when
-    `system_decrypt` (the caller passes it for administrators), their own secrets always."""
+    `system_decrypt` (the caller passes it for administrators), their own secrets always.
+    `decrypted`: secrets print as plaintext without `| decrypt_kv` (StackStorm renders the
+    values of secret config items so)."""
     return {
         "st2kv": {
-            "system": KeyLookup("system", None, may_decrypt=system_decrypt),
-            "user": KeyLookup("user", username),
+            "system": KeyLookup("system", None, may_decrypt=system_decrypt, decrypted=decrypted),
+            "user": KeyLookup("user", username, decrypted=decrypted),
         }
     }
 
@@ -250,7 +253,7 @@ def render(template, context, label):
 def _evaluate(expression, context):
     value = measured(_expression(expression)(**context))
     if isinstance(value, KeyLookup):
-        value = value.value(required=False)
+        value = str(value)  # as it prints: decrypted only where the lookup says so
     return value
 
 

@@ -1,9 +1,9 @@
 """Trigger instances after the fact (notes §6.4): re-emitting one dispatches its payload again,
 as a new instance, to every rule its trigger has now (staff only: st2bridge.access); the API
-shapes of instances and of the rule enforcements they led to. Reading instances and
-enforcements is st2bridge.access's (find_trigger_instance, visible_*)."""
+shape of the rule enforcements they led to (an instance's own is st2bridge.triggers'). Reading
+instances and enforcements is st2bridge.access's (find_trigger_instance, visible_*)."""
 
-from . import access, dispatch
+from . import access, dispatch, triggers
 from .formats import isotime, without_nulls
 from .models import Trigger
 
@@ -23,23 +23,7 @@ def re_emit(caller, instance_id):
     return original, payload
 
 
-# --- the API shapes (st2bridge.shapes.TRIGGER_INSTANCE, RULE_ENFORCEMENT) ---------------------
-
-
-def instance_to_api(instance):
-    """StackStorm's shape, and `posted_by` (ours): who caused the instance (a webhook's
-    poster, the user of the execution behind an actiontrigger, who re-emitted it); absent
-    for timers."""
-    data = {
-        "id": instance.id,
-        "trigger": instance.trigger,
-        "payload": instance.payload,
-        "occurrence_time": isotime(instance.occurrence_time),
-        "status": instance.status,
-    }
-    if instance.posted_by:
-        data["posted_by"] = instance.posted_by
-    return data
+# --- the API shape (st2bridge.shapes.RULE_ENFORCEMENT; a trigger instance's is triggers') ---
 
 
 def enforcement_to_api(enforcement):
@@ -58,3 +42,44 @@ def enforcement_to_api(enforcement):
             "status": enforcement.status,
         }
     )
+
+
+def enforcement_views_to_api(caller, enforcements):
+    """StackStorm's rule enforcement view (GET /ruleenforcements/views): each enforcement as
+    enforcement_to_api shows it, with its trigger instance (as /triggerinstances shows it)
+    and the few fields of its execution st2web shows; {} for either when there is none or
+    the caller may not see it (st2bridge.access). Three queries a page."""
+    enforcements = list(enforcements)
+    instance_ids = {e.trigger_instance_id for e in enforcements if e.trigger_instance_id}
+    instances = access.visible_trigger_instances(caller).filter(pk__in=instance_ids)
+    instances = {instance.id: triggers.instance_to_api(instance) for instance in instances}
+    execution_ids = {e.execution_id for e in enforcements if e.execution_id}
+    found = access.visible_executions(caller).filter(pk__in=execution_ids)
+    shown = found.only("id", "action", "runner", "parameters", "status")
+    executions = {execution.id: _execution_summary(execution) for execution in shown}
+    return [
+        {
+            **enforcement_to_api(enforcement),
+            "trigger_instance": instances.get(enforcement.trigger_instance_id, {}),
+            "execution": executions.get(enforcement.execution_id, {}),
+        }
+        for enforcement in enforcements
+    ]
+
+
+def _execution_summary(execution):
+    """The fields of an execution StackStorm's enforcement view carries (secrets masked, as
+    the execution's parameters always are)."""
+    return {
+        "id": execution.id,
+        "action": {
+            "ref": execution.action.get("ref"),
+            "parameters": execution.action.get("parameters", {}),
+        },
+        "runner": {
+            "name": execution.runner.get("name"),
+            "runner_parameters": execution.runner.get("runner_parameters", {}),
+        },
+        "parameters": execution.parameters,
+        "status": execution.status,
+    }

@@ -19,7 +19,10 @@ from django.utils.dateparse import parse_datetime
 
 from .bodies import describe
 from .errors import InvalidInput
+from .formats import isotime
 from .models import Trigger, TriggerType
+from .pack_files import YAML_LOADER
+from .records import upsert_by_ref
 
 INTERVAL, DATE, CRON, WEBHOOK = (
     "core.st2.IntervalTimer",
@@ -32,18 +35,24 @@ BUILTIN_TRIGGER_TYPES_FILE = Path(__file__).with_name("trigger_types.yaml")
 
 
 def register_builtin_trigger_types():
-    specs = yaml.safe_load(BUILTIN_TRIGGER_TYPES_FILE.read_text())
-    for spec in specs:
-        save_trigger_type("core", spec)
+    specs = yaml.load(BUILTIN_TRIGGER_TYPES_FILE.read_text(), Loader=YAML_LOADER)  # noqa: S506  # nosec B506
+    save_trigger_types("core", [(spec, "") for spec in specs])
     return len(specs)
 
 
 def save_trigger_type(pack, spec, metadata_file=""):
     """Create or update a trigger type; one without parameters gets its shadow trigger."""
-    ref = f"{pack}.{spec['name']}"
-    trigger_type, _ = TriggerType.objects.update_or_create(
-        ref=ref,
-        defaults={
+    return save_trigger_types(pack, [(spec, metadata_file)])[0]
+
+
+def save_trigger_types(pack, specs):
+    """save_trigger_type for each (spec, metadata_file) of `specs`, in a few statements
+    whatever their number (a pack's sensors declare dozens): the types that changed are
+    updated, the new ones created, and each type without parameters has its shadow trigger.
+    Returns the trigger types, in the order of `specs`."""
+    wanted = {}
+    for spec, metadata_file in specs:
+        wanted[f"{pack}.{spec['name']}"] = {
             "pack": pack,
             "name": spec["name"],
             "description": spec.get("description") or "",
@@ -51,10 +60,22 @@ def save_trigger_type(pack, spec, metadata_file=""):
             "parameters_schema": spec.get("parameters_schema") or {},
             "tags": spec.get("tags") or [],
             "metadata_file": metadata_file,
-        },
+        }
+    existing = {row.ref: row for row in TriggerType.objects.filter(ref__in=wanted)}
+    rows = upsert_by_ref(TriggerType, wanted, existing)
+    _keep_shadows([row for row in rows.values() if not row.parameters_schema])
+    return [rows[f"{pack}.{spec['name']}"] for spec, _ in specs]
+
+
+def _keep_shadows(trigger_types):
+    have = set(
+        Trigger.objects.filter(ref__in=[row.ref for row in trigger_types]).values_list(
+            "ref", flat=True
+        )
     )
-    keep_shadow(trigger_type)
-    return trigger_type
+    for trigger_type in trigger_types:
+        if trigger_type.ref not in have:
+            keep_shadow(trigger_type)
 
 
 def keep_shadow(trigger_type):
@@ -205,12 +226,12 @@ def timer_payload(trigger, due_at):
     return {"executed_at": str(due_at.astimezone(ZoneInfo("UTC"))), "schedule": schedule}
 
 
-# --- the API shape (st2bridge.shapes.TRIGGER) ------------------------------------------------
+# --- the API shapes (st2bridge.shapes.TRIGGER, TRIGGER_INSTANCE) ------------------------------
 
 
 def trigger_to_api(trigger):
-    """StackStorm's trigger object, without `description`: nothing here sets one."""
-    return {
+    """StackStorm's trigger object; `description` only when one was given (POST /triggers)."""
+    data = {
         "id": trigger.id,
         "ref": trigger.ref,
         "uid": f"trigger:{trigger.pack}:{trigger.name}:{trigger.parameters_hash}",
@@ -219,3 +240,22 @@ def trigger_to_api(trigger):
         "type": trigger.type,
         "parameters": trigger.parameters,
     }
+    if trigger.description:
+        data["description"] = trigger.description
+    return data
+
+
+def instance_to_api(instance):
+    """StackStorm's shape, and `posted_by` (ours): who caused the instance (a webhook's
+    poster, the user of the execution behind an actiontrigger, who re-emitted it); absent
+    for timers."""
+    data = {
+        "id": instance.id,
+        "trigger": instance.trigger,
+        "payload": instance.payload,
+        "occurrence_time": isotime(instance.occurrence_time),
+        "status": instance.status,
+    }
+    if instance.posted_by:
+        data["posted_by"] = instance.posted_by
+    return data

@@ -17,20 +17,31 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from . import datastore, execution_counts, executions, lifecycle, timers
+from . import (
+    auth,
+    configs,
+    execution_counts,
+    executions,
+    lifecycle,
+    retention,
+    service_registry,
+    timers,
+)
 from .auth import is_admin_username
+from .errors import St2Error
 from .models import Execution, ExecutionOutput, Pack, StreamEvent
 from .rows import columns, instance, select_rows
 from .runners import RunnerUnavailable, RunRequest, get_runner, sandbox
+from .runners.python_script import PythonScriptRunner
 
 log = logging.getLogger(__name__)
 # Seconds an idle worker waits between looks for requested work. An idle look is one indexed
 # read, so a short interval is cheap, and it is most of the latency of a quick action.
 POLL_INTERVAL = 0.01
 TIMER_CHECK_INTERVAL = 0.25  # seconds; well under a tick, so no tick is skipped
-FIRINGS_PRUNE_INTERVAL = 60  # seconds between deletions of old timer firings
 COUNTS_COMPACT_INTERVAL = 5  # seconds between compactions of the execution counts
 LIVE = (Execution.SCHEDULED, Execution.RUNNING, Execution.CANCELING)
+TOKEN_GRACE = 60  # seconds an action's API token outlives its timeout (revoked when it ends)
 
 
 def claim(worker_name, limit):
@@ -125,11 +136,14 @@ class Job:
         self.inline = self.runner is not None and self.runner.inline
         self.thread = threading.Thread(target=self._run_in_thread, name=f"execution-{execution.id}")
         self.reader_connections = {}  # runner threads that recorded output -> their connection
+        self.raw_token = None  # the action's API token while it runs (runner.action_api)
 
     def _run_in_thread(self):
         try:
             self.run()
         finally:
+            if self.raw_token:
+                auth.revoke_token(self.raw_token)
             close_old_connections()
             connection.close()  # each thread has a connection of its own
             # A dead thread's connection would stay open until garbage collection: on
@@ -171,28 +185,50 @@ class Job:
     def _outcome(self):
         if self.unavailable is not None:
             return Execution.FAILED, {"error": str(self.unavailable)}
-        outcome = self.runner.run(self._request())
+        try:
+            request = self._request()
+        except St2Error as error:  # the pack config's template fails, say
+            return Execution.FAILED, {"error": error.message}
+        outcome = self.runner.run(request)
         if self.shutdown and outcome.status == Execution.CANCELED:
             return Execution.FAILED, {"error": "Worker shut down before the action finished."}
         return outcome.status, outcome.result
 
     def _request(self):
+        """The RunRequest; for a Python action with its pack's config (self.config), for an
+        action's process with a token of the execution's user (ST2_ACTION_AUTH_TOKEN). The
+        config's secrets and the token are scrubbed from what the action prints."""
         execution = self.execution
         values = executions.runner_values(execution)
+        timeout = _timeout(values)
+        config = {}
+        if self.runner.name == PythonScriptRunner.name:
+            found = configs.runtime_config(execution.action["pack"], execution.user)
+            config = found.values
+            self._scrub_too(found.secrets)
+        if self.runner.action_api:
+            seconds = (timeout or settings.ST2_ACTION_TIMEOUT) + TOKEN_GRACE
+            _, self.raw_token = auth.issue_action_token(execution.user, seconds, execution.id)
+            self._scrub_too([self.raw_token] if self.raw_token else [])
         return RunRequest(
             execution_id=execution.id,
             action=execution.action,
             pack_path=_pack_path(execution.action["pack"]),
             parameters=values,
-            timeout=_timeout(values),
+            timeout=timeout,
             on_output=self._record_output,
             cancel=self.cancel,
-            datastore=ActionDatastore(execution.user),
+            config=config,
+            api_url=settings.ST2_ACTION_API_URL if self.raw_token else "",
+            auth_token=self.raw_token or "",
             max_output_bytes=settings.ST2_MAX_OUTPUT_BYTES,
             protect_local_addresses=settings.ST2_HTTP_PROTECT_LOCAL
             and not self.inline  # no query on the claim's path: inline runners connect nowhere
             and not is_admin_username(execution.user),
         )
+
+    def _scrub_too(self, texts):
+        self.secrets = sorted({*self.secrets, *texts}, key=len, reverse=True)
 
     def finish_fields(self, status, result):
         """The fields transition() records with the final status: the result, scrubbed."""
@@ -235,31 +271,6 @@ def _timeout(values):
     return settings.ST2_ACTION_TIMEOUT
 
 
-class ActionDatastore:
-    """What a Python action's action_service reaches: the datastore, as the execution's user.
-    The action host already turned `local` names into StackStorm's full key names."""
-
-    def __init__(self, username):
-        self.username = username
-
-    def _scope_owner(self, scope):
-        full = datastore.full_scope(scope)
-        return full, self.username if full == datastore.USER else None
-
-    def get_value(self, name, local=True, scope="system", decrypt=False):
-        full, owner = self._scope_owner(scope)
-        return datastore.get_value(full, name, owner, decrypt=decrypt)
-
-    def set_value(self, name, value, ttl=None, local=True, scope="system", encrypt=False):
-        full, owner = self._scope_owner(scope)
-        datastore.put_value(full, name, str(value), owner, ttl=ttl, secret=encrypt)
-        return True
-
-    def delete_value(self, name, local=True, scope="system"):
-        full, owner = self._scope_owner(scope)
-        return datastore.delete_value(full, name, owner)
-
-
 class Worker:
     def __init__(self, concurrency, poll_interval=POLL_INTERVAL, grace=None, name=None):
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -270,8 +281,9 @@ class Worker:
         self.stopping = threading.Event()
         self._last_beat = 0.0
         self._last_timers = 0.0
-        self._last_prune = 0.0
+        self._last_purge = 0.0
         self._last_compact = 0.0
+        self.started_at = timezone.now()
 
     def stop(self, *_signal_args):
         self.stopping.set()
@@ -283,6 +295,7 @@ class Worker:
             if not self.tick():
                 self.stopping.wait(self.poll_interval)
         self.drain()
+        service_registry.leave(self.name)
         log.info("Worker %s stopped", self.name)
 
     def tick(self):
@@ -295,9 +308,9 @@ class Worker:
         if time.monotonic() - self._last_timers >= TIMER_CHECK_INTERVAL:
             self._last_timers = time.monotonic()
             timers.fire_due_timers()
-        if time.monotonic() - self._last_prune >= FIRINGS_PRUNE_INTERVAL:
-            self._last_prune = time.monotonic()
-            timers.forget_old_firings()
+        if time.monotonic() - self._last_purge >= retention.PURGE_INTERVAL:
+            self._last_purge = time.monotonic()
+            retention.purge()  # a bounded amount: a backlog goes over several calls
         if time.monotonic() - self._last_compact >= COUNTS_COMPACT_INTERVAL:
             self._last_compact = time.monotonic()
             execution_counts.compact()  # PostgreSQL's rows of +n/-n (does nothing on SQLite)
@@ -317,6 +330,7 @@ class Worker:
 
     def _beat(self):
         self._last_beat = time.monotonic()
+        service_registry.beat(service_registry.WORKER, self.name, self.started_at)
         if self.jobs:
             Execution.objects.filter(pk__in=list(self.jobs)).update(heartbeat_at=timezone.now())
         mark_abandoned(settings.ST2_HEARTBEAT_STALE_AFTER)

@@ -17,3 +17,13 @@ def shared_tmp_dir():
         yield path
     finally:
         shutil.rmtree(path)
+
+
+def put_key(scope, name, value, owner="", secret=False):
+    """A datastore item, as the API would store it (secrets encrypted)."""
+    from st2bridge import datastore
+    from st2bridge.models import KeyValuePair
+
+    scope = datastore.full_scope(scope)
+    stored = datastore.encrypt(value) if secret else value
+    KeyValuePair.objects.create(scope=scope, owner=owner, name=name, value=stored, secret=secret)

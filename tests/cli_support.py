@@ -72,6 +72,17 @@ class St2:
         return self.home / ".st2"
 
 
+def signed_in(server_url, home, username="admin", password=None):
+    """The CLI of an empty HOME (created here) after `st2 login <username>`."""
+    from .conftest import PASSWORD
+
+    home.mkdir()
+    st2 = St2(st2_binary(), server_url, home)
+    result = st2("login", username, "-p", password or PASSWORD)
+    assert result.returncode == 0, output(result)
+    return st2
+
+
 def output(result):
     """Everything a command printed, for assertions and failure messages."""
     return f"exit {result.returncode}\n--- stdout\n{result.stdout}--- stderr\n{result.stderr}"

@@ -23,6 +23,15 @@ def fast_hasher(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def own_configs_and_virtualenvs(settings, tmp_path):
+    """No test reads the developer's configs/ or builds virtualenvs by registering packs
+    (pip is slow): tests that want them say so (tests/virtualenv_support.py)."""
+    settings.ST2_CONFIGS_DIR = tmp_path / "configs"
+    settings.ST2_VIRTUALENVS_DIR = tmp_path / "virtualenvs"
+    settings.ST2_SETUP_VIRTUALENVS = False
+
+
 def make_user(username, **extra):
     return get_user_model().objects.create_user(username, password=PASSWORD, **extra)
 

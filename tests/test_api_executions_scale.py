@@ -25,6 +25,8 @@ USERS = ("admin", "alice", "bob", "carol")
 ACTIONS = [f"pack{n % 3}.action{n}" for n in range(12)]
 STATUSES = ("succeeded", "succeeded", "succeeded", "failed", "running", "requested")
 WEBHOOK, TIMER = "core.st2.webhook", "core.st2.IntervalTimer"
+# StackStorm's `rule` and `trigger_type` filters take names, not refs.
+WEBHOOK_NAME, TIMER_NAME = "st2.webhook", "st2.IntervalTimer"
 
 
 @pytest.fixture(autouse=True)
@@ -131,8 +133,8 @@ def test_every_filter_reads_its_page_from_an_index_in_order(admin_api, alice_api
             "status=failed",
             "status=requested&offset=900",
             "user=bob",
-            "rule=pack0.rule1",
-            f"trigger_type={TIMER}",
+            "rule=rule1",
+            f"trigger_type={TIMER_NAME}",
             f"trigger_instance={5:024x}",
             "parent=null",
             "parent=null&offset=900",
@@ -170,8 +172,8 @@ COUNTED_QUERIES = [
     f"action={ACTIONS[2]}",
     "status=succeeded",
     "status=running",
-    "rule=pack0.rule1",
-    f"trigger_type={WEBHOOK}",
+    "rule=rule1",
+    f"trigger_type={WEBHOOK_NAME}",
     "parent=null",
     "action_contains=ACTION1",
     "user=bob&status=failed&parent=null",
@@ -186,8 +188,8 @@ def expected_total(caller, query):
         f"action={ACTIONS[2]}": {"action_ref": ACTIONS[2]},
         "status=succeeded": {"status": "succeeded"},
         "status=running": {"status": "running"},
-        "rule=pack0.rule1": {"rule_ref": "pack0.rule1"},
-        f"trigger_type={WEBHOOK}": {"trigger_type": WEBHOOK},
+        "rule=rule1": {"rule_ref": "pack0.rule1"},
+        f"trigger_type={WEBHOOK_NAME}": {"trigger_type": WEBHOOK},
         "parent=null": {"parent__isnull": True},
         "action_contains=ACTION1": {"action_ref__icontains": "action1"},
         "user=bob&status=failed&parent=null": {
@@ -231,8 +233,8 @@ def test_total_count_stays_exact_under_inserts_changes_and_deletes(admin_api, al
         cursor.execute(
             "INSERT INTO st2bridge_execution (id, action_ref, action, runner, parameters, "
             'secret_parameters, status, "user", context, log, start_timestamp, worker, '
-            "rule_ref, trigger_instance_id) VALUES "
-            "(%s, %s, '{}', '{}', '{}', '', 'running', 'alice', '{}', '[]', %s, '', '', '')",
+            "rule_ref, trigger_instance_id, origin) VALUES "
+            "(%s, %s, '{}', '{}', '{}', '', 'running', 'alice', '{}', '[]', %s, '', '', '', '{}')",
             ["f" * 24, ACTIONS[2], START],
         )
     check_totals(admin_api, alice_api)
@@ -395,11 +397,11 @@ def test_trigger_type_filter_finds_the_executions_of_rules_of_that_type(alice_ap
     assert alice_api.post("/api/v1/rules", rule, format="json").status_code == 201
     assert alice_api.post("/api/v1/webhooks/deploy", {}, format="json").status_code == 202
     alice_api.post("/api/v1/executions", {"action": "core.noop"}, format="json")
-    [by_rule] = listed(alice_api, f"trigger_type={WEBHOOK}").json()
-    assert by_rule["rule"] == {"ref": "demo.on_hook"}
+    [by_rule] = listed(alice_api, f"trigger_type={WEBHOOK_NAME}").json()
+    assert by_rule["rule"]["ref"] == "demo.on_hook"
     assert Execution.objects.get(pk=by_rule["id"]).trigger_type == WEBHOOK
-    assert listed(alice_api, f"trigger_type={TIMER}").json() == []
-    assert listed(alice_api, f"trigger_type={WEBHOOK}")["X-Total-Count"] == "1"
+    assert listed(alice_api, f"trigger_type={TIMER_NAME}").json() == []
+    assert listed(alice_api, f"trigger_type={WEBHOOK_NAME}")["X-Total-Count"] == "1"
 
 
 def test_hour_at_finds_the_hour_of_every_rank(admin_api):

@@ -23,7 +23,10 @@ def routed_paths():
         if "(api|auth|stream)" in regex or "openapi" in regex:
             continue  # the JSON 404 for everything else, and the document itself
         template = re.sub(r"\(\?P<(\w+)>[^)]+\)", r"{\1}", regex)
-        paths.add("/" + template.removeprefix("^").removesuffix("/?$"))
+        template = "/" + template.removeprefix("^").removesuffix("/?$")
+        # An optional version (/auth and /stream serve paths with and without it) is two.
+        for version in ("v1/", ""):
+            paths.add(template.replace("(?:v1/)?", version))
     return paths
 
 

@@ -92,7 +92,7 @@ def test_duplicate_name_is_409_with_conflict_id(admin_api, ops):
     assert again.status_code == 409
     assert again.json() == {
         "faultstring": 'Team "ops" already exists.',
-        "conflict-id": int(ops["id"]),
+        "conflict-id": ops["id"],  # a string, as every id in the API
     }
     other = admin_api.post(TEAMS, {"name": "release"}, format="json").json()
     renamed = admin_api.put(f"{TEAMS}/{other['id']}", {"name": "ops"}, format="json")
@@ -127,7 +127,9 @@ def test_bad_input_is_400_naming_the_field(admin_api, alice, body, faultstring):
 def install_pack(directory, pack, action):
     """Register a pack of one local-shell-cmd action with the real loader."""
     (directory / pack / "actions").mkdir(parents=True)
-    (directory / pack / "pack.yaml").write_text(f"ref: {pack}\nname: {pack}\nversion: 0.1.0\n")
+    (directory / pack / "pack.yaml").write_text(
+        f"ref: {pack}\nname: {pack}\nversion: 0.1.0\ndescription: A pack.\nauthor: someone\n"
+    )
     (directory / pack / "actions" / f"{action}.yaml").write_text(
         f"name: {action}\npack: {pack}\nrunner_type: local-shell-cmd\n"
         "parameters:\n  cmd:\n    default: echo hello\n"

@@ -3,11 +3,9 @@ round-by-round rates, the per-rule cost and its verdict on both targets. Whether
 are met is for a full run on a quiet machine (bench/RESULTS.md), not for this test."""
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .bench_support import run_bench
+
 TINY = [
     "--urls", "1", "--rules-per-url", "10", "--latency-runs", "3",
     "--requests", "20", "--threads", "2", "--rounds", "2", "--no-results",
@@ -15,16 +13,7 @@ TINY = [
 
 
 def test_bench_rules_prints_its_figures():
-    done = subprocess.run(  # noqa: S603 (argv list, no shell)
-        [sys.executable, "bench/rules.py", *TINY],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    out = done.stdout
+    out = run_bench("rules.py", *TINY)
     for number in (1, 2):
         assert re.search(rf"round {number}: GET /api/v1/user, 2 threads +20 +\d+", out), out
         assert re.search(rf"round {number}: webhook, 1 rule matches +20 +\d+ +[\d.]+x", out), out

@@ -5,7 +5,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.core.management import call_command
 
 from st2bridge import datastore
-from st2bridge.models import ApiKey, Execution, KeyValuePair, Token
+from st2bridge.models import ApiKey, ConfigSchema, Execution, KeyValuePair, Token
 
 from .catalog_support import register_bundled_packs
 from .conftest import login
@@ -70,3 +70,17 @@ def test_rotation_covers_secret_execution_parameters(settings, admin_api):
     settings.ST2_DATASTORE_KEY = new
     stored = Execution.objects.get(id=response.json()["id"]).secret_parameters
     assert "tok-123" in datastore.decrypt(stored)
+
+
+def test_rotation_covers_pack_config_secrets(settings, admin_api):
+    register_bundled_packs()
+    attributes = {"token": {"type": "string", "secret": True}}
+    ConfigSchema.objects.create(pack="demo", attributes=attributes)
+    response = admin_api.put("/api/v1/configs/demo", {"token": "tok-456"}, format="json")
+    assert response.status_code == 200, response.content
+    old, new = settings.ST2_DATASTORE_KEY, Fernet.generate_key().decode()
+    settings.ST2_DATASTORE_KEY = f"{new},{old}"
+    call_command("rotate_datastore_key")
+    settings.ST2_DATASTORE_KEY = new
+    shown = admin_api.get("/api/v1/configs/demo?show_secrets=true").json()["values"]
+    assert shown == {"token": "tok-456"}

@@ -10,8 +10,10 @@ import yaml
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from st2bridge.models import Action, Pack, RunnerType
+from st2bridge.models import Action, Pack, Rule, RunnerType, SensorType
 from st2bridge.packs import register_pack, register_packs
+
+from .pack_support import NOOP_ACTION, pack_yaml, write_pack
 
 BUNDLED_PACKS = Path(settings.BASE_DIR) / "packs"
 REFERENCE = Path(settings.BASE_DIR).parent / "shared" / "reference"
@@ -22,8 +24,6 @@ EXECUTED_RUNNERS = {
     "http-request",
     "python-script",
 }
-
-NOOP_ACTION = "name: {name}\nrunner_type: noop\ndescription: {description}\n"
 
 
 @pytest.fixture
@@ -41,17 +41,6 @@ def our_runners(db):
 
 def register_bundled():
     return register_packs(settings.ST2_PACKS_DIRS, [settings.ST2_RUNNER_TYPES_FILE])
-
-
-def write_pack(packs_dir, ref, actions=(), pack_yaml=None):
-    """A pack directory with the given {file name: text} action files."""
-    pack_dir = packs_dir / ref
-    (pack_dir / "actions").mkdir(parents=True)
-    default_yaml = f"name: {ref}\ndescription: Test pack.\nversion: 1.0.0\nauthor: tests\n"
-    (pack_dir / "pack.yaml").write_text(pack_yaml or default_yaml)
-    for file_name, text in dict(actions).items():
-        (pack_dir / "actions" / file_name).write_text(text)
-    return pack_dir
 
 
 def action_files(packs_dir):
@@ -203,7 +192,7 @@ def test_malformed_action_yaml_names_file_and_line_and_other_packs_load(db, tmp_
     report = register_packs([tmp_path])
 
     bad_path = tmp_path / "broken" / "actions" / "bad.yaml"
-    assert report.errors == [f"{bad_path}:4:10: mapping values are not allowed here"]
+    assert report.errors == [f"{bad_path}: line 4, column 10: mapping values are not allowed here"]
     assert set(Action.objects.values_list("ref", flat=True)) == {"broken.ok", "healthy.fine"}
     assert report.packs == 2
 
@@ -217,7 +206,7 @@ def test_malformed_pack_yaml_writes_nothing_for_that_pack(db, tmp_path, our_runn
     report = register_packs([tmp_path])
 
     [error] = report.errors
-    assert error.startswith(f"{tmp_path / 'broken' / 'pack.yaml'}:2:1: ")
+    assert error.startswith(f"{tmp_path / 'broken' / 'pack.yaml'}: line 2, column 1: ")
     assert list(Pack.objects.values_list("ref", flat=True)) == ["healthy"]
     assert list(Action.objects.values_list("ref", flat=True)) == ["healthy.b"]
 
@@ -229,7 +218,10 @@ def test_malformed_pack_yaml_writes_nothing_for_that_pack(db, tmp_path, our_runn
         ("", "the top level must be a mapping, not an empty document"),
         ("name: x\nrunner_type: no-such-runner\n", "RunnerType no-such-runner is not found."),
         ("name: x\nrunner_type: noop\nsurprise: 1\n", "Additional properties are not allowed"),
-        ("name: x\npack: elsewhere\nrunner_type: noop\n", 'says pack "elsewhere"'),
+        (
+            "name: x\npack: elsewhere\nrunner_type: noop\n",
+            'Model is in pack "p" but field "pack" is different: elsewhere',
+        ),
         (
             "name: x\nrunner_type: local-shell-cmd\nparameters:\n  sudo:\n    type: string\n",
             'The attribute "type" for the runner parameter "sudo" in action "p.x" cannot be',
@@ -246,21 +238,31 @@ def test_invalid_action_file_is_reported_by_name(db, tmp_path, our_runners, text
     assert not Action.objects.exists()
 
 
-def test_pack_ref_comes_from_ref_else_name_and_must_be_valid(db, tmp_path):
-    named = write_pack(tmp_path, "a", pack_yaml="name: Fancy-Pack\nref: fancy_pack\n")
-    invalid = write_pack(tmp_path, "b", pack_yaml="name: Fancy-Pack\n")
+def test_pack_ref_comes_from_ref_then_directory_then_name(db, tmp_path):
+    write_pack(tmp_path, "a", pack_yaml=pack_yaml(name="Fancy-Pack", ref="fancy_pack"))
+    write_pack(tmp_path, "by_directory", pack_yaml=pack_yaml(name="Other-Pack"))
+    write_pack(tmp_path, "Bad-Dir", pack_yaml=pack_yaml(name="plain_name"))
+    invalid = write_pack(tmp_path, "Also-Bad", pack_yaml=pack_yaml(name="Fancy-Too"))
 
     report = register_packs([tmp_path])
 
-    assert list(Pack.objects.values_list("ref", "name")) == [("fancy_pack", "Fancy-Pack")]
+    assert set(Pack.objects.values_list("ref", "name")) == {
+        ("fancy_pack", "Fancy-Pack"),
+        ("by_directory", "Other-Pack"),
+        ("plain_name", "plain_name"),
+    }
     [error] = report.errors
-    assert error.startswith(f"{invalid / 'pack.yaml'}: pack name 'Fancy-Pack' is not a valid")
-    assert named.exists()
+    assert error == (
+        f'{invalid / "pack.yaml"}: Pack name "Fancy-Too" contains invalid characters and "ref" '
+        'attribute is not available. You either need to add "ref" attribute which contains only '
+        "word characters to the pack metadata file or update name attribute to contain only "
+        "word characters."
+    )
 
 
 def test_two_packs_with_one_ref_are_refused(db, tmp_path):
-    write_pack(tmp_path, "first", pack_yaml="name: same\n")
-    write_pack(tmp_path, "second", pack_yaml="name: same\n")
+    write_pack(tmp_path, "first", pack_yaml=pack_yaml(name="same", ref="same"))
+    write_pack(tmp_path, "second", pack_yaml=pack_yaml(name="same", ref="same"))
 
     report = register_packs([tmp_path])
 
@@ -324,6 +326,15 @@ def test_every_reference_pack_loads_with_stackstorm_runners(db, reference):
     assert report.errors == []
     assert report.packs == len(list((reference / "packs").glob("*/pack.yaml")))
     assert Action.objects.count() == report.actions == len(action_files(reference / "packs"))
+    packs = reference / "packs"
+    assert report.rules == Rule.objects.count() == len(list(packs.glob("*/rules/*.yaml")))
+    assert report.sensors == SensorType.objects.count() == len(list(packs.glob("*/sensors/*.yaml")))
+    # The one warning is StackStorm's own: examples' file-watch rule needs the linux pack.
+    assert report.warnings == [
+        f"{(packs / 'examples').resolve()}/rules/sample_rule_file_watch.yaml: rule "
+        'examples.sample_rule_file_watch: trigger type "linux.file_watch.line" is not '
+        "registered: the rule cannot fire until a pack (or the API) registers it."
+    ]
 
 
 def test_every_reference_pack_loads_with_our_runner_types(db, reference):
@@ -331,6 +342,16 @@ def test_every_reference_pack_loads_with_our_runner_types(db, reference):
 
     assert report.errors == []
     assert Action.objects.count() == len(action_files(reference / "packs"))
+
+
+def test_the_reference_packs_loaded_again_are_all_skipped(db, reference):
+    runner_files = [settings.ST2_RUNNER_TYPES_FILE]
+    first = register_packs([reference / "packs"], runner_files)
+
+    again = register_packs([reference / "packs"], runner_files)
+
+    assert (again.packs, again.actions, again.unchanged) == (0, 0, first.packs)
+    assert (again.errors, again.warnings) == (first.errors, first.warnings)
 
 
 # --- manage.py register_packs --------------------------------------------------------------
@@ -350,19 +371,24 @@ def test_command_defaults_to_settings_and_prints_a_summary(db):
 
     assert stdout.strip() == (
         f"Registered {runner_count} runner types, 14 trigger types, 3 packs, "
-        f"{action_count} actions, 0 rules"
+        f"{action_count} actions, 0 rules, 0 sensors; 0 packs unchanged"
     )
     assert stderr == ""
+    again, _ = run_command()
+    assert again.strip() == (
+        f"Registered {runner_count} runner types, 14 trigger types, 0 packs, "
+        "0 actions, 0 rules, 0 sensors; 3 packs unchanged"
+    )
 
 
-def test_command_reports_errors_on_stderr_and_still_succeeds(db, tmp_path):
+def test_command_lists_problems_and_still_succeeds(db, tmp_path):
     write_pack(tmp_path, "broken", {"bad.yaml": "name: [\n"})
     write_pack(tmp_path, "healthy", {"a.yaml": NOOP_ACTION.format(name="a", description="d")})
 
     stdout, stderr = run_command("--packs-dir", str(tmp_path))
 
     assert "2 packs, 1 actions" in stdout
-    assert f"{tmp_path / 'broken' / 'actions' / 'bad.yaml'}:2:1: " in stderr
+    assert f"{tmp_path / 'broken' / 'actions' / 'bad.yaml'}: line 2, column 1: " in stdout
     assert Action.objects.filter(ref="healthy.a").exists()
 
 
@@ -384,5 +410,5 @@ def test_command_takes_runner_files_and_a_single_pack_dir(db, reference):
     )
 
     assert "Registered 3 runner types, 14 trigger types, 1 packs" in stdout
-    assert "RunnerType python-script is not found." in stderr  # demo.greet needs it
+    assert "RunnerType python-script is not found." in stdout  # demo.greet needs it
     assert not RunnerType.objects.filter(name="http-request").exists()

@@ -18,11 +18,12 @@ LATER = (timezone.now() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M")
 
 
 def create(client, name="ci", **extra):
-    return client.post("/apikeys", {"name": name, "expires_at": "", **extra})
+    """POST the form and follow the redirect a created key answers with."""
+    return client.post("/apikeys", {"name": name, "expires_at": "", **extra}, follow=True)
 
 
 def shown_key(page):
-    return re.search(r'id="new-key-value" class="secret-once" readonly value="([^"]+)"', page)
+    return re.search(r'id="new-key-value"[^>]*value="([^"]+)"', page)
 
 
 def whoami_with(portal, key):
@@ -33,11 +34,12 @@ def whoami_with(portal, key):
 def test_a_new_key_is_shown_once_and_works(alice_browser, portal):
     data = {"meta_key": ["team", ""], "meta_value": ["ops", ""], "expires_at": LATER}
     response = create(alice_browser, **data)
-    assert response.status_code == 201
+    assert response.redirect_chain == [("/apikeys#new-key", 302)]
+    assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
     page = response.content.decode()
     key = shown_key(page)[1]
-    assert "it will not be shown again" in page and 'class="copy"' in page
+    assert "it will not be shown again" in page and "copy" in page
     stored = ApiKey.objects.get()
     assert stored.metadata == {"name": "ci", "team": "ops"}
     assert stored.expires_at is not None
@@ -46,6 +48,17 @@ def test_a_new_key_is_shown_once_and_works(alice_browser, portal):
     assert key not in again and shown_key(again) is None
     assert "team=ops" in again and f"key-{stored.id}" in again
     assert key not in str(dict(alice_browser.session))
+
+
+def test_reloading_the_new_key_creates_no_second_key_and_forgets_the_first(alice_browser):
+    """Issue 14 defect 3: creating a key is Post/Redirect/Get. Reloading the page that shows
+    the new key is a GET: no second key, and the key is not shown again."""
+    posted = alice_browser.post("/apikeys", {"name": "once", "expires_at": ""})
+    assert posted.status_code == 302 and posted["Location"] == "/apikeys#new-key"
+    assert shown_key(alice_browser.get("/apikeys").content.decode())
+    reloaded = alice_browser.get("/apikeys")
+    assert reloaded.status_code == 200 and shown_key(reloaded.content.decode()) is None
+    assert ApiKey.objects.count() == 1
 
 
 def test_disable_enable_and_delete_take_effect_at_once(alice_browser, portal):

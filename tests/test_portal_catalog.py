@@ -2,10 +2,13 @@
 Client, the portal reaching the embedded API of a live server over HTTP with St2Client."""
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 
 from portal.catalog import parameter_rows, search_actions
+from st2bridge.client import St2Client
+from st2bridge.models import Action, Pack
 
 from .portal_support import ESCAPED, SCRIPT, api_as, browser
 
@@ -14,19 +17,125 @@ def listed_refs(page):
     return re.findall(r'<a href="/actions/([^"]+)">', page)
 
 
-def test_packs_page_lists_packs_with_their_actions(alice_browser):
+@pytest.fixture
+def api_calls(monkeypatch):
+    """The portal's calls to the API (method, path), as its St2Client makes them."""
+    calls = []
+    real = St2Client._request
+
+    def recorded(client, method, url, **kwargs):
+        calls.append((method, urlsplit(url).path))
+        return real(client, method, url, **kwargs)
+
+    monkeypatch.setattr(St2Client, "_request", recorded)
+    return calls
+
+
+def add_packs(count, actions_each, prefix="bulk"):
+    """`count` packs of `actions_each` actions, straight into the database."""
+    Pack.objects.bulk_create(
+        Pack(ref=f"{prefix}{p:02d}", name=f"{prefix}{p:02d}") for p in range(count)
+    )
+    Action.objects.bulk_create(
+        Action(
+            ref=f"{prefix}{p:02d}.a{n:03d}",
+            pack=f"{prefix}{p:02d}",
+            name=f"a{n:03d}",
+            description=f"Bulk action {n} restarts a service",
+            runner_type="noop",
+        )
+        for p in range(count)
+        for n in range(actions_each)
+    )
+
+
+def test_packs_page_shows_each_pack_with_its_count_linking_to_its_actions(alice_browser):
     page = alice_browser.get("/packs").content.decode()
     for pack in ("core", "default", "demo"):
         assert f'id="pack-{pack}"' in page
-    core = page[page.index('id="pack-core"') : page.index('id="pack-default"')]
-    assert {"core.local", "core.noop", "core.http", "core.echo"} <= set(listed_refs(core))
-    assert "demo.deploy" in listed_refs(page[page.index('id="pack-demo"') :])
+    core_count = len(api_as("alice").list_actions(pack="core"))
+    assert (
+        f'<a href="/actions?pack=core">{core_count} actions'
+        '<span class="visually-hidden"> of core</span></a>'
+    ) in page
+    demo = alice_browser.get("/actions?pack=demo").content.decode()
+    assert "<h1>Actions of demo</h1>" in demo
+    assert listed_refs(demo) == [
+        "demo.deploy", "demo.every_type", "demo.fetch_status", "demo.greet", "demo.notes"
+    ]  # fmt: skip
 
 
-def test_actions_page_lists_every_action_without_a_query(alice_browser):
-    refs = listed_refs(alice_browser.get("/actions").content.decode())
+def test_pack_without_actions_says_so(alice_browser):
+    Pack.objects.create(ref="bare", name="Bare", metadata={"description": ""})
+    page = alice_browser.get("/packs").content.decode()
+    entry = page[page.index('id="pack-bare"') :].split("</li>")[0]
+    assert '<span class="text-body-secondary">No actions</span>' in entry
+    assert "<p" not in entry  # no empty description paragraph
+
+
+@pytest.mark.parametrize("url", ["/packs", "/actions", "/actions?q=echo"])
+def test_no_entry_ends_in_a_dangling_dash(alice_browser, url):
+    """Issue 14: the packs page read "core.echo —", the description wrapped to a line of its
+    own. Descriptions are blocks under the link now, with no separator."""
+    Action.objects.create(ref="default.undescribed", pack="default", name="undescribed")
+    page = alice_browser.get(url).content.decode()
+    assert "core.echo" in page or url == "/packs"
+    assert not re.search(r"</a>\s*(—|-|–)", page)
+
+
+def test_actions_page_lists_the_first_page_in_the_apis_order(alice_browser):
+    page = alice_browser.get("/actions").content.decode()
+    refs = listed_refs(page)
     assert {"core.local", "core.noop", "demo.deploy", "demo.greet"} <= set(refs)
     assert refs == sorted(refs)
+    assert f"{len(refs)} actions." in page
+
+
+def test_actions_are_paged_25_at_a_time_with_links_that_keep_the_filters(alice_browser):
+    add_packs(1, 60)
+    first = alice_browser.get("/actions?pack=bulk00").content.decode()
+    assert listed_refs(first) == [f"bulk00.a{n:03d}" for n in range(25)]
+    assert "60 actions, page 1 of 3." in first
+    assert '<a class="page-link" rel="next" href="?pack=bulk00&amp;page=2">Next</a>' in first
+    assert '<a class="page-link" href="?pack=bulk00&amp;page=3">Last</a>' in first
+    second = alice_browser.get("/actions?pack=bulk00&page=2").content.decode()
+    assert listed_refs(second) == [f"bulk00.a{n:03d}" for n in range(25, 50)]
+    assert 'rel="prev" href="?pack=bulk00&amp;page=1"' in second
+    searched = alice_browser.get("/actions?q=restarts+bulk00&page=3").content.decode()
+    assert listed_refs(searched) == [f"bulk00.a{n:03d}" for n in range(50, 60)]
+    assert "60 actions matching “restarts bulk00”, page 3 of 3." in searched
+    assert 'href="?q=restarts+bulk00&amp;page=1">First</a>' in searched
+
+
+def test_a_page_past_the_last_goes_to_the_last(alice_browser):
+    add_packs(1, 30)
+    response = alice_browser.get("/actions?pack=bulk00&page=9")
+    assert response.status_code == 302
+    assert response["Location"] == "/actions?pack=bulk00&page=2"
+    assert alice_browser.get("/packs?page=5")["Location"] == "/packs?page=1"
+
+
+def test_catalog_pages_cost_the_same_api_calls_at_any_catalog_size(alice_browser, api_calls):
+    urls = ["/actions", "/actions?q=restarts+service", "/actions?pack=core", "/packs"]
+
+    def calls():
+        counted = {}
+        for url in urls:
+            api_calls.clear()
+            assert alice_browser.get(url).status_code == 200
+            counted[url] = list(api_calls)
+        return counted
+
+    calls()  # the server's extensions are asked once in a while, not on every page
+    small = calls()
+    add_packs(40, 100)
+    assert calls() == small
+    assert small["/actions"] == [("GET", "/api/v1/actions")]
+    assert small["/actions?q=restarts+service"] == [("GET", "/api/v1/actions")]
+    assert small["/packs"] == [
+        ("GET", "/api/v1/packs"),
+        ("GET", "/api/v1/packs/views/action_counts"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -60,13 +169,37 @@ def test_search_finds_tags(alice_browser, admin_api):
     assert admin_api.post("/api/v1/actions", body, format="json").status_code == 201
     page = alice_browser.get("/actions?q=payments").content.decode()
     assert listed_refs(page) == ["default.tagged"]
-    assert '<span class="tag">team=payments</span>' in page
+    assert ">team=payments</span>" in page
+
+
+def test_search_within_a_pack_keeps_the_pack(alice_browser):
+    page = alice_browser.get("/actions?q=local&pack=core").content.decode()
+    assert listed_refs(page) == ["core.local", "core.local_sudo"]
+    assert '<input type="hidden" name="pack" value="core">' in page
+    assert '<a href="/actions?q=local">Search every pack</a>' in page
+
+
+@pytest.mark.parametrize(
+    "query, problem",
+    [
+        ("x" * 201, "Search with at most 200 characters."),
+        (" ".join("w" * 11), "Search with at most 10 words."),
+    ],
+)
+def test_a_search_the_server_would_refuse_is_shown_beside_the_field(alice_browser, query, problem):
+    response = alice_browser.get("/actions", {"q": query})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert (
+        f'<div class="invalid-feedback d-block" id="q-problem" role="alert">{problem}</div>' in page
+    )
+    assert f'value="{query}"' in page and 'aria-invalid="true"' in page
 
 
 def test_search_form_works_without_javascript(alice_browser):
     page = alice_browser.get("/actions").content.decode()
-    assert '<form class="search" method="get" action="/actions" role="search">' in page
-    assert '<label for="q">Search actions</label>' in page
+    assert '<form class="search mb-2" method="get" action="/actions" role="search">' in page
+    assert '<label class="form-label" for="q">Search actions</label>' in page
     assert '<script src="/static/js/catalog.js" defer></script>' in page
 
 
@@ -118,7 +251,7 @@ def test_script_in_an_action_description_renders_inert(alice_browser, admin_api)
     }
     response = admin_api.post("/api/v1/actions", body, format="json")
     assert response.status_code == 201, response.json()
-    for url in ("/packs", "/actions?q=alert", "/actions/default.xss"):
+    for url in ("/actions?pack=default", "/actions?q=alert", "/actions/default.xss"):
         page = alice_browser.get(url).content.decode()
         assert "default.xss" in page, url
         assert SCRIPT not in page, url
@@ -129,15 +262,15 @@ def test_script_in_an_action_description_renders_inert(alice_browser, admin_api)
 # --- the pure helpers ----------------------------------------------------------------------
 
 
-def test_search_matches_every_word_across_fields():
+def test_search_matches_every_word_across_fields_keeping_the_order():
     actions = [
-        {"ref": "a.one", "name": "one", "pack": "a", "description": "Restart a service"},
         {"ref": "b.two", "name": "two", "pack": "b", "tags": [{"name": "service"}]},
+        {"ref": "a.one", "name": "one", "pack": "a", "description": "Restart a service"},
         {"ref": "a.three", "name": "three", "pack": "a"},
     ]
-    assert [a["ref"] for a in search_actions(actions, "service")] == ["a.one", "b.two"]
-    assert [a["ref"] for a in search_actions(actions, "A  RESTART")] == ["a.one"]
-    assert [a["ref"] for a in search_actions(actions, "")] == ["a.one", "a.three", "b.two"]
+    assert [a["ref"] for a in search_actions(actions, "service")] == ["b.two", "a.one"]
+    assert [a["ref"] for a in search_actions(actions, "A.  RESTART")] == ["a.one"]
+    assert [a["ref"] for a in search_actions(actions, "")] == ["b.two", "a.one", "a.three"]
 
 
 def test_parameter_rows_mask_secret_defaults_and_show_values_as_json():

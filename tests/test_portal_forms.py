@@ -8,9 +8,11 @@ import pytest
 import yaml
 from django import forms
 
-from portal.forms import RowsField, build_form, cleaned_parameters
+from portal.forms import RowsField, build_form, cleaned_parameters, error_summary
 from portal.preview import command_preview, curl_command, st2_run_command
 from st2bridge.params import merge_parameters, ordered_parameters
+
+from .portal_support import TARGETS
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNNERS = {
@@ -76,9 +78,49 @@ def test_boolean_is_an_optional_checkbox(deploy):
 def test_enum_is_a_select(deploy):
     field = build_form(deploy).fields["environment"]
     assert isinstance(field, forms.ChoiceField)
-    assert [value for value, _ in field.choices] == ["development", "staging", "production"]
+    values = [value for value, _ in field.choices]
+    assert values == ["", "development", "staging", "production"]
     greeting = build_form(merged("greet")).fields["greeting"]
-    assert greeting.choices[0] == ("", "—") and greeting.initial == "hello"
+    assert greeting.choices[0] == ("", "(not set)") and greeting.initial == "hello"
+    with_default = {"e": {"type": "string", "enum": ["a", "b"], "required": True, "default": "b"}}
+    assert [value for value, _ in build_form(with_default).fields["e"].choices] == ["a", "b"]
+
+
+def test_a_required_enum_without_default_starts_at_choose_and_untouched_is_refused(deploy):
+    """Defect 1: the first value was preselected, so Run untouched launched it while the
+    command preview showed no value."""
+    html = str(build_form(deploy)["environment"])
+    assert '<option value="" selected>Choose…</option>' in html
+    form = build_form(deploy, data={"version": "1.4.2"})
+    assert cleaned_parameters(form, deploy) is None
+    assert form.errors["environment"] == ["This field is required."]
+    preview = command_preview(form, deploy, "demo.deploy", API)
+    assert "environment" not in preview["st2_run"] and "environment" not in preview["curl"]
+
+
+BOOLEANS = {
+    "loud": {"type": "boolean"},
+    "quiet": {"type": "boolean", "default": False},
+    "must": {"type": "boolean", "required": True},
+}
+
+
+def test_a_boolean_without_default_is_three_state_and_untouched_sends_nothing():
+    """Defect: a box without a default sent false when left alone."""
+    form = build_form(BOOLEANS)
+    assert [value for value, _ in form.fields["loud"].choices] == ["", "true", "false"]
+    assert form.fields["loud"].choices[0] == ("", "(not set)")
+    assert form.fields["must"].choices[0] == ("", "Choose…")
+    assert isinstance(form.fields["quiet"].widget, forms.CheckboxInput)  # has a default
+    untouched = build_form(BOOLEANS, data={"must": "false"})
+    assert cleaned_parameters(untouched, BOOLEANS) == {"must": False}
+    chosen = build_form(BOOLEANS, data={"loud": "false", "must": "true", "quiet": "on"})
+    assert cleaned_parameters(chosen, BOOLEANS) == {"loud": False, "must": True, "quiet": True}
+    preview = command_preview(untouched, BOOLEANS, "x.y", API)
+    assert preview["st2_run"] == "st2 run x.y must=false"
+    form = build_form(BOOLEANS, data={})
+    assert cleaned_parameters(form, BOOLEANS) is None
+    assert form.errors["must"] == ["This field is required."]
 
 
 def test_objects_and_untyped_arrays_are_json_textareas(deploy):
@@ -86,6 +128,30 @@ def test_objects_and_untyped_arrays_are_json_textareas(deploy):
     for name in ("options", "anything"):
         assert isinstance(form.fields[name].widget, forms.Textarea), name
     assert "{}</textarea>" in str(form["options"])
+
+
+def test_json_fields_hint_at_the_shape_their_schema_expects():
+    spec = {
+        "target": {
+            "type": "object",
+            "properties": {
+                "host": {"type": "string"},
+                "port": {"type": "integer", "default": 22},
+                "tls": {"type": "boolean"},
+                "tags": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "free": {"type": "object", "description": "Anything."},
+        "records": {"type": "array", "items": {"type": "object"}},
+    }
+    form = build_form(spec)
+    target = '{"host": "text", "port": 22, "tls": true, "tags": ["text"]}'
+    assert form.fields["target"].widget.attrs["placeholder"] == target
+    assert form.fields["target"].help_text == f"JSON object, such as {target}."
+    assert form.fields["free"].help_text == 'Anything. JSON object, such as {"name": "value"}.'
+    assert form.fields["records"].widget.attrs["placeholder"] == '[{"name": "value"}]'
+    html = str(form["target"])
+    assert "placeholder=" in html and 'aria-describedby="id_target_helptext"' in html
 
 
 def test_secret_is_a_password_input_never_rendered(deploy):
@@ -183,6 +249,43 @@ def test_required_missing(deploy):
     assert form.errors["version"] == ["This field is required."]
 
 
+def test_every_error_of_a_submit_is_shown_at_once_beside_its_field(deploy):
+    """Defect 5: the schema's checks (pattern, uniqueness) waited until the fields' own checks
+    (required, type, limits, choices, JSON) passed, so errors came one submit at a time."""
+    data = {
+        "environment": "",  # required
+        "version": "-bad",  # pattern (the schema's)
+        "replicas": "lots",  # type
+        "canary_percent": "500",  # maximum
+        "services": '["a", "a"]',  # uniqueItems (the schema's)
+        "options": "{nope",  # JSON
+    }
+    form = build_form(deploy, data=data)
+    assert cleaned_parameters(form, deploy) is None
+    assert {name: len(errors) for name, errors in form.errors.items()} == dict.fromkeys(data, 1)
+    assert form.errors["version"][0].startswith("version: '-bad' does not match")
+    assert form.errors["services"][0].startswith("services: ['a', 'a'] has non-unique")
+    assert form.errors["canary_percent"] == ["Ensure this value is less than or equal to 100."]
+    assert form.errors["options"][0].startswith("Not valid JSON")
+    summary = error_summary(form)
+    in_form_order = [name for name in form.fields if name in data]
+    assert [item["label"] for item in summary] == in_form_order
+    targets = {item["label"]: item["target"] for item in summary}
+    assert targets["version"] == "id_version" and targets["services"] == "id_services-0"
+    assert summary[0] == {
+        "label": "environment",
+        "target": "id_environment",
+        "message": "This field is required.",
+    }
+    assert 'aria-invalid="true"' in str(form["version"]) and "is-invalid" in str(form["version"])
+
+
+def test_no_error_summary_before_a_submit_or_after_an_add_row(deploy):
+    assert error_summary(build_form(deploy)) == []
+    form = build_form(deploy, data={"hosts-0-host": "a"})
+    assert form.add_row("hosts") and error_summary(form) == []
+
+
 # --- arrays as rows (demo.every_type has one parameter of every kind) -----------------------
 
 
@@ -202,18 +305,21 @@ def test_arrays_of_scalars_are_rows_of_typed_inputs(every):
     for name in ("names", "numbers", "sizes"):
         assert isinstance(form.fields[name], RowsField), name
     names = str(form["names"])
-    assert '<input type="text" name="names-0" maxlength="40" id="id_names-0"' in names
+    assert (
+        '<input type="text" name="names-0" maxlength="40" class="form-control" id="id_names-0"'
+        in names
+    )
     assert 'aria-label="names item 1"' in names
     numbers = str(form["numbers"])
     assert 'type="number" name="numbers-0" value="1" min="0" max="100" step="1"' in numbers
     assert rows_of(numbers, "numbers") == ["1", "2", ""]  # the default, then a blank row
     sizes = str(form["sizes"])
-    assert '<select name="sizes-0" id="id_sizes-0"' in sizes
+    assert '<select name="sizes-0" class="form-select" id="id_sizes-0"' in sizes
     assert '<option value="large">large</option>' in sizes
     for html in (names, numbers, sizes):
         assert '<template class="row-template">' in html and "-__index__" in html
-        assert 'class="add-row" name="add-row" value="' in html and "formnovalidate" in html
-        assert 'class="remove-row" hidden' in html
+        assert 'add-row" name="add-row" value="' in html and "formnovalidate" in html
+        assert 'remove-row" hidden' in html
 
 
 def test_arrays_of_objects_with_properties_are_rows_of_sub_fields(every, deploy):
@@ -221,9 +327,11 @@ def test_arrays_of_objects_with_properties_are_rows_of_sub_fields(every, deploy)
     assert isinstance(hosts.field, RowsField) and hosts.widget_type == "rows"
     html = str(hosts)
     assert 'role="group" aria-label="hosts item 1"' in html
-    assert '<label class="sub">host (required) <input type="text" name="hosts-0-host"' in html
+    host = '<label class="form-label small mb-0" for="id_hosts-0-host">host (required)</label>'
+    assert f'<div class="col-sm">{host}<input type="text" name="hosts-0-host"' in html
     assert 'type="number" name="hosts-0-port" min="1" max="65535" step="1"' in html
-    assert '<select name="hosts-0-tls" id="id_hosts-0-tls">' in html  # a boolean: -, true, false
+    assert '<select name="hosts-0-tls" class="form-select" id="id_hosts-0-tls">' in html
+    assert '<option value="" selected>(not set)</option>' in html  # a boolean: three states
     assert isinstance(build_form(deploy).fields["hosts"], RowsField)
 
 
@@ -272,6 +380,38 @@ def test_no_rows_means_the_default_and_emptied_rows_an_empty_list(every):
     form = build_form(required, data={"xs-0": " "})
     assert cleaned_parameters(form, required) is None
     assert form.errors["xs"] == ["This field is required."]
+
+
+PORTS = {"targets": TARGETS}
+
+
+def test_defaults_of_array_item_properties_are_shown_in_every_row_and_applied():
+    """Defect 7: `port` default 22 in an array of objects was neither shown nor sent."""
+    html = str(build_form(PORTS)["targets"])
+    assert re.search(r'name="targets-0-port" value="22"[^>]* placeholder="22"', html)
+    assert 'name="targets-__index__-port" value="22"' in html  # rows added by forms.js
+    data = {
+        "targets-0-host": "a",
+        **{"targets-1-host": "b", "targets-1-port": "2222"},
+        **{"targets-2-host": "c", "targets-2-port": ""},  # emptied: the default again
+        **{"targets-3-host": "", "targets-3-port": "22"},  # the blank row: left out
+    }
+    values = cleaned_parameters(build_form(PORTS, data=data), PORTS)
+    assert values == {
+        "targets": [
+            {"host": "a", "port": 22},
+            {"host": "b", "port": 2222},
+            {"host": "c", "port": 22},
+        ]
+    }
+    as_text = build_form(PORTS, data={"targets": '[{"host": "d"}]'})
+    assert cleaned_parameters(as_text, PORTS) == {"targets": [{"host": "d", "port": 22}]}
+    with_default = {"targets": {**PORTS["targets"], "default": [{"host": "x"}]}}
+    shown = str(build_form(with_default)["targets"])
+    assert 'name="targets-0-host" value="x"' in shown
+    assert 'name="targets-0-port" value="22"' in shown
+    preview = command_preview(build_form(PORTS, data=data), PORTS, "x.y", API)
+    assert '"port": 22' in preview["curl"]
 
 
 def test_rows_also_take_text_as_the_api_does(every):
@@ -406,3 +546,14 @@ def test_textarea_line_breaks_reach_the_action_as_newlines():
     notes = merged("notes")
     form = build_form(notes, data={"notes": "one\r\ntwo\r\n"})
     assert cleaned_parameters(form, notes)["notes"] == "one\ntwo\n"
+
+
+def test_a_form_wide_error_is_in_the_summary_linked_to_its_box(deploy):
+    form = build_form(deploy, data=valid_deploy())
+    form.add_error(None, "The API refused this.")
+    [item] = error_summary(form)
+    assert item == {
+        "label": "The form",
+        "target": "form-error-1",
+        "message": "The API refused this.",
+    }

@@ -8,16 +8,17 @@ import pytest
 from st2bridge.client import St2Client
 from st2bridge.models import Execution
 
-from .portal_support import ESCAPED, SCRIPT
+from .portal_support import ESCAPED, SCRIPT, TARGETS, error_beside, register_action
 from .worker_support import run_to_completion
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def field_html(page, name):
-    """The form's paragraph holding the field `name`."""
-    start = page.index(f'<label for="id_{name}">')
-    return page[start : page.index("</p>", start)]
+    """The markup of the field `name`: from its label to the next field."""
+    start = page.index(f'<label class="form-label" for="id_{name}">')
+    end = page.find('<div class="mb-3', start)
+    return page[start : end if end != -1 else None]
 
 
 def launch(client, ref, data):
@@ -59,7 +60,7 @@ def test_execution_page_shows_the_finished_result(alice_browser):
     execution_id = response["Location"].rsplit("/", 1)[1]
     assert run_to_completion(execution_id).status == "succeeded"
     page = alice_browser.get(response["Location"]).content.decode()
-    assert '<span class="status status-succeeded">succeeded</span>' in page
+    assert 'status status-succeeded">succeeded</span>' in page
     assert f'<pre class="output" id="stdout">{ESCAPED}</pre>' in page
     assert '<pre class="output" id="stderr">oops</pre>' in page
     assert "&quot;return_code&quot;: 0" in page  # the rest of the result, pretty-printed JSON
@@ -140,7 +141,7 @@ def test_unknown_execution_is_404(alice_browser):
 
 def fieldset_html(page, name):
     """The fieldset holding the rows of the array parameter `name`."""
-    start = page.index(f'<span class="rows" id="id_{name}"')
+    start = page.index(f'<div class="array-rows" id="id_{name}"')
     start = page.rindex("<fieldset", 0, start)
     return page[start : page.index("</fieldset>", start)]
 
@@ -209,7 +210,8 @@ def test_add_row_without_javascript_keeps_the_input(alice_browser):
     assert shown_rows(fieldset_html(page, "names"), "names") == ["a", "b", "", ""]
     assert 'name="hosts-0-port" value="443"' in fieldset_html(page, "hosts")
     assert 'value="from the form"' in field_html(page, "text")
-    assert "field-error" not in page  # not checked yet: the user is still filling it in
+    assert "invalid-feedback" not in page  # not checked yet: the user is still filling it in
+    assert 'id="error-summary"' not in page
     assert "s3cret-value" not in page
     data = {**data, "names-1": "c", "names-2": "d"}
     data.pop("add-row")
@@ -275,3 +277,74 @@ def test_preview_endpoint_follows_the_form_and_masks_secrets(alice_browser):
 def test_preview_needs_a_signed_in_user(portal, client):
     response = client.post("/actions/demo.every_type/preview", {"text": "x"})
     assert response.status_code == 302 and response["Location"].startswith("/login")
+
+
+# --- issue 14: what a new user hit ----------------------------------------------------------
+
+
+def test_run_untouched_with_a_required_enum_is_refused_beside_it(alice_browser):
+    """Defect 1: `environment` (required, no default) preselected "development", so Run
+    untouched launched it while the preview showed no value."""
+    page = alice_browser.get("/actions/demo.deploy").content.decode()
+    assert '<option value="" selected>Choose…</option>' in field_html(page, "environment")
+    assert "environment=" not in page  # the preview agrees: nothing chosen, nothing sent
+    response = launch(alice_browser, "demo.deploy", {"version": "1.4.2"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert error_beside(page, "environment") == "This field is required."
+    assert not Execution.objects.exists()
+
+
+def test_every_error_of_the_form_at_once_with_a_summary_linking_each_field(alice_browser):
+    """Defects 5 and 6: errors came one stage at a time (the pattern after the rest), and
+    nothing at the top said what went wrong."""
+    data = {
+        "version": "-nope",  # pattern, checked by st2bridge.params
+        "replicas": "0",  # minimum
+        "canary_percent": "lots",  # type
+        "services": '["a", "a"]',  # uniqueness, st2bridge.params
+        "options": "{nope",  # JSON
+        "api_token": "hunter2-very-secret",
+    }
+    response = launch(alice_browser, "demo.deploy", data)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert error_beside(page, "environment") == "This field is required."
+    assert error_beside(page, "version").startswith("version: '-nope' does not match")
+    assert error_beside(page, "replicas") == "Ensure this value is greater than or equal to 1."
+    assert error_beside(page, "canary_percent") == "Enter a number."
+    assert error_beside(page, "options").startswith("Not valid JSON")
+    assert "has non-unique elements" in fieldset_html(page, "services")
+    start = page.index('id="error-summary"')
+    summary = page[start : page.index("</ul>", start)]
+    assert 'role="alert" tabindex="-1"' in summary and "6 problems to fix" in summary
+    for target in ("environment", "version", "replicas", "canary_percent", "options"):
+        assert f'href="#id_{target}"' in summary, target
+    assert 'href="#id_services-0"' in summary  # the first row of the rows field
+    assert page.index('id="error-summary"') < page.index('id="launch-form"')
+    assert "hunter2-very-secret" not in page
+    assert "Not shown again, for safety: type it again." in field_html(page, "api_token")
+    assert 'value="-nope"' in field_html(page, "version")  # the input is kept
+    assert not Execution.objects.exists()
+
+
+def test_a_boolean_without_default_left_alone_is_not_sent(alice_browser, admin_api):
+    """Friction: a box with no default sent false when untouched."""
+    register_action(
+        admin_api, "switches", {"loud": {"type": "boolean"}, "quiet": {"type": "boolean"}}
+    )
+    page = alice_browser.get("/actions/default.switches").content.decode()
+    assert '<select name="loud"' in page and '<option value="" selected>(not set)</option>' in page
+    response = launch(alice_browser, "default.switches", {"loud": "", "quiet": "false"})
+    assert response.status_code == 302, response.content.decode()
+    assert Execution.objects.get().parameters == {"quiet": False}
+
+
+def test_nested_defaults_of_rows_are_shown_and_sent(alice_browser, admin_api):
+    """Defect 7: `port` default 22 in an array of objects was neither shown nor applied."""
+    register_action(admin_api, "ports", {"targets": TARGETS})
+    page = alice_browser.get("/actions/default.ports").content.decode()
+    assert re.search(r'name="targets-0-port" value="22"', fieldset_html(page, "targets"))
+    data = {"targets-0-host": "web", "targets-0-port": "22", "targets-1-port": "22"}
+    assert launch(alice_browser, "default.ports", data).status_code == 302
+    assert Execution.objects.get().parameters == {"targets": [{"host": "web", "port": 22}]}

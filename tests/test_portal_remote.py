@@ -13,11 +13,13 @@ import threading
 import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 import requests
 from django.utils import timezone
 
+from portal import catalog
 from st2bridge.models import ApiKey, Execution
 
 from .live_site import ADMIN, PASSWORD, LiveSite
@@ -26,7 +28,12 @@ from .portal_support import browser
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CAROL_PASSWORD = "carol-password-not-secret-456"  # noqa: S105 - a test user's password
-EXTENSIONS = ("/api/v1/extensions", "/auth/v1/tokens/revoke")
+EXTENSIONS = (
+    "/api/v1/extensions",
+    "/auth/v1/tokens/revoke",
+    "/api/v1/packs/views/action_counts",
+)
+OUR_FILTERS = {"q"}  # StackStorm ignores query parameters it does not know
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +49,8 @@ def remote():
 
 
 class StackStormLike(BaseHTTPRequestHandler):
-    """Forwards everything to the remote but its extensions, which answer 404."""
+    """Forwards everything to the remote but its extensions, which answer 404, and without
+    the query parameters only it knows."""
 
     remote_url = None
 
@@ -51,9 +59,11 @@ class StackStormLike(BaseHTTPRequestHandler):
             self._answer(404, b'{"faultstring": "Not Found"}', {"Content-Type": "application/json"})
             return
         length = int(self.headers.get("Content-Length") or 0)
+        path, _, query = self.path.partition("?")
+        kept_query = [(k, v) for k, v in parse_qsl(query) if k not in OUR_FILTERS]
         answer = requests.request(
             self.command,
-            f"{self.remote_url}{self.path}",
+            f"{self.remote_url}{path}?{urlencode(kept_query)}",
             headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
             data=self.rfile.read(length) if length else None,
             timeout=30,
@@ -156,8 +166,8 @@ def test_history_finds_part_of_an_action_ref_only_where_the_server_can(
 def test_api_keys_are_made_and_revoked_on_the_remote(via_remote):
     carol = browser("carol", CAROL_PASSWORD)
     expires = (timezone.now() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M")
-    created = carol.post("/apikeys", {"name": "nightly", "expires_at": expires})
-    assert created.status_code == 201
+    created = carol.post("/apikeys", {"name": "nightly", "expires_at": expires}, follow=True)
+    assert created.redirect_chain == [("/apikeys#new-key", 302)]
     key = new_key_in(created.content.decode())
     assert (
         remote_get(via_remote, "/api/v1/user", **{"St2-Api-Key": key}).json()["username"] == "carol"
@@ -174,7 +184,7 @@ def test_api_keys_are_made_and_revoked_on_the_remote(via_remote):
 
 def test_teams_are_the_remotes_managed_through_its_api_and_log_out_ends_the_token(via_remote):
     admin = browser(ADMIN, PASSWORD)
-    assert '<a href="/teams">Teams</a>' in admin.get("/packs").content.decode()
+    assert 'href="/teams">Teams</a>' in admin.get("/packs").content.decode()
     created = admin.post("/teams", {"name": "remote-ops"})
     assert created.status_code == 302, created.content.decode()
     team_path = created["Location"]
@@ -199,8 +209,8 @@ def test_what_a_stackstorm_server_cannot_do_is_shown_unavailable(via_stackstorm_
     page = carol.get("/apikeys").content.decode()
     assert "Expiry: not available with this StackStorm server" in page
     assert 'name="expires_at"' not in page
-    created = carol.post("/apikeys", {"name": "plain"})
-    assert created.status_code == 201
+    created = carol.post("/apikeys", {"name": "plain"}, follow=True)
+    assert created.redirect_chain == [("/apikeys#new-key", 302)]
     key = new_key_in(created.content.decode())
     assert remote_get(remote, "/api/v1/user", **{"St2-Api-Key": key}).status_code == 200
 
@@ -220,3 +230,31 @@ def test_what_a_stackstorm_server_cannot_do_is_shown_unavailable(via_stackstorm_
     token = admin.session["st2_token"]
     assert admin.post("/logout").status_code == 302  # signed out of the portal all the same
     assert remote_get(remote, "/api/v1/user", **{"X-Auth-Token": token}).status_code == 200
+
+
+def listed_refs(page):
+    return re.findall(r'<a href="/actions/([^"]+)">', page)
+
+
+def test_catalog_in_front_of_a_stackstorm_server_searches_and_counts_itself(
+    via_stackstorm_like, remote
+):
+    carol = browser("carol", CAROL_PASSWORD)
+    assert listed_refs(carol.get("/actions?q=noop").content.decode()) == ["core.noop"]
+    found = carol.get("/actions?q=sudo+core").content.decode()
+    assert listed_refs(found) == ["core.local_sudo", "core.remote_sudo"]
+    assert "This StackStorm server cannot search" not in found  # all of it was read
+    core = remote_get(remote, "/api/v1/actions?pack=core&limit=1")
+    count = int(core.headers["X-Total-Count"])
+    packs = carol.get("/packs").content.decode()
+    assert f'<a href="/actions?pack=core">{count} actions<span' in packs
+
+
+def test_search_without_the_server_reads_a_bounded_part_of_the_catalog(
+    via_stackstorm_like, remote, monkeypatch
+):
+    monkeypatch.setattr(catalog, "SEARCH_SCAN_LIMIT", 3)
+    total = int(remote_get(remote, "/api/v1/actions?limit=1").headers["X-Total-Count"])
+    page = browser("carol", CAROL_PASSWORD).get("/actions?q=core").content.decode()
+    assert len(listed_refs(page)) <= 3
+    assert f"only the first 3 of its {total} actions were searched" in page

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from st2bridge.auth import issue_action_token
+from st2bridge.models import KeyValuePair
 from st2bridge.runners import RunRequest, get_runner
-from tests.action_support import shared_tmp_dir
+from tests.action_support import put_key, shared_tmp_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,27 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 def tmp_path():
     """The actions written here live in the test's directory: one the action user can read."""
     yield from shared_tmp_dir()
-
-
-class DictDatastore:
-    """The Datastore interface the worker provides, backed by a dict keyed (scope, name)."""
-
-    def __init__(self, **items):
-        self.items = {("system", name): value for name, value in items.items()}
-        self.calls = []
-
-    def get_value(self, name, local, scope, decrypt):
-        self.calls.append(("get_value", name, local, scope, decrypt))
-        return self.items.get((scope, name))
-
-    def set_value(self, name, value, ttl, local, scope, encrypt):
-        self.calls.append(("set_value", name, value, ttl, local, scope, encrypt))
-        self.items[(scope, name)] = value
-        return True
-
-    def delete_value(self, name, local, scope):
-        self.calls.append(("delete_value", name, local, scope))
-        return self.items.pop((scope, name), None) is not None
 
 
 def write_action(tmp_path, code, name="my_action.py"):
@@ -221,32 +202,112 @@ DATASTORE_ACTION = """
             self.action_service.set_value("count", int(before or 0) + 1, ttl=60)
             shared = self.action_service.get_value("shared", local=False, decrypt=True)
             removed = self.action_service.delete_value("gone", local=False)
-            return {"before": before, "shared": shared, "removed": removed}
+            again = self.action_service.delete_value("gone", local=False)
+            mine = [item.name for item in self.action_service.list_values()]
+            return {"before": before, "shared": shared, "removed": removed, "again": again,
+                    "mine": mine}
 """
 
 
-def test_action_service_reaches_the_datastore(tmp_path):
+def api_of(live_server, user):
+    """(api_url, auth_token) as the worker gives them to an action of `user`'s."""
+    _, raw = issue_action_token(user.username, 60, "exec-1")
+    return {"api_url": f"{live_server.url}/api/v1", "auth_token": raw}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_action_service_reaches_the_datastore_through_the_api(tmp_path, live_server, admin_user):
     pack = write_action(tmp_path, DATASTORE_ACTION)
-    store = DictDatastore(**{"mypack.Counter:count": "4", "shared": "s", "gone": "x"})
-    outcome = run_action(pack, datastore=store)
+    put_key("system", "mypack.Counter:count", "4")
+    put_key("system", "shared", "s3cr3t", secret=True)
+    put_key("system", "gone", "x")
+    outcome = run_action(pack, **api_of(live_server, admin_user))
     assert outcome.status == "succeeded", outcome.result
-    assert outcome.result["result"] == {"before": "4", "shared": "s", "removed": True}
+    assert outcome.result["result"] == {
+        "before": "4",
+        "shared": "s3cr3t",
+        "removed": True,
+        "again": False,
+        # list_values(local=True): this action's own items, by StackStorm's prefix
+        "mine": ["mypack.Counter:count"],
+    }
     # Local names carry StackStorm's "<pack>.<ActionClass>:" prefix; values are strings.
-    assert store.items == {("system", "mypack.Counter:count"): "5", ("system", "shared"): "s"}
-    assert store.calls == [
-        ("get_value", "mypack.Counter:count", False, "system", False),
-        ("set_value", "mypack.Counter:count", "5", 60, False, "system", False),
-        ("get_value", "shared", False, "system", True),
-        ("delete_value", "gone", False, "system"),
-    ]
+    count = KeyValuePair.objects.get(scope="st2kv.system", name="mypack.Counter:count")
+    assert count.value == "5" and count.expire_timestamp is not None
+    assert not KeyValuePair.objects.filter(name="gone").exists()
 
 
-def test_without_a_datastore_the_call_raises_in_the_action(tmp_path):
+USER_SCOPE_ACTION = """
+    from st2common.runners.base_action import Action
+
+    class Notes(Action):
+        def run(self, system_write):
+            self.action_service.set_value("note", "mine", local=False, scope="user")
+            note = self.action_service.get_value("note", local=False, scope="user")
+            secret = self.action_service.get_value("shared", local=False, decrypt=True)
+            if system_write:
+                self.action_service.set_value("note", "everyone's", local=False)
+            return {"note": note, "secret": secret}
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_action_service_acts_as_the_executions_user(tmp_path, live_server, alice):
+    """As StackStorm scopes it: "user" is the execution's user; what that user may not do
+    through the API (decrypt a system secret, write a system key) the action may not either."""
+    pack = write_action(tmp_path, USER_SCOPE_ACTION)
+    put_key("system", "shared", "s3cr3t", secret=True)
+    api = api_of(live_server, alice)
+    outcome = run_action(pack, {"system_write": False}, **api)
+    assert outcome.status == "succeeded", outcome.result
+    assert outcome.result["result"] == {"note": "mine", "secret": None}
+    assert "403: Decrypt option requires administrator access" in outcome.result["stderr"]
+    assert KeyValuePair.objects.get(scope="st2kv.user", owner="alice", name="note").value == "mine"
+    refused = run_action(pack, {"system_write": True}, **api)
+    assert refused.status == "failed"
+    assert refused.result["error"] == (
+        "DatastoreError: 403: Administrator access required to change system-scoped keys"
+    )
+    assert not KeyValuePair.objects.filter(scope="st2kv.system", name="note").exists()
+
+
+def test_the_api_token_is_not_in_the_environment_the_process_started_with(tmp_path):
+    """Other processes of the action user can read /proc/<pid>/environ: the host sets the
+    token in os.environ itself, for the action and what it starts."""
+    pack = write_action(
+        tmp_path,
+        """
+        import os, subprocess
+        from st2common.runners.base_action import Action
+
+        class Env(Action):
+            def run(self):
+                with open("/proc/self/environ", "rb") as started:
+                    initial = started.read().decode()
+                child = subprocess.run(["sh", "-c", "echo $ST2_ACTION_AUTH_TOKEN"],
+                                       capture_output=True, text=True).stdout.strip()
+                return {"token": os.environ.get("ST2_ACTION_AUTH_TOKEN"),
+                        "url": os.environ.get("ST2_ACTION_API_URL"),
+                        "at_start": "ST2_ACTION_AUTH_TOKEN" in initial, "child": child}
+        """,
+    )
+    outcome = run_action(pack, api_url="http://127.0.0.1:1/api/v1", auth_token="t0ken")
+    assert outcome.status == "succeeded", outcome.result
+    assert outcome.result["result"] == {
+        "token": "t0ken",
+        "url": "http://127.0.0.1:1/api/v1",
+        "at_start": False,
+        "child": "t0ken",
+    }
+
+
+def test_without_the_api_the_call_raises_in_the_action(tmp_path):
     pack = write_action(tmp_path, DATASTORE_ACTION)
-    outcome = run_action(pack, datastore=None)
+    outcome = run_action(pack)
     assert outcome.status == "failed"
     assert outcome.result["error"] == (
-        "DatastoreError: No datastore is available to this action run."
+        "DatastoreError: The StackStorm API is not available to this action: its process has "
+        "no ST2_ACTION_API_URL or ST2_ACTION_AUTH_TOKEN."
     )
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from st2bridge import timers, triggers
+from st2bridge import retention, timers, triggers
 from st2bridge.models import Execution, TimerFiring, Trigger, TriggerInstance
 from st2bridge.worker import Worker
 
@@ -18,6 +18,8 @@ from .catalog_support import register_bundled_packs
 from .worker_support import run_until, start_worker_process, stop_worker_process
 
 pytestmark = pytest.mark.django_db
+[FIRINGS] = [table for table in retention.TABLES if table.model is TimerFiring]
+KEEP_FIRINGS = timedelta(days=1)  # ST2_TIMER_FIRINGS_TTL's default
 
 
 @pytest.fixture(autouse=True)
@@ -158,15 +160,20 @@ def test_rules_sharing_a_timer_each_fire_once_per_tick(alice_api):
     assert Execution.objects.filter(rule_ref=second["ref"]).count() == 1
 
 
-def test_firings_older_than_a_day_are_forgotten_oldest_first_in_batches(alice_api):
+def forget_old_firings(now):
+    """The timer firings part of a purge (st2bridge.retention), at `now`."""
+    [report] = retention.purge(now=now, budget=None, tables=[FIRINGS])
+    return report.purged
+
+
+def test_firings_older_than_their_ttl_are_forgotten(alice_api):
     rule = interval_rule(alice_api)
     start = trigger_of(rule).created_at
     for seconds in (5, 10, 15, 20, 25):
         assert timers.fire_due_timers(now=start + timedelta(seconds=seconds)) == 1
-    later = start + timedelta(seconds=20) + timers.KEEP_FIRINGS
-    assert timers.forget_old_firings(now=later, batch=2, batches=1) == 2  # ticks 5, 10
-    assert timers.forget_old_firings(now=later, batch=2, batches=5) == 1  # tick 15
-    assert timers.forget_old_firings(now=later) == 0
+    later = start + timedelta(seconds=20) + KEEP_FIRINGS
+    assert forget_old_firings(later) == 3  # ticks 5, 10, 15
+    assert forget_old_firings(later) == 0
     kept = TimerFiring.objects.filter(trigger_ref=rule["trigger"]["ref"]).order_by("due_at")
     assert [f.due_at - start for f in kept] == [timedelta(seconds=20), timedelta(seconds=25)]
     assert len(fired_at(rule)) == 5  # what fired stays recorded
@@ -174,12 +181,12 @@ def test_firings_older_than_a_day_are_forgotten_oldest_first_in_batches(alice_ap
 
 def test_a_forgotten_tick_never_fires_again(alice_api):
     # Ticks are looked for only within the misfire grace, far shorter than what is kept.
-    assert timers.KEEP_FIRINGS > 10 * triggers.MISFIRE_GRACE
+    assert KEEP_FIRINGS > 10 * triggers.MISFIRE_GRACE
     at = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
     rule = timer_rule(alice_api, "core.st2.DateTimer", date=at.isoformat())
     assert timers.fire_due_timers(now=at) == 1
-    later = at + timers.KEEP_FIRINGS + timedelta(seconds=1)
-    assert timers.forget_old_firings(now=later) == 1
+    later = at + KEEP_FIRINGS + timedelta(seconds=1)
+    assert forget_old_firings(later) == 1
     assert timers.fire_due_timers(now=later) == 0
     assert fired_at(rule) == [str(at)]
 

@@ -72,7 +72,9 @@ def start_worker_process(**env):
     )
 
 
-def stop_worker_process(process, sig=signal.SIGTERM, timeout=30):
+def stop_worker_process(process, sig=signal.SIGTERM, timeout=60):
+    """Stop a worker process: it lets running work finish for up to ST2_WORKER_GRACE (20 s)
+    before it exits, which on a busy machine can take a while longer."""
     if process.poll() is None:
         process.send_signal(sig)
     try:

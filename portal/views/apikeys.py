@@ -6,17 +6,20 @@ from datetime import UTC
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portal.access import safe_next, st2_login_required
+from portal.form_style import StyledForm
 from portal.paging import page_number, pager, window
 from st2bridge.client import ApiError
 
 BLANK_METADATA_ROWS = 3  # extra key/value rows offered without JavaScript
+SESSION_NEW_KEY = "new_api_key"  # a key just created, until the page shows it once
 
 
-class ApiKeyForm(forms.Form):
+class ApiKeyForm(StyledForm):
     name = forms.CharField(
         max_length=200, help_text="What the key is for, for example ci or backup-script."
     )
@@ -68,40 +71,52 @@ def _own_keys(request, page):
 
 @st2_login_required
 def apikey_list(request):
-    """GET: the user's keys and the create form. POST: create; the key is shown once, in
-    this response only (never stored in the session, never in a URL)."""
+    """GET: the user's keys and the create form, and a key just created, once. POST: create,
+    then redirect (Post/Redirect/Get: reloading the page creates nothing)."""
     expiry = bool(request.st2_extensions.get("apikey_expiry"))
-    form, rows, new_key = ApiKeyForm(expiry=expiry), [], None
-    status = 200
+    form, rows = ApiKeyForm(expiry=expiry), []
     if request.method == "POST":
         form, rows = ApiKeyForm(request.POST, expiry=expiry), metadata_rows(request.POST)
-        new_key, status = _create(request, form, rows)
-        if new_key is not None:
-            form, rows = ApiKeyForm(expiry=expiry), []
+        created = _create(request, form, rows)
+        if created is not None:
+            _keep_for_one_view(request, created)
+            return redirect(reverse("apikeys") + "#new-key")
     keys, pages = _own_keys(request, page_number(request.GET))
     context = {
         "form": form,
         "metadata_rows": rows + [("", "")] * BLANK_METADATA_ROWS,
         "metadata_errors": getattr(form, "metadata_errors", []),
-        "new_key": new_key,
+        "new_key": request.session.pop(SESSION_NEW_KEY, None),
         "expiry_available": expiry,
         "keys": keys,
         **pages,
     }
+    status = 400 if request.method == "POST" else 200
     response = render(request, "portal/apikeys/list.html", context, status=status)
     response["Cache-Control"] = "no-store"
     return response
 
 
+def _keep_for_one_view(request, created):
+    """The new key crosses the redirect in the server-side session, which already holds the
+    user's StackStorm token (as powerful as the key), and leaves it on the next view of the
+    page: never in a URL or a cookie, shown once."""
+    request.session[SESSION_NEW_KEY] = {
+        "id": created["id"],
+        "key": created["key"],
+        "name": (created.get("metadata") or {}).get("name", ""),
+    }
+
+
 def _create(request, form, rows):
-    """(the new key's dict, 201), or (None, 400) with the errors on the form."""
+    """The new key's dict, or None with the errors on the form."""
     form.metadata_errors = metadata_errors(rows)
     if not form.is_valid() or form.metadata_errors:
-        return None, 400
+        return None
     metadata = {"name": form.cleaned_data["name"], **dict(rows)}
     expires = form.cleaned_data.get("expires_at")
     try:
-        created = request.st2.create_api_key(
+        return request.st2.create_api_key(
             metadata, expires.isoformat().replace("+00:00", "Z") if expires else None
         )
     except ApiError as error:
@@ -109,8 +124,7 @@ def _create(request, form, rows):
             raise
         field = "expires_at" if error.faultstring.startswith("expires_at") else None
         form.add_error(field, error.faultstring)
-        return None, 400
-    return created, 201
+        return None
 
 
 def _back(request, default="apikeys"):

@@ -11,6 +11,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.access import SESSION_TOKEN, safe_next, sign_in
+from portal.form_style import StyledForm
 from st2bridge.addresses import client_address
 from st2bridge.client import ApiError, ApiUnauthorized, ApiUnavailable, St2Client
 
@@ -18,7 +19,7 @@ INVALID = "Invalid username or password."
 UNREACHABLE = "StackStorm could not be reached. Try again in a moment."
 
 
-class LoginForm(forms.Form):
+class LoginForm(StyledForm):
     username = forms.CharField(
         max_length=150,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),

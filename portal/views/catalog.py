@@ -1,14 +1,25 @@
-"""The catalog: packs with their actions, action search, and an action's page with its form."""
+"""The catalog: packs with their action counts, actions paged and searched, and an action's
+page with its form."""
 
 import re
 
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal.access import public_api_url, st2_login_required
-from portal.catalog import packs_with_actions, parameter_rows, search_actions
-from portal.forms import ADD_ROW, add_error, build_form, cleaned_parameters
+from portal.catalog import (
+    ActionPage,
+    action_page,
+    pack_page,
+    parameter_rows,
+    search_problem,
+    with_problems,
+)
+from portal.form_rows import ADD_ROW
+from portal.forms import add_error, build_form, cleaned_parameters, error_summary
+from portal.paging import page_link, page_number, pager
 from portal.preview import command_preview
 from st2bridge.client import ApiError
 
@@ -19,15 +30,56 @@ EXECUTION_FIELDS = "id,status,start_timestamp,end_timestamp,elapsed_seconds"
 
 @st2_login_required
 def pack_list(request):
-    packs = packs_with_actions(request.st2.list_packs(), request.st2.list_actions())
-    return render(request, "portal/catalog/packs.html", {"packs": packs})
+    """A page of packs, each with how many actions it has (linking to them); for admins,
+    when the server keeps them, what pack registration could not take (a badge on the pack;
+    problems of no registered pack above the list of the first page), and a link to the
+    config of each pack that has a config schema."""
+    page = page_number(request.GET)
+    packs, total = pack_page(request.st2, request.st2_extensions, page)
+    paging = pager(total, page)
+    if page > paging["pages"]:
+        return redirect(reverse("packs") + page_link({}, paging["pages"]))
+    unplaced = []
+    if request.st2_is_admin:
+        configurable = request.st2.packs_with_config_schema(pack["ref"] for pack in packs)
+        packs = [{**pack, "configurable": pack["ref"] in configurable} for pack in packs]
+    if request.st2_is_admin and request.st2_extensions.get("pack_problems"):
+        packs, unplaced = with_problems(packs, _pack_problems(request))
+    context = {"packs": packs, "unplaced_problems": unplaced if page == 1 else [], **paging}
+    return render(request, "portal/catalog/packs.html", context)
+
+
+def _pack_problems(request):
+    """The server's list, or none when it refuses it (an admin no longer, since sign-in)."""
+    try:
+        return request.st2.pack_problems()
+    except ApiError as error:
+        if error.status != 403:
+            raise
+        return []
 
 
 @st2_login_required
 def action_list(request):
-    query = request.GET.get("q", "").strip()
-    actions = search_actions(request.st2.list_actions(), query)
-    return render(request, "portal/catalog/actions.html", {"actions": actions, "q": query})
+    """A page of actions, of one pack (?pack=) or all, searched (?q=) by the server where it
+    can; catalog.js refreshes the results as the user types."""
+    query, pack = (request.GET.get(name, "").strip() for name in ("q", "pack"))
+    page = page_number(request.GET)
+    problem = search_problem(query, pack)
+    found = ActionPage([], 0)
+    if not problem:
+        try:
+            found = action_page(request.st2, request.st2_extensions, page, query, pack)
+        except ApiError as error:
+            if error.status != 400:
+                raise
+            problem = error.faultstring
+    filters = {"q": query, "pack": pack}
+    paging = pager(found.total, page, filters)
+    if page > paging["pages"]:
+        return redirect(reverse("actions") + page_link(filters, paging["pages"]))
+    context = {"found": found, "q": query, "pack": pack, "problem": problem, **paging}
+    return render(request, "portal/catalog/actions.html", context, status=400 if problem else 200)
 
 
 @st2_login_required
@@ -60,6 +112,7 @@ def action_detail(request, ref):
         "rerun_of": rerun,
         "parameters": parameter_rows(merged),
         "preview": command_preview(form, merged, ref, public_api_url(request)),
+        "error_summary": error_summary(form),
         "executions": executions,
         "executions_total": total,
     }

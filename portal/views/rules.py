@@ -4,11 +4,21 @@ create and edit (trigger type and action with generated parameter forms), delete
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from portal import preview
 from portal import rule_editor as editor
-from portal.access import st2_login_required
-from portal.forms import ADD_ROW, add_error, build_form, cleaned_parameters, shown_value
+from portal.access import public_api_url, st2_login_required
+from portal.form_rows import ADD_ROW
+from portal.forms import (
+    add_error,
+    build_form,
+    cleaned_parameters,
+    error_summary,
+    shown_value,
+)
 from portal.paging import page_number, pager, window
 from st2bridge.client import ApiError
+
+WEBHOOK_TRIGGER = "core.st2.webhook"
 
 
 @st2_login_required
@@ -45,8 +55,21 @@ def rule_detail(request, ref):
         "trigger_parameters": _shown_items(rule["trigger"].get("parameters")),
         "action_parameters": _shown_items(rule["action"].get("parameters")),
         "enforcements": enforcements,
+        "webhook": _webhook(request, rule),
     }
     return render(request, "portal/rules/detail.html", context)
+
+
+def _webhook(request, rule):
+    """For a webhook rule: the URL to post to and a curl call whose body meets the rule's
+    `equals` criteria (the credential a placeholder, never a real one); else None."""
+    trigger = rule["trigger"]
+    url = (trigger.get("parameters") or {}).get("url")
+    if trigger.get("type") != WEBHOOK_TRIGGER or not url:
+        return None
+    address = preview.webhook_url(public_api_url(request), url)
+    body = preview.example_body(rule.get("criteria"))
+    return {"url": address, "curl": preview.webhook_curl(address, body)}
 
 
 def _shown_items(values):
@@ -77,45 +100,97 @@ def rule_edit(request, ref):
 
 def _edit(request, rule):
     """GET: the editor (from the rule, or ?trigger_type=&action_ref= for a new one). POST
-    with "reload" (the no-JavaScript way to change trigger type or action) re-renders with
-    the input kept; a plain POST saves through the API, whose refusals show on the form."""
+    with "reload" (the no-JavaScript way to change trigger type or action), "Add a row" or a
+    Jinja switch re-renders with the input kept and nothing checked; a plain POST saves
+    through the API, whose refusals show on the form, every error of the page at once."""
     trigger_types = {t["ref"]: t for t in request.st2.list_trigger_types()}
     actions = sorted(action["ref"] for action in request.st2.list_actions())
     choices = {"trigger_types": sorted(trigger_types), "actions": actions}
+    choices["current_name"] = rule["name"] if rule else None
     reloading = False
     if request.method == "POST":
-        page = _posted_editor(request, choices, trigger_types)
-        # A trigger parameter's no-JavaScript "Add a row" is a reload too.
-        adding = page["trigger_form"].add_row(request.POST.get(ADD_ROW, ""))
-        reloading = "reload" in request.POST or adding
+        page = _editor(request, rule, choices, trigger_types, request.POST)
+        reloading = _reloading(request, page)
         if not reloading:
             saved = _save(request, rule, page)
             if saved is not None:
                 return redirect("rule", ref=saved["ref"])
+            page["error_summary"] = _error_summary(page)
     else:
-        page = _initial_editor(request, rule, choices, trigger_types)
+        page = _editor(request, rule, choices, trigger_types, None)
     page["rule"] = rule
-    partial = request.headers.get("HX-Request") and "reload" in request.POST
+    partial = request.headers.get("HX-Request") and reloading
     template = "portal/rules/_editor.html" if partial else "portal/rules/edit.html"
     status = 400 if request.method == "POST" and not reloading else 200
     return render(request, template, page, status=status)
 
 
-def _posted_editor(request, choices, trigger_types):
-    form = editor.RuleForm(request.POST, **choices)
-    trigger_type = request.POST.get("trigger_type", "")
-    action_ref = request.POST.get("action_ref", "")
-    return _editor_context(request, form, trigger_types, trigger_type, action_ref, request.POST)
+def _reloading(request, page):
+    """Whether this POST only shows the editor again: a new trigger type or action, a
+    trigger parameter's "Add a row", a parameter switched to Jinja or back. Nothing is
+    checked then: the user is still filling the form in."""
+    adding = any(
+        form.add_row(request.POST.get(ADD_ROW, ""))
+        for form in (page["trigger_form"], page["action_form"])
+    )
+    reloading = adding or "reload" in request.POST or editor.JINJA_TOGGLE in request.POST
+    if reloading:
+        for form in (page["form"], page["trigger_form"], page["action_form"]):
+            form.quiet = True
+    return reloading
 
 
-def _initial_editor(request, rule, choices, trigger_types):
-    if rule is None:
+def _editor(request, rule, choices, trigger_types, data):
+    """The whole editor: the static form, the trigger's and the action's parameter forms,
+    and the criteria rows; from posted `data`, else from `rule` (or the query string)."""
+    if data is not None:
+        form = editor.RuleForm(data, **choices)
+        trigger_type, action_ref = data.get("trigger_type", ""), data.get("action_ref", "")
+    elif rule is None:
         trigger_type = request.GET.get("trigger_type", "core.st2.webhook")
         action_ref = request.GET.get("action_ref", "")
         initial = {"trigger_type": trigger_type, "action_ref": action_ref}
         form = editor.RuleForm(initial=initial, **choices)
-        return _editor_context(request, form, trigger_types, trigger_type, action_ref, None)
-    initial = {
+    else:
+        trigger_type, action_ref = rule["trigger"]["type"], rule["action"]["ref"]
+        form = editor.RuleForm(initial=_rule_initial(rule), **choices)
+    trigger_spec = editor.trigger_parameters_spec(trigger_types.get(trigger_type))
+    action_spec = _action_spec(request, action_ref)
+    stored = (rule or {}).get("action", {}).get("parameters") or {}
+    kept = _kept_secrets(rule, action_ref, action_spec)
+    jinja = editor.jinja_parameters(action_spec, data, stored)
+    if data is not None:
+        rows = editor.criteria_rows(data)
+        trigger_form = build_form(trigger_spec, data=data, prefix="trigger")
+        action_form = editor.action_parameters_form(
+            action_spec, data=data, jinja=jinja, kept_secrets=kept
+        )
+        switched = action_form.fields.get(data.get(editor.JINJA_TOGGLE, ""))
+        if switched is not None:  # the field just switched to Jinja or back takes the focus
+            switched.widget.attrs["autofocus"] = True
+    else:
+        rows = editor.rows_from_criteria(rule.get("criteria")) if rule else []
+        given = (rule or {}).get("trigger", {}).get("parameters") or {}
+        trigger_form = build_form(trigger_spec, initial=given, prefix="trigger")
+        action_form = editor.action_parameters_form(
+            action_spec, initial=editor.initial_values(stored), jinja=jinja, kept_secrets=kept
+        )
+    return {
+        "form": form,
+        "trigger_form": trigger_form,
+        "trigger_spec": trigger_spec,
+        "action_form": action_form,
+        "action_spec": action_spec,
+        "kept_secrets": kept,
+        "criteria": rows,
+        "criteria_rows": editor.shown_criteria(rows),
+        "operators": editor.OPERATOR_CHOICES,
+        "error_summary": [],
+    }
+
+
+def _rule_initial(rule):
+    return {
         "name": rule["name"],
         "pack": rule["pack"],
         "description": rule.get("description", ""),
@@ -123,46 +198,15 @@ def _initial_editor(request, rule, choices, trigger_types):
         "trigger_type": rule["trigger"]["type"],
         "action_ref": rule["action"]["ref"],
     }
-    form = editor.RuleForm(initial=initial, **choices)
-    return _editor_context(
-        request,
-        form,
-        trigger_types,
-        rule["trigger"]["type"],
-        rule["action"]["ref"],
-        None,
-        rule=rule,
-    )
 
 
-def _editor_context(request, form, trigger_types, trigger_type, action_ref, data, rule=None):
-    """The whole editor: the static form, the trigger's and the action's parameter forms,
-    and the criteria rows; from posted `data`, else from `rule`."""
-    trigger_spec = editor.trigger_parameters_spec(trigger_types.get(trigger_type))
-    action_spec = _action_spec(request, action_ref)
-    if data is not None:
-        rows = editor.criteria_rows(data)
-        trigger_form = build_form(trigger_spec, data=data, prefix="trigger")
-        action_form = editor.action_parameters_form(action_spec, data=data)
-    else:
-        rows = editor.rows_from_criteria(rule.get("criteria")) if rule else []
-        given = (rule or {}).get("trigger", {}).get("parameters") or {}
-        trigger_form = build_form(trigger_spec, initial=given, prefix="trigger")
-        shown = {
-            name: shown_value(value)
-            for name, value in ((rule or {}).get("action", {}).get("parameters") or {}).items()
-        }
-        action_form = editor.action_parameters_form(action_spec, initial=shown)
-    return {
-        "form": form,
-        "trigger_form": trigger_form,
-        "trigger_spec": trigger_spec,
-        "action_form": action_form,
-        "action_spec": action_spec,
-        "criteria_rows": rows + [("", "equals", "")] * editor.BLANK_CRITERIA_ROWS,
-        "criteria_errors": [],
-        "operators": editor.OPERATOR_CHOICES,
-    }
+def _kept_secrets(rule, action_ref, action_spec):
+    """The secret parameters the rule holds for this action (the API shows them as ********):
+    left blank, they keep their value. None once the rule names another action."""
+    if rule is None or rule["action"]["ref"] != action_ref:
+        return set()
+    stored = rule["action"].get("parameters") or {}
+    return {name for name, spec in action_spec.items() if spec.get("secret") and name in stored}
 
 
 def _action_spec(request, action_ref):
@@ -179,13 +223,10 @@ def _action_spec(request, action_ref):
 def _save(request, rule, page):
     """The saved rule, or None with every refusal shown beside its field."""
     form, trigger_form, action_form = page["form"], page["trigger_form"], page["action_form"]
-    criteria, page["criteria_errors"] = editor.criteria_from_rows(
-        editor.criteria_rows(request.POST)
-    )
+    criteria, page["criteria_errors"] = editor.criteria_from_rows(page["criteria"])
+    page["criteria_rows"] = editor.shown_criteria(page["criteria"], page["criteria_errors"])
     trigger_values = cleaned_parameters(trigger_form, page["trigger_spec"])
-    action_values = (
-        editor.action_values(action_form, page["action_spec"]) if action_form.is_valid() else None
-    )
+    action_values = editor.action_values(action_form, page["action_spec"], page["kept_secrets"])
     if not form.is_valid() or page["criteria_errors"] or None in (trigger_values, action_values):
         return None
     body = {
@@ -209,6 +250,25 @@ def _save(request, rule, page):
             raise
         _show_refusal(page, error.faultstring)
         return None
+
+
+def _error_summary(page):
+    """Every error of the editor, in the page's order, for the summary above it."""
+    criteria = [
+        {
+            "label": f"Criterion {row['index'] + 1}",
+            "target": f"criteria-{row['index']}-key",
+            "message": row["error"],
+        }
+        for row in page["criteria_rows"]
+        if row["error"]
+    ]
+    return [
+        *error_summary(page["form"]),
+        *error_summary(page["trigger_form"], "Trigger parameter "),
+        *criteria,
+        *error_summary(page["action_form"], "Action parameter "),
+    ]
 
 
 RULE_FIELDS = {

@@ -1,11 +1,12 @@
-"""/api/v1/actions (notes §3.2): list, get, create, replace, delete, and the views that show
-runner and action parameters merged. Only what the caller's teams let them see is there
-(st2bridge.access): lists are filtered, and an action outside that is "not found", with the
-same answer as a missing one."""
+"""/api/v1/actions (notes §3.2): list, get, create, replace, delete, clone, the views that
+show runner and action parameters merged, and the one that shows its entry point. Only what
+the caller's teams let them see is there (st2bridge.access): lists are filtered, and an action
+outside that is "not found", with the same answer as a missing one."""
 
+from django.http import HttpResponse
 from rest_framework.response import Response
 
-from st2bridge import access, catalog
+from st2bridge import access, catalog, pack_contents
 from st2bridge.errors import InvalidInput
 from st2bridge.shapes import ACTION
 
@@ -45,6 +46,7 @@ def select_for(request):
 def filtered(request, caller):
     actions = access.visible_actions(caller).filter(**query_filters(request, FILTERS))
     actions = catalog.with_ids(actions, request.query_params.get("id"))
+    actions = catalog.with_search(actions, request.query_params.get("q"))  # an extension
     return catalog.with_tag(actions, request.query_params.get("tags"))
 
 
@@ -112,6 +114,13 @@ class ActionDetail(ApiView):
         return Response(status=204)
 
 
+class ActionClone(ApiView):
+    def post(self, request, ref_or_id):
+        source = access.find_action(self.caller, ref_or_id)
+        clone = catalog.clone_action(self.caller, source, json_body(request))
+        return Response(catalog.action_to_api(clone), status=201)
+
+
 class OverviewList(ApiView):
     def get(self, request):
         return rendered_list(request, self.caller, overview=True)
@@ -130,10 +139,22 @@ class ParametersView(ApiView):
         return Response({"parameters": catalog.merged_parameters(action)})
 
 
+class EntryPointView(ApiView):
+    """The action's entry point file, as text of its type (st2bridge.pack_contents)."""
+
+    def get(self, request, ref_or_id):
+        action = access.find_action(self.caller, ref_or_id)
+        pack = access.find_pack(self.caller, action.pack)
+        text, content_type = pack_contents.entry_point(pack, action)
+        return HttpResponse(text, content_type=content_type)
+
+
 urlpatterns = [
     route(r"api/v1/actions", ActionList),
     route(r"api/v1/actions/views/overview", OverviewList),
     route(r"api/v1/actions/views/overview/(?P<ref_or_id>[^/]+)", OverviewDetail),
     route(r"api/v1/actions/views/parameters/(?P<ref_or_id>[^/]+)", ParametersView),
+    route(r"api/v1/actions/views/entry_point/(?P<ref_or_id>[^/]+)", EntryPointView),
     route(r"api/v1/actions/(?P<ref_or_id>[^/]+)", ActionDetail),
+    route(r"api/v1/actions/(?P<ref_or_id>[^/]+)/clone", ActionClone),
 ]

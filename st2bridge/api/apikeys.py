@@ -23,6 +23,7 @@ class ApiKeyList(ApiView):
             lambda key: key_to_api(key, unmasked),
             API_KEY,
             default_limit=50,
+            int_spelled="32 bit",  # StackStorm's /apikeys spells it so
         )
 
     def post(self, request):

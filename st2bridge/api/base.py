@@ -17,6 +17,8 @@ from st2bridge import access
 from st2bridge.bodies import json_type
 from st2bridge.errors import InvalidInput, NotFound
 
+from .authentication import refresh_token_cookie
+
 NOT_FOUND = "The resource could not be found."
 MAX_OFFSET = 2**31
 INTEGER = re.compile(r"^-?[0-9]+$")
@@ -38,14 +40,22 @@ class AlwaysJson(BaseContentNegotiation):
 
 
 class ApiView(APIView):
-    """An API operation. Unknown methods are 404 before authentication, as StackStorm routes."""
+    """An API operation. Unknown methods are 404 before authentication, as StackStorm routes;
+    so is HEAD, which StackStorm's router does not serve (Django would answer it as a GET).
+    A request authenticated by a token in its header or query gets the `auth-token` cookie
+    that event streams accept (st2bridge.api.authentication)."""
 
     content_negotiation_class = AlwaysJson
 
     def initial(self, request, *args, **kwargs):
-        if not hasattr(self, request.method.lower()):
+        if request.method == "HEAD" or not hasattr(self, request.method.lower()):
             raise NotFound(NOT_FOUND)
         super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        refresh_token_cookie(response, request)
+        return response
 
     @property
     def caller(self):
@@ -171,14 +181,16 @@ def query_bool(request, name, default=False):
 MAX_QUERY_INT = 2**31 - 1  # databases store no larger offsets or limits
 
 
-def query_int(request, name):
+def query_int(request, name, bounded=True):
+    """An integer query parameter; `bounded`: refused beyond what databases store (paging
+    says so in StackStorm's words itself for offsets)."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
     if not INTEGER.match(raw):
         raise InvalidInput(f'Parameter "{name}" is not of type integer')
     value = int(raw)
-    if abs(value) > MAX_QUERY_INT:
+    if bounded and abs(value) > MAX_QUERY_INT:
         raise InvalidInput(f'Parameter "{name}" is out of range (at most {MAX_QUERY_INT})')
     return value
 
@@ -192,11 +204,30 @@ def query_filters(request, allowed):
         if value in (None, ""):
             continue
         if field.endswith(("__gt", "__lt")):
-            if not TIMESTAMP.match(value):
-                raise InvalidInput(f'Parameter "{param}" is not a valid UTC ISO 8601 timestamp')
-            value = parse_datetime(value.replace(" ", "T"))
+            value = parse_timestamp(param, value)
         lookups[field] = value
     return lookups
+
+
+def query_sort(request, sortable, default):
+    """The ORM ordering StackStorm's `sort=` asks for (on the resources that take it): a
+    comma-separated list of the resource's filter names (`sortable`: name -> field), each
+    descending with a leading "-" ("+" or nothing: ascending); other names are ignored, as
+    StackStorm ignores them, and with none left the resource's `default` order applies."""
+    order = []
+    for part in request.query_params.get("sort", "").split(","):
+        part = part.strip()  # a "+" in a query string arrives as a space
+        name = part.lstrip("+-")
+        if name in sortable:
+            order.append(("-" if part.startswith("-") else "") + sortable[name])
+    return order or list(default)
+
+
+def parse_timestamp(param, value):
+    """A UTC timestamp a query parameter gives (notes §1.5), or InvalidInput naming it."""
+    if not TIMESTAMP.match(value):
+        raise InvalidInput(f'Parameter "{param}" is not a valid UTC ISO 8601 timestamp')
+    return parse_datetime(value.replace(" ", "T"))
 
 
 def show_secrets(request, caller):
@@ -207,11 +238,12 @@ def show_secrets(request, caller):
 # --- paging -------------------------------------------------------------------------------
 
 
-def page_window(request, caller, default_limit=None):
+def page_window(request, caller, default_limit=None, int_spelled="32-bit"):
     """(limit, offset) that limit/offset ask for, with StackStorm's limit rules (notes §1.6);
-    limit None: to the end."""
+    limit None: to the end. `int_spelled`: how the resource's refusal of a huge offset spells
+    "32-bit" (/apikeys: "32 bit")."""
     limit = query_int(request, "limit")
-    offset = query_int(request, "offset") or 0
+    offset = query_int(request, "offset", bounded=False) or 0
     if limit is None:
         limit = default_limit
     elif limit == 0:
@@ -235,7 +267,7 @@ def page_window(request, caller, default_limit=None):
     if offset < 0:
         raise InvalidInput(f'Offset, "{offset}" specified, must be a positive number.')
     if offset >= MAX_OFFSET:
-        raise InvalidInput(f'Offset "{offset}" specified is more than 32-bit int')
+        raise InvalidInput(f'Offset "{offset}" specified is more than {int_spelled} int')
     return limit, offset
 
 
@@ -247,9 +279,9 @@ def page_headers(total, limit):
     return headers
 
 
-def paginate(request, items, caller, default_limit=None):
+def paginate(request, items, caller, default_limit=None, int_spelled="32-bit"):
     """Slice a queryset or list by limit/offset; return (page, headers)."""
-    limit, offset = page_window(request, caller, default_limit)
+    limit, offset = page_window(request, caller, default_limit, int_spelled)
     total = items.count() if hasattr(items, "count") and not isinstance(items, list) else len(items)
     page = items[offset:] if limit is None else items[offset : offset + limit]
     return list(page), page_headers(total, limit)
@@ -297,8 +329,9 @@ def _attribute_list(request, name):
     return [part.strip().split(".")[0] for part in raw.split(",") if part.strip()]
 
 
-def list_response(request, items, caller, to_api, shape, default_limit=None):
-    """A page of `items` as `shape` answers, built by `to_api` and trimmed as asked."""
+def list_response(request, items, caller, to_api, shape, default_limit=None, **paging):
+    """A page of `items` as `shape` answers, built by `to_api` and trimmed as asked
+    (`paging`: paginate's other options)."""
     select = attribute_selector(request, shape)
-    page, headers = paginate(request, items, caller, default_limit)
+    page, headers = paginate(request, items, caller, default_limit, **paging)
     return Response([select(to_api(item)) for item in page], headers=headers)

@@ -4,6 +4,7 @@ import logging
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -38,16 +39,37 @@ def exception_handler(exc, context):
     return None
 
 
-@csrf_exempt  # a JSON 404 for any method; cookies are never credentials on the API
+@csrf_exempt  # a JSON 404 for any method; no cookie is a credential here (only streams take one)
 def api_not_found(request, *args, **kwargs):
     """Unknown routes under the API prefixes: 404 before any authentication, as StackStorm."""
     return JsonResponse({"faultstring": NOT_FOUND}, status=404)
 
 
-def server_error(request):
-    log.error("Internal server error on %s %s", request.method, request.path)
-    if request.path.startswith(("/api/", "/auth/", "/stream/")):
-        return JsonResponse({"faultstring": "Internal Server Error"}, status=500)
-    from django.views.defaults import server_error as html_server_error
+# Django's handlers for the whole site (portal/urls.py): under the API's prefixes a faultstring,
+# as StackStorm answers; elsewhere the portal's pages, templates/403.html, 404.html, 500.html.
+API_PREFIXES = ("/api/", "/auth/", "/stream/")
 
-    return html_server_error(request)
+
+def _for_api(request):
+    return request.path.startswith(API_PREFIXES)
+
+
+def page_not_found(request, exception):
+    if _for_api(request):
+        return JsonResponse({"faultstring": NOT_FOUND}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def permission_denied(request, exception):
+    if _for_api(request):
+        return JsonResponse({"faultstring": str(exception) or "Forbidden."}, status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def server_error(request):
+    """Rendered without the request's context: the error may be the session's or the
+    database's, so the page needs neither."""
+    log.error("Internal server error on %s %s", request.method, request.path)
+    if _for_api(request):
+        return JsonResponse({"faultstring": "Internal Server Error"}, status=500)
+    return defaults.server_error(request)

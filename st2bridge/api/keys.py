@@ -1,10 +1,13 @@
-"""/api/v1/keys: the key-value datastore (notes §7)."""
+"""/api/v1/keys: the key-value datastore (notes §7). The list is paged by limit and offset
+but, as StackStorm's, sends no paging headers (X-Total-Count, X-Limit)."""
 
 from rest_framework.response import Response
 
 from st2bridge import datastore
 
-from .base import ApiView, json_body, paginate, query_bool, route
+from .base import ApiView, json_body, paginate, query_bool, query_sort, route
+
+SORTABLE = {"name": "name", "scope": "scope"}  # what sort= may name (StackStorm's filters)
 
 
 def _query(request, name):
@@ -21,9 +24,9 @@ class KeyList(ApiView):
             prefix=_query(request, "prefix"),
             name=_query(request, "name"),
             decrypt=decrypt,
-        )
-        page, headers = paginate(request, items, self.caller, default_limit=100)
-        return Response([datastore.pair_to_api(item, decrypt) for item in page], headers=headers)
+        ).order_by(*query_sort(request, SORTABLE, datastore.LIST_ORDER))
+        page, _headers = paginate(request, items, self.caller, default_limit=100)
+        return Response([datastore.pair_to_api(item, decrypt) for item in page])
 
 
 class KeyDetail(ApiView):

@@ -5,7 +5,15 @@ from rest_framework.response import Response
 from st2bridge import access, catalog
 from st2bridge.shapes import RUNNER_TYPE
 
-from .base import ApiView, attribute_selector, json_body, list_response, query_filters, route
+from .base import (
+    ApiView,
+    attribute_selector,
+    json_body,
+    list_response,
+    query_filters,
+    query_sort,
+    route,
+)
 
 FILTERS = {"name": "name"}
 
@@ -14,6 +22,7 @@ class RunnerTypeList(ApiView):
     def get(self, request):
         runners = access.visible_runner_types(self.caller).filter(**query_filters(request, FILTERS))
         runners = catalog.with_ids(runners, request.query_params.get("id"))
+        runners = runners.order_by(*query_sort(request, FILTERS, ("name",)))
         to_api = catalog.runner_type_to_api
         return list_response(request, runners, self.caller, to_api, RUNNER_TYPE, default_limit=100)
 

@@ -1,5 +1,8 @@
 """/stream/v1: server-sent events (notes §8). Which events a stream sends, and the polling
 that sends them, are st2bridge.streams'; this module holds the streams' open connections.
+As st2stream, also served without the version (/stream/stream, ...). The stream views, and
+they alone, accept the `auth-token` cookie (a browser's EventSource sends no headers; see
+st2bridge.api.authentication).
 
 An open stream holds a thread of its web process for as long as it lasts, so each process
 caps the streams it serves (StreamSlots): per user, and in all to half its threads, so that
@@ -17,6 +20,7 @@ from django.http import StreamingHttpResponse
 from st2bridge import access, streams
 from st2bridge.errors import TooManyRequests
 
+from .authentication import TokenCookieAuthentication
 from .base import ApiView, route
 
 RETRY_AFTER = 10  # seconds a refused client waits: others' streams may close at any moment
@@ -138,13 +142,20 @@ def sse_response(caller, body):
     return response
 
 
-class Stream(ApiView):
+class StreamView(ApiView):
+    """A stream: the usual credentials, then the `auth-token` cookie (GET only)."""
+
+    def get_authenticators(self):
+        return [*super().get_authenticators(), TokenCookieAuthentication()]
+
+
+class Stream(StreamView):
     def get(self, request):
         body = streams.events(self.caller, selection(request), partial(client_gone, request))
         return sse_response(self.caller, body)
 
 
-class ExecutionOutputStream(ApiView):
+class ExecutionOutputStream(StreamView):
     def get(self, request, execution_id):
         execution = access.find_execution(self.caller, execution_id)
         output_type = request.query_params.get("output_type")
@@ -153,6 +164,6 @@ class ExecutionOutputStream(ApiView):
 
 
 urlpatterns = [
-    route(r"stream/v1/stream", Stream),
-    route(r"stream/v1/executions/(?P<execution_id>[^/]+)/output", ExecutionOutputStream),
+    route(r"stream/(?:v1/)?stream", Stream),
+    route(r"stream/(?:v1/)?executions/(?P<execution_id>[^/]+)/output", ExecutionOutputStream),
 ]

@@ -1,6 +1,10 @@
 """/auth/v1/tokens: trade a Django user's password for a StackStorm token (notes §2.2-2.3),
 check one, and revoke one (an extension: StackStorm's tokens live until they expire; the
-portal's "Log out" ends its token here, and ignores a server that cannot)."""
+portal's "Log out" ends its token here, and ignores a server that cannot). As st2auth, also
+served without the version: /auth/tokens, ... (what st2web calls with no `hosts` set).
+
+A new token also comes as the `auth-token` cookie, which only event streams accept
+(st2bridge.api.authentication): a browser that signs in on this origin can open them."""
 
 import base64
 import binascii
@@ -12,6 +16,7 @@ from st2bridge import auth
 from st2bridge.addresses import login_address
 from st2bridge.errors import InvalidInput, Unauthorized
 
+from .authentication import set_token_cookie
 from .base import ApiView, json_body, route
 
 BAD_CREDENTIALS = "Invalid or missing credentials"
@@ -42,6 +47,7 @@ class TokenCreate(ApiView):
         token, raw = auth.issue_token(username, password, address, ttl)
         response = Response(auth.token_to_api(token, raw), status=201)
         response["X-API-URL"] = request.build_absolute_uri("/api/v1")
+        set_token_cookie(response, request, raw, token.expiry)
         return response
 
 
@@ -70,7 +76,7 @@ class TokenRevoke(ApiView):
 
 
 urlpatterns = [
-    route(r"auth/v1/tokens", TokenCreate),
-    route(r"auth/v1/tokens/validate", TokenValidate),
-    route(r"auth/v1/tokens/revoke", TokenRevoke),
+    route(r"auth/(?:v1/)?tokens", TokenCreate),
+    route(r"auth/(?:v1/)?tokens/validate", TokenValidate),
+    route(r"auth/(?:v1/)?tokens/revoke", TokenRevoke),
 ]

@@ -27,9 +27,14 @@ class Extensions(ApiView):
         return Response(
             {
                 "server": "st2bridge",
+                "action_search": True,  # GET /actions?q=words (ref, description, tags)
+                "pack_action_counts": True,  # GET /packs/views/action_counts?pack=a,b
                 "apikey_expiry": True,  # POST /apikeys takes expires_at
                 "apikey_metadata_filter": True,  # GET /apikeys?metadata=name:value
                 "token_revocation": True,  # POST /auth/v1/tokens/revoke
+                "pack_problems": True,  # GET /packs/views/problems (admins)
+                "runner_support": True,  # actions say `unsupported` when they cannot run
+                "rule_warnings": True,  # rules say `warnings` (missing trigger type, action)
                 "execution_action_contains": True,  # GET /executions?action_contains=text
                 "teams_admin_path": reverse("admin:auth_group_changelist"),  # on this host
                 "teams": True,  # /teams, /useraccess and /grantables (st2bridge/api/teams.py)

@@ -6,17 +6,17 @@ add it to REGISTRY below, and describe it in st2bridge/runner_types.yaml.
 """
 
 from . import http_request, local_shell_cmd, local_shell_script, noop, python_script
-from .base import Datastore, Runner, RunnerUnavailable, RunRequest, RunResult
+from .base import Runner, RunnerUnavailable, RunRequest, RunResult
 
 __all__ = [
     "REGISTRY",
     "METADATA_ONLY",
-    "Datastore",
     "Runner",
     "RunnerUnavailable",
     "RunRequest",
     "RunResult",
     "get_runner",
+    "unsupported",
 ]
 
 REGISTRY = {
@@ -42,6 +42,17 @@ METADATA_ONLY = frozenset(
         "winrm-ps-script",
     }
 )
+
+
+def unsupported(runner_type):
+    """Why actions of `runner_type` cannot run on this server (a sentence naming the runner),
+    or None when they can: they are registered, listed and shown all the same."""
+    if runner_type in REGISTRY:
+        return None
+    return (
+        f'Runner "{runner_type}" cannot run on this server (it runs: '
+        f"{', '.join(sorted(REGISTRY))})."
+    )
 
 
 def get_runner(name):

@@ -1,13 +1,13 @@
 """What every runner takes and gives back. Runners are plain Python with no database access:
 the worker builds a RunRequest, calls Runner.run() in a thread of its own (in its own loop
-for `inline` runners) and records the RunResult. Output chunks, cancellation and datastore
-calls go through the request."""
+for `inline` runners) and records the RunResult. Output chunks and cancellation go through the
+request; actions reach the API (the datastore among it) with the request's
+api_url and auth_token, as the execution's user."""
 
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from ..errors import InvalidInput
 
@@ -15,18 +15,6 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 TIMEOUT = "timeout"
 CANCELED = "canceled"
-
-
-class Datastore(Protocol):
-    """The key-value datastore as a Python action's action_service reaches it. Names arrive
-    already resolved: the compat layer applies StackStorm's "<pack>.<ActionClass>:" prefix for
-    local keys itself, so `local` is always False by the time a call gets here."""
-
-    def get_value(self, name, local, scope, decrypt): ...
-
-    def set_value(self, name, value, ttl, local, scope, encrypt): ...
-
-    def delete_value(self, name, local, scope): ...
 
 
 @dataclass
@@ -39,7 +27,10 @@ class RunRequest:
     on_output: Callable[[str, str], None]  # ("stdout" | "stderr", text chunk)
     cancel: threading.Event
     config: dict = field(default_factory=dict)  # the pack config, for Python actions
-    datastore: Datastore | None = None
+    # ST2_ACTION_API_URL and ST2_ACTION_AUTH_TOKEN of the action's process (runners whose
+    # `action_api` is true): a token of the execution's user, valid while it runs
+    api_url: str = ""
+    auth_token: str = ""
     max_output_bytes: int = 1_000_000  # per stream
     # http-request: refuse loopback, link-local and cloud metadata addresses (non-staff users
     # while ST2_HTTP_PROTECT_LOCAL is on; see runners/http_request.py)
@@ -70,6 +61,9 @@ class Runner:
     # True for a runner whose run() returns at once without I/O: the worker then calls it in
     # its own loop instead of a thread of its own.
     inline = False
+    # True for a runner that starts a process of the action: the worker gives it a token of
+    # the execution's user for ST2_ACTION_AUTH_TOKEN (RunRequest.auth_token).
+    action_api = False
 
     def run(self, request: RunRequest) -> RunResult:
         raise NotImplementedError

@@ -11,6 +11,7 @@ from .shell import SHELL_RUNNER_PARAMETERS, refused, run_local
 class LocalShellCmdRunner(Runner):
     name = "local-shell-cmd"
     runner_parameters = SHELL_RUNNER_PARAMETERS
+    action_api = True
 
     def run(self, request):
         cmd = request.parameters.get("cmd")

@@ -27,6 +27,7 @@ SCRIPT_RUNNER_PARAMETERS = SHELL_RUNNER_PARAMETERS - {"cmd"} | {"debug", "conten
 class LocalShellScriptRunner(Runner):
     name = "local-shell-script"
     runner_parameters = SCRIPT_RUNNER_PARAMETERS
+    action_api = True
 
     def run(self, request):
         try:

@@ -51,18 +51,32 @@ class ProcessOutcome:
         return self.ending == CANCELED
 
 
-def action_env(request, extra, account):
+def action_env(request, extra, account, with_token=True):
     """The child's environment, the same on every worker host. Nothing comes from the worker's
     own environment, which holds secrets (database URL, datastore key, Django secret key) and
     whatever its shell set up: a fixed PATH, the action account's HOME, LANG, then the action's
     `env` (refused whole if it sets a variable that changes how a process starts: the API
     refuses it too, but a record or an action's metadata default may carry one), then, as
-    StackStorm, its own ST2_ACTION_* variables, last so that `env` cannot fake them."""
+    StackStorm, its own ST2_ACTION_* variables (with the API's URL and the execution's token
+    when the worker gave them), last so that `env` cannot fake them.
+
+    Without `with_token`, the token and URL stay out: the Python action host gets them over
+    its channel and sets them in its own os.environ, where another process of the action user
+    cannot read them (/proc/<pid>/environ shows only the environment a process started with)."""
     env = {"PATH": ACTION_PATH, "HOME": account.home, "LANG": ACTION_LANG}
     env.update(checked_env(extra))
     env["ST2_ACTION_PACK_NAME"] = request.pack
     env["ST2_ACTION_EXECUTION_ID"] = str(request.execution_id)
+    if with_token:
+        env.update(api_env(request))
     return env
+
+
+def api_env(request):
+    """ST2_ACTION_API_URL and ST2_ACTION_AUTH_TOKEN, when the worker gave them."""
+    if not request.auth_token:
+        return {}
+    return {"ST2_ACTION_API_URL": request.api_url, "ST2_ACTION_AUTH_TOKEN": request.auth_token}
 
 
 def checked_env(env):

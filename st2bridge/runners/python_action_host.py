@@ -1,10 +1,11 @@
 """Runs one StackStorm Python action in a process of its own.
 
 Started by python_script.py as `python -I -u -B python_action_host.py <channel fd>`, as the
-action user (st2bridge/runners/sandbox.py). The channel is a socket shared with the runner, carrying
-JSON lines: the job comes in first; datastore calls go out and their answers come back; the
-final message is the action's result or its error. Not stdout: an action may print whatever it
-likes there.
+action user (st2bridge/runners/sandbox.py), on the pack's interpreter (its virtualenv's when
+it has one: runners/virtualenvs.py). The channel is a socket shared with the runner, carrying
+JSON lines: the job comes in first; the final message is the action's result or its error.
+Not stdout: an action may print whatever it likes there. The datastore (action_service) is
+reached through the API, as the execution's user (compat/st2common/services/datastore.py).
 
 This file is a script, not a module of st2bridge: it imports nothing from Django or st2bridge,
 only the standard library and the compatibility layer in ./compat.
@@ -14,9 +15,9 @@ import importlib.util
 import inspect
 import json
 import os
+import site
 import socket
 import sys
-import threading
 import traceback
 from pathlib import Path
 
@@ -24,16 +25,11 @@ HERE = Path(__file__).resolve().parent
 COMPAT = HERE / "compat"
 
 
-class DatastoreError(RuntimeError):
-    """A datastore call of the action failed in the runner (or no datastore is available)."""
-
-
 class Channel:
     def __init__(self, fd):
         os.set_inheritable(fd, False)  # processes the action starts must not hold it open
         self.sock = socket.socket(fileno=fd)
         self.lines = self.sock.makefile("rb")
-        self.lock = threading.Lock()  # the action may call the datastore from several threads
 
     def send(self, message):
         self.sock.sendall(json.dumps(message).encode("utf-8") + b"\n")
@@ -44,77 +40,79 @@ class Channel:
             raise ConnectionError("The runner closed the channel.")
         return json.loads(line)
 
-    def call(self, message):
-        with self.lock:
-            self.send(message)
-            return self.receive()
-
 
 class ActionService:
-    """self.action_service of the action, as StackStorm's. Local names get StackStorm's
-    "<pack>.<ActionClass>:" prefix here, where the class is known; the runner's datastore
-    receives full names (local=False)."""
+    """self.action_service of the action, as StackStorm's: the datastore through the API as
+    the execution's user (st2common.services.datastore, in ./compat)."""
 
-    def __init__(self, channel, pack, class_name):
-        self.channel = channel
-        self.prefix = f"{pack}.{class_name}:"
+    def __init__(self, pack, class_name, logger):
+        from st2common.services.datastore import ActionDatastoreService
+
+        self.datastore_service = ActionDatastoreService(logger, pack, class_name)
+
+    def get_user_info(self):
+        return self.datastore_service.get_user_info()
+
+    def list_values(self, local=True, prefix=None, limit=None, offset=0):
+        return self.datastore_service.list_values(local, prefix, limit, offset)
 
     def get_value(self, name, local=True, scope="system", decrypt=False):
-        full = self._full_name(name, local)
-        return self._call("get_value", name=full, local=False, scope=scope, decrypt=decrypt)
+        return self.datastore_service.get_value(name, local, scope=scope, decrypt=decrypt)
 
     def set_value(self, name, value, ttl=None, local=True, scope="system", encrypt=False):
-        full = self._full_name(name, local)
-        # StackStorm stores str(value) too: datastore values are strings.
-        arguments = {"value": str(value), "ttl": ttl, "scope": scope, "encrypt": encrypt}
-        return self._call("set_value", name=full, local=False, **arguments)
+        return self.datastore_service.set_value(name, value, ttl, local, scope, encrypt)
 
     def delete_value(self, name, local=True, scope="system"):
-        full = self._full_name(name, local)
-        return self._call("delete_value", name=full, local=False, scope=scope)
-
-    def list_values(self, local=True, prefix=None):
-        raise NotImplementedError("action_service.list_values is not supported by st2bridge.")
-
-    def _full_name(self, name, local):
-        return self.prefix + name if local else name
-
-    def _call(self, method, **arguments):
-        answer = self.channel.call({"type": "datastore", "method": method, "arguments": arguments})
-        if "error" in answer:
-            raise DatastoreError(answer["error"])
-        return answer.get("value")
+        return self.datastore_service.delete_value(name, local, scope=scope)
 
 
 def main(argv):
     channel = Channel(int(argv[1]))
     job = channel.receive()
+    os.environ.update(job.get("environ") or {})  # ST2_ACTION_API_URL, ST2_ACTION_AUTH_TOKEN
     entry_point = Path(job["entry_point"])
-    set_sys_path(entry_point)
+    set_sys_path(entry_point, job.get("python_path") or [])
     from st2common.runners import base_action  # the compat layer, importable from here on
 
     base_action.set_log_level(job.get("log_level") or "DEBUG")
     try:
         action_class = load_action_class(entry_point, base_action.Action)
-        service = ActionService(channel, job["pack"], action_class.__name__)
+        logger = base_action.action_logger(action_class.__name__)
+        service = ActionService(job["pack"], action_class.__name__, logger)
         action = instantiate(action_class, job["config"], service)
         message = result_message(action.run(**job["parameters"]))
     except Exception as error:
         traceback.print_exc()  # the action's stderr, where StackStorm shows it too
-        summary = f"{type(error).__name__}: {error}"
+        summary = f"{type(error).__name__}: {error}{missing_module_hint(error, job)}"
         channel.send({"type": "error", "error": summary, "traceback": traceback.format_exc()})
         return 1
     channel.send(message)
     return 0
 
 
-def set_sys_path(entry_point):
+def set_sys_path(entry_point, after):
     """The runner starts this script isolated (-I): no PYTHONPATH, no user site and not this
     script's own directory on sys.path (the runner modules next to it cannot shadow anything).
     What an action imports is put there explicitly: compat first (for `st2common`), then what
-    StackStorm adds, the action's directory and the pack's actions/lib."""
+    StackStorm adds, the action's directory and the pack's actions/lib; the interpreter's own
+    packages (the pack's virtualenv) follow, then `after` (StackStorm's Python client)."""
     actions_lib = entry_point.parent / "lib"
     sys.path[:0] = [str(COMPAT), str(entry_point.parent), str(actions_lib)]
+    for path in after:
+        site.addsitedir(path)
+
+
+def missing_module_hint(error, job):
+    """What to do about a module the pack needs and its interpreter lacks."""
+    if not isinstance(error, ModuleNotFoundError) or not error.name or not job.get("fix"):
+        return ""
+    top = error.name.split(".")[0]
+    if top in ("st2common", "st2actions"):
+        return f" (StackStorm's {error.name} is not available to actions here.)"
+    return (
+        f' (module "{top}" is not installed for pack "{job["pack"]}": add the package '
+        f"that provides it to {job['requirements']} and run `{job['fix']}`.)"
+    )
 
 
 def load_action_class(path, base):

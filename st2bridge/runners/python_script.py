@@ -4,18 +4,23 @@ runs unchanged in a subprocess of its own, hosted by python_action_host.py.
 Result as StackStorm's python runner: {"result": <run()'s return value>, "exit_code",
 "stdout", "stderr"}, plus "error" (and "traceback" when run() raised) when it did not succeed.
 Status: failed when run() raised, returned (False, ...) or the process exited non-zero.
+
+The interpreter is the pack's virtualenv's when the pack has a requirements.txt
+(runners/virtualenvs.py), with StackStorm's Python API on the path. The action reaches the
+datastore (action_service) and the rest of the API with ST2_ACTION_API_URL and the
+execution's ST2_ACTION_AUTH_TOKEN, as the execution's user: the host sets them in its
+os.environ from the job, so they are not in the environment the process started with
+(runners/process.py action_env).
 """
 
 import json
 import logging
 import queue
-import shutil
 import socket
-import sys
 import threading
 from pathlib import Path
 
-from . import sandbox
+from . import sandbox, virtualenvs
 from .base import (
     CANCELED,
     FAILED,
@@ -26,7 +31,7 @@ from .base import (
     RunResult,
     entry_point_path,
 )
-from .process import ACTION_PATH, TIMEOUT_RETURN_CODE, action_env, run_process
+from .process import TIMEOUT_RETURN_CODE, action_env, api_env, run_process
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +41,12 @@ CHANNEL_JOIN_SECONDS = 2.0
 # (the host sets sys.path itself); -u: print() output reaches on_output while the action runs;
 # -B: no __pycache__ written into pack directories.
 PYTHON_FLAGS = ("-I", "-u", "-B")
-# What an action may ask of request.datastore, and with which arguments.
-DATASTORE_CALLS = {
-    "get_value": {"name", "local", "scope", "decrypt"},
-    "set_value": {"name", "value", "ttl", "local", "scope", "encrypt"},
-    "delete_value": {"name", "local", "scope"},
-}
 
 
 class PythonScriptRunner(Runner):
     name = "python-script"
     runner_parameters = frozenset({"content_version", "debug", "env", "log_level", "timeout"})
+    action_api = True
 
     def run(self, request):
         try:
@@ -54,8 +54,8 @@ class PythonScriptRunner(Runner):
             entry_point = entry_point_path(request)
             sandbox.require_readable(account, HOST, "the Python action host")
             sandbox.require_readable(account, entry_point, "the entry point")
-            python = action_python(account)
-            env = action_env(request, request.parameters.get("env"), account)
+            interpreter = virtualenvs.action_python(request.pack, request.pack_path, account)
+            env = action_env(request, request.parameters.get("env"), account, with_token=False)
         except RunRefused as refusal:
             return RunResult(FAILED, _output(None, -1, "", "", error=str(refusal)))
         job = {
@@ -64,10 +64,17 @@ class PythonScriptRunner(Runner):
             "config": request.config or {},
             "parameters": self.action_parameters(request),
             "log_level": request.parameters.get("log_level") or "DEBUG",
+            # after the pack's own packages: the StackStorm Python API (st2client)
+            "python_path": interpreter.paths,
+            # what a missing module's error tells to do
+            "requirements": str(Path(request.pack_path) / virtualenvs.REQUIREMENTS_FILE),
+            "fix": virtualenvs.fix_command(request.pack),
+            # ST2_ACTION_API_URL and ST2_ACTION_AUTH_TOKEN, set by the host (action_env)
+            "environ": api_env(request),
         }
-        channel = ActionChannel(job, request.datastore)
+        channel = ActionChannel(job)
         try:
-            argv = [python, *PYTHON_FLAGS, str(HOST), str(channel.child_fd)]
+            argv = [interpreter.python, *PYTHON_FLAGS, str(HOST), str(channel.child_fd)]
             outcome = run_process(
                 argv,
                 request,
@@ -81,22 +88,6 @@ class PythonScriptRunner(Runner):
         finally:
             channel.close()
         return python_result(outcome, channel.final, request.timeout)
-
-
-def action_python(account):
-    """The interpreter for Python actions: the worker's own when the account can run it, else
-    the python3 on the actions' PATH (a virtualenv whose Python lives under /root cannot be
-    run by another user). The host needs only the standard library."""
-    ours = Path(sys.executable)
-    if account.can_run(ours) and account.can_enter(sys.base_prefix):
-        return str(ours)
-    system = shutil.which("python3", path=ACTION_PATH)
-    if system and account.can_run(system):
-        return system
-    raise RunRefused(
-        f'No Python interpreter that the action user "{account.name}" can run: it cannot '
-        f"run {ours}, and there is no python3 on {ACTION_PATH}."
-    )
 
 
 def python_result(outcome, final, timeout):
@@ -128,13 +119,12 @@ def _output(result, exit_code, stdout, stderr, error=None):
 
 class ActionChannel:
     """The runner's end of the socket shared with the action host. A reader thread sends the
-    job and queues what the action sends back; datastore calls are answered by serve(), on the
-    runner's own thread, because that is where the worker's database connection lives."""
+    job and queues what the action sends back, its result or its error; serve() takes it on
+    the runner's own thread."""
 
-    def __init__(self, job, datastore):
+    def __init__(self, job):
         self.ours, self.theirs = socket.socketpair()
         self.child_fd = self.theirs.fileno()
-        self.datastore = datastore
         self.inbox = queue.Queue()
         self.final = None  # the action's last message: its result or its error
         self.reader = threading.Thread(target=self._read, args=(job,), daemon=True)
@@ -152,20 +142,9 @@ class ActionChannel:
     def serve(self):
         while True:
             try:
-                message = self.inbox.get_nowait()
+                self.final = self.inbox.get_nowait()
             except queue.Empty:
                 return
-            if message.get("type") == "datastore":
-                self._answer(message)
-            else:
-                self.final = message
-
-    def _answer(self, message):
-        answer = datastore_answer(self.datastore, message)
-        try:
-            self.ours.sendall(_line(answer))
-        except OSError:
-            log.info("The Python action exited before its datastore answer")
 
     def close(self):
         # Our copy of the host's end goes first, so that the reader sees the end of the stream.
@@ -173,21 +152,6 @@ class ActionChannel:
         self.reader.join(CHANNEL_JOIN_SECONDS)
         self.serve()  # what arrived after the last poll, typically the final message
         self.ours.close()
-
-
-def datastore_answer(datastore, message):
-    method = message.get("method")
-    if datastore is None:
-        return {"error": "No datastore is available to this action run."}
-    if method not in DATASTORE_CALLS:
-        return {"error": f"Unknown datastore call {method!r}."}
-    given = message.get("arguments") or {}
-    arguments = {name: value for name, value in given.items() if name in DATASTORE_CALLS[method]}
-    try:
-        return {"value": getattr(datastore, method)(**arguments)}
-    except Exception as error:  # raised again inside the action, where its code can handle it
-        log.info("Datastore %s failed for a Python action: %s", method, error)
-        return {"error": f"{type(error).__name__}: {error}"}
 
 
 def _line(message):

@@ -4,7 +4,7 @@
   document.querySelectorAll("button.copy").forEach(function (button) {
     button.addEventListener("click", async function () {
       const input = document.getElementById(button.dataset.copyFrom);
-      const note = button.parentElement.querySelector(".copied");
+      const note = button.closest("section").querySelector(".copied");
       try {
         await navigator.clipboard.writeText(input.value);
       } catch (error) {

@@ -2,11 +2,14 @@
 // <template> the server rendered. Without JavaScript, "Add a row" submits the form and the
 // server shows it again one row longer, input kept. Also masks secrets before htmx posts the
 // form to refresh the command preview, so a secret never leaves the page for a preview.
+// After a failed submit, focus goes to the error summary, and each of its links focuses its
+// field (a plain link would only scroll to it).
 (function () {
   const MASK = "********";
+  const ROW = ".array-row";
 
   function renumber(rows) {
-    rows.querySelectorAll(":scope > .row").forEach(function (row, index) {
+    rows.querySelectorAll(":scope > " + ROW).forEach(function (row, index) {
       row.querySelectorAll("[data-label]").forEach(function (element) {
         element.setAttribute("aria-label", element.dataset.label.replace("{n}", index + 1));
       });
@@ -26,7 +29,7 @@
       const next = row.nextElementSibling;
       row.remove();
       renumber(rows);
-      const focus = next && next.classList.contains("row") ? next.querySelector("input, select") : null;
+      const focus = next && next.matches(ROW) ? next.querySelector("input, select") : null;
       (focus || rows.querySelector(":scope > .add-row")).focus();
       changed(rows);
     });
@@ -37,7 +40,7 @@
     rows.dataset.wired = "true";
     const template = rows.querySelector(":scope > template.row-template");
     const add = rows.querySelector(":scope > .add-row");
-    rows.querySelectorAll(":scope > .row").forEach(function (row) { wireRow(rows, row); });
+    rows.querySelectorAll(":scope > " + ROW).forEach(function (row) { wireRow(rows, row); });
     if (!template || !add) return;
     add.addEventListener("click", function (event) {
       event.preventDefault();
@@ -59,11 +62,29 @@
   }
 
   function wireAll(root) {
-    root.querySelectorAll("span.rows").forEach(wire);
+    root.querySelectorAll("div.array-rows").forEach(wire);
+  }
+
+  function focusSummary(root) {
+    const summary = root.querySelector("#error-summary");
+    if (summary) summary.focus();
   }
 
   wireAll(document);
-  document.body.addEventListener("htmx:afterSwap", function (event) { wireAll(event.detail.target); });
+  focusSummary(document);
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    wireAll(event.detail.target);
+    focusSummary(event.detail.target);
+  });
+
+  document.addEventListener("click", function (event) {
+    const link = event.target.closest("#error-summary a[data-focus]");
+    const field = link && document.getElementById(link.dataset.focus);
+    if (!field) return;
+    event.preventDefault();
+    field.scrollIntoView({ block: "center" });
+    field.focus();
+  });
 
   document.body.addEventListener("htmx:configRequest", function (event) {
     const form = document.getElementById(event.detail.elt.dataset.previewOf || "");

@@ -10,7 +10,7 @@ from ..catalog_support import register_bundled_packs
 from .support import finishes_within
 
 pytestmark = pytest.mark.django_db
-LIMIT = 2.5  # seconds: 10x ST2_REGEX_TIMEOUT
+LIMIT = 10  # seconds: 40x ST2_REGEX_TIMEOUT, room for a busy machine; unbounded, it runs for hours
 TIMED_OUT = 'the pattern "(a|aa)+$" timed out after 0.25 s (ST2_REGEX_TIMEOUT)'
 
 

@@ -11,15 +11,15 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from st2bridge import datastore
-from st2bridge.models import Execution, KeyValuePair, Rule
+from st2bridge.models import Execution, KeyValuePair, PackConfig, Rule
 
 BATCH = 500
 
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt secret datastore values, secret execution parameters and secret rule "
-        "action parameters with the first key."
+        "Re-encrypt secret datastore values, secret execution parameters, secret rule "
+        "action parameters and pack config secrets with the first key."
     )
 
     def add_arguments(self, parser):
@@ -36,9 +36,11 @@ class Command(BaseCommand):
         rules = _rotate(
             Rule.objects.exclude(secret_action_parameters=""), "secret_action_parameters"
         )
+        configs = _rotate(PackConfig.objects.exclude(sealed_values=""), "sealed_values")
         self.stdout.write(
             f"Re-encrypted {values} secret datastore values, the secret parameters of "
-            f"{parameters} executions and the secret action parameters of {rules} rules."
+            f"{parameters} executions, the secret action parameters of {rules} rules and the "
+            f"secrets of {configs} pack configs."
         )
 
 

@@ -1,0 +1,1 @@
+"""st2common.constants, as far as actions use them."""

@@ -1,0 +1,1 @@
+"""st2common.services, as far as actions use them."""

@@ -1,0 +1,51 @@
+"""bench/packs.py runs end to end on a tiny pack set and prints every figure it promises:
+cold with the pure-Python loader (the baseline) and with the C loader, warm, one file changed
+and a new process, in wall and CPU seconds, and its verdict on both targets. Whether the
+targets are met is for a full run (bench/RESULTS.md), not for this test."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from .pack_support import NOOP_ACTION, write_pack
+
+ROOT = Path(__file__).resolve().parent.parent
+FIGURE = r"\s+\d+\.\d\d s\s+\d+\.\d\d s"
+
+
+def test_bench_packs_prints_its_figures(tmp_path):
+    source = tmp_path / "source"
+    for ref in ("alpha", "beta"):
+        write_pack(source, ref, {"a.yaml": NOOP_ACTION.format(name="a", description="d")})
+
+    done = subprocess.run(  # noqa: S603 (argv list, no shell)
+        [
+            sys.executable,
+            "bench/packs.py",
+            "--source",
+            str(source),
+            "--actions",
+            "3",
+            "--no-results",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert re.search(r"pack set: 4 packs, 4 actions, 8 files; load average [\d. ]+", out), out
+    assert re.search(rf"cold, pure-Python YAML loader \(baseline\){FIGURE}", out), out
+    assert re.search(rf"cold, C?SafeLoader{FIGURE}\s+CPU [\d.]+x less than the baseline", out)
+    for label in ("warm, nothing changed", "one action file changed"):
+        assert re.search(rf"{label}{FIGURE}", out), out
+    assert re.search(rf"manage.py register_packs, no change{FIGURE}\s+\(a new process\)", out)
+    assert re.search(
+        r"targets: cold < 5 s \(wall (NOT )?met, CPU (NOT )?met\); "
+        r"warm < 1 s \(wall (NOT )?met, CPU (NOT )?met\)",
+        out,
+    ), out
