@@ -11,7 +11,7 @@ Admins see everything. Others see:
 - sensor types: those of the packs they see;
 - rules: their own (which they may still switch off or delete when their action is no longer
   granted), and rules whose action they see;
-- executions, their output and stream events: their own;
+- executions, their output, stream events and counts (issue 16): their own;
 - trigger instances (issue 12): one they posted (`posted_by`: a webhook's poster, the user of
   the execution behind an actiontrigger, the staff member who re-emitted it), or one that
   enforced a rule of theirs, except an actiontrigger instance: it carries an execution's
@@ -43,6 +43,7 @@ from .models import (
     ActionAlias,
     ApiKey,
     Execution,
+    ExecutionCount,
     Pack,
     Policy,
     Rule,
@@ -212,6 +213,18 @@ def visible_executions(caller, executions=None):
     """The caller's own executions."""
     executions = Execution.objects.all() if executions is None else executions
     return executions if caller.is_admin else executions.filter(user=caller.username)
+
+
+def sees_all_executions(caller):
+    """Whether visible_executions() is every execution (the executions counted per hour are
+    counted for everyone at once, so only such a caller may page by them)."""
+    return caller.is_admin
+
+
+def visible_execution_counts(caller, counts=None):
+    """The counts (st2bridge.execution_counts) of the caller's own executions."""
+    counts = ExecutionCount.objects.all() if counts is None else counts
+    return counts if caller.is_admin else counts.filter(user=caller.username)
 
 
 def find_execution(caller, execution_id):

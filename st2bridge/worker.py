@@ -17,7 +17,16 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from . import auth, configs, executions, lifecycle, retention, service_registry, timers
+from . import (
+    auth,
+    configs,
+    execution_counts,
+    executions,
+    lifecycle,
+    retention,
+    service_registry,
+    timers,
+)
 from .auth import is_admin_username
 from .errors import St2Error
 from .models import Execution, ExecutionOutput, Pack, StreamEvent
@@ -30,6 +39,7 @@ log = logging.getLogger(__name__)
 # read, so a short interval is cheap, and it is most of the latency of a quick action.
 POLL_INTERVAL = 0.01
 TIMER_CHECK_INTERVAL = 0.25  # seconds; well under a tick, so no tick is skipped
+COUNTS_COMPACT_INTERVAL = 5  # seconds between compactions of the execution counts
 LIVE = (Execution.SCHEDULED, Execution.RUNNING, Execution.CANCELING)
 TOKEN_GRACE = 60  # seconds an action's API token outlives its timeout (revoked when it ends)
 
@@ -272,6 +282,7 @@ class Worker:
         self._last_beat = 0.0
         self._last_timers = 0.0
         self._last_purge = 0.0
+        self._last_compact = 0.0
         self.started_at = timezone.now()
 
     def stop(self, *_signal_args):
@@ -300,6 +311,9 @@ class Worker:
         if time.monotonic() - self._last_purge >= retention.PURGE_INTERVAL:
             self._last_purge = time.monotonic()
             retention.purge()  # a bounded amount: a backlog goes over several calls
+        if time.monotonic() - self._last_compact >= COUNTS_COMPACT_INTERVAL:
+            self._last_compact = time.monotonic()
+            execution_counts.compact()  # PostgreSQL's rows of +n/-n (does nothing on SQLite)
         free = self.concurrency - len(self.jobs)
         if free <= 0:
             return False
