@@ -74,7 +74,7 @@ def copy_pack(source, target, ref):
     text = REF_FIELD.sub("", text)
     text = re.sub(r"^(name\s*:\s*).*$", rf"\g<1>{ref}", text, count=1, flags=re.MULTILINE)
     metadata.write_text(f"{text.rstrip()}\nref: {ref}\n")
-    for folder in ("actions", "rules", "sensors", "triggers"):
+    for folder in ("actions", "aliases", "policies", "rules", "sensors", "triggers"):
         for path in (target / folder).glob("*.y*ml") if (target / folder).is_dir() else []:
             original = path.read_text()
             changed = PACK_FIELD.sub(rf"\g<1>{ref}", original)
