@@ -32,7 +32,7 @@ def run_bench(script, *args, timeout=300):
 
 @contextmanager
 def bench_database():
-    """ "" (SQLite) without DATABASE_URL; else the URL of a new database on its server."""
+    """An empty URL (SQLite) without DATABASE_URL; else that of a new database on its server."""
     server = os.environ.get("DATABASE_URL", "")
     if not server:
         yield ""
