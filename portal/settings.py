@@ -220,7 +220,7 @@ CONTENT_SECURITY_POLICY = {
 
 # The API answers with its own JSON; DRF is used for views and authentication classes only.
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["st2bridge.api.renderers.ApiJSONRenderer"],  # orjson
     "DEFAULT_PARSER_CLASSES": [],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "st2bridge.api.authentication.TokenHeaderAuthentication",
