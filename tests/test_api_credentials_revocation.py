@@ -66,9 +66,7 @@ def test_expired_token_is_refused_on_the_next_request(alice_token):
 def test_disabled_api_key_is_refused_on_the_next_request(alice_api, alice_key):
     client = by_key(alice_key["key"])
     assert client.get("/api/v1/user").status_code == 200
-    changed = alice_api.put(
-        f"/api/v1/apikeys/{alice_key['id']}", {"enabled": False}, format="json"
-    )
+    changed = alice_api.put(f"/api/v1/apikeys/{alice_key['id']}", {"enabled": False}, format="json")
     assert changed.status_code == 200, changed.content
     assert refused(client, "Unauthorized - API key is disabled.")
 

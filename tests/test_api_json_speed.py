@@ -20,7 +20,7 @@ from .catalog_support import register_bundled_packs
 AWKWARD = [
     {"unicode": "naïve ☃ 日本", "separators": "a\u2028b\u2029c", "nested": [[[{"x": None}]]]},
     {"floats": [0.1, 1e16, -0.0, 3.0, 1.5e300], "ints": [0, -1, 2**63 - 1, -(2**63)]},
-    {"bool": [True, False], "empty": [{}, [], ""], "control": "\x00\x1f\"\\/"},
+    {"bool": [True, False], "empty": [{}, [], ""], "control": '\x00\x1f"\\/'},
     {"when": datetime(2026, 11, 30, 9, 1, 2, 345678, tzinfo=UTC), "delta": timedelta(1)},
     {"decimal": Decimal("1.5"), "lazy": gettext_lazy("Unauthorized"), "tuple": (1, 2)},
     {"huge": 2**70, "negative huge": -(2**80)},  # beyond 64 bits: DRF's encoder renders
