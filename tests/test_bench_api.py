@@ -56,3 +56,14 @@ def test_wrk_report_with_errors_fails_the_run():
     report = WRK_REPORT.format(p50="13.80ms", bad="  Non-2xx or 3xx responses: 61\n")
     with pytest.raises(RuntimeError, match="errors"):
         bench_api.parse_wrk(report, "url")
+
+
+def test_api_profile_prints_cpu_statements_and_modules():
+    out = run_bench(
+        "api_profile.py", "/api/v1/executions?limit=50", "--requests", "5", "--repeat", "2",
+        "--actions", "2", "--executions", "3", "--top", "3",
+    )  # fmt: skip
+    assert re.search(r"^GET /api/v1/executions\?limit=50 by token: \d+ bytes$", out, re.M), out
+    assert re.search(r"^CPU per request: \d+ us \(best of 2 runs of 5; median", out, re.M), out
+    assert re.search(r"^SQL statements per request: [1-9]$", out, re.M), out
+    assert re.search(r"^ +\d+ us +[\d.]+%  st2bridge/", out, re.M), out
