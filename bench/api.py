@@ -24,7 +24,7 @@ over the bare view's (the median of the rounds' ratios: each round's endpoints s
 neighbours on shared cores) and the verdict. Targets (issue 16): GET /api/v1/user at least 0.30x
 the bare view (by token and by API key), lists of 50 at least 0.20x. Every response must be a
 200: any other status fails the run. The figures are appended to bench/RESULTS.md
-(--no-results: not).
+(--no-results: not). bench/api_profile.py shows where one read's time goes, in process.
 """
 
 import argparse

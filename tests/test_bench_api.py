@@ -67,3 +67,10 @@ def test_api_profile_prints_cpu_statements_and_modules():
     assert re.search(r"^CPU per request: \d+ us \(best of 2 runs of 5; median", out, re.M), out
     assert re.search(r"^SQL statements per request: [1-9]$", out, re.M), out
     assert re.search(r"^ +\d+ us +[\d.]+%  st2bridge/", out, re.M), out
+
+
+def test_the_bare_view_is_not_served_by_the_site(client):
+    """Only bench/api_settings.py adds it; the site's own URLs answer 404 there."""
+    response = client.get("/api/v1/bench/bare")
+    assert response.status_code == 404
+    assert response.json() == {"faultstring": "The resource could not be found."}
