@@ -11,8 +11,11 @@ import pytest
 
 from .bench_support import run_bench
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-import api as bench_api  # noqa: E402 - bench/api.py, after its directory is on the path
+BENCH = str(Path(__file__).resolve().parent.parent / "bench")
+sys.path.insert(0, BENCH)
+import api as bench_api  # noqa: E402 - bench/api.py, while its directory is on the path
+
+sys.path.remove(BENCH)  # bench/portal.py is no `portal` package
 
 TINY = [
     "--loader", "python", "--seconds", "1", "--rounds", "2", "--connections", "4",
