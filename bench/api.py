@@ -31,6 +31,7 @@ import argparse
 import http.client
 import json
 import re
+import secrets
 import shutil
 import signal
 import statistics
@@ -122,10 +123,10 @@ def write_pack(directory, count):
         )  # fmt: skip
 
 
-def start_site(args, env, site, base_url):
+def start_site(env, site, base_url):
     """Migrate, register the packs, a `bench` user, gunicorn and a worker; returns the user's
     token and a new API key of theirs."""
-    password = base.secrets.token_urlsafe(16)
+    password = secrets.token_urlsafe(16)
     manage(env, "migrate", "--noinput")
     manage(env, "register_packs")
     manage(env, "shell", "-c", base.CREATE_USER, extra_env={"BENCH_PASSWORD": password})
@@ -376,7 +377,7 @@ def main(argv=None):
     keep = args.keep
     try:
         print(f"setting up in {data_dir} ({base.database_label()})...", flush=True)
-        token, key = start_site(args, env, site, base_url)
+        token, key = start_site(env, site, base_url)
         print(f"running {args.executions} core.noop executions...", flush=True)
         run_executions(base_url, token, args.executions)
         check_endpoints(base_url, token, key)
