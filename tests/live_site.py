@@ -59,7 +59,7 @@ class LiveSite:
             self.manage(*step)
         self.log_path = self.data_dir / "server.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in __exit__
-        gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "portal.wsgi"]
+        gunicorn = [str(Path(sys.executable).parent / "gunicorn")]
         self.web = self._spawn(*gunicorn, "--config", "portal/gunicorn_conf.py")
         self.workers = []
         self.start_worker()
