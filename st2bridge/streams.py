@@ -3,8 +3,8 @@ server-sent events. Events live in one table, so any web process can serve any c
 stream has two bodies: a synchronous one that polls for rows newer than the last it sent
 (WSGI servers, Django's test client), and an asynchronous one (portal.asgi) that waits, holding
 no thread, for the rows the process's one poller reads (st2bridge.stream_hub). A caller's
-stream holds only what st2bridge.access lets them see (their own executions' events; staff: all). How many streams a
-web process holds open is the API's business (st2bridge.api.stream)."""
+stream holds only what st2bridge.access lets them see (their own executions' events; staff:
+all). How many streams a web process holds open is the API's business (st2bridge.api.stream)."""
 
 import fnmatch
 import json
