@@ -33,7 +33,7 @@ import json
 import os
 import re
 import resource
-import select
+import selectors
 import shutil
 import socket
 import statistics
@@ -163,15 +163,18 @@ def time_event_to_all(session, url, streams, timeout=60):
     )
     assert launched.status_code == 201, launched.text
     marker = f'"id":"{launched.json()["id"]}"'.encode()
-    waiting = {stream.sock: stream for stream in streams}
-    while waiting and time.monotonic() - started < timeout:
-        ready, _, _ = select.select(list(waiting), [], [], 1)
-        for sock in ready:
-            stream = waiting[sock]
+    waiting = selectors.DefaultSelector()  # epoll: select() stops at descriptor 1023
+    for stream in streams:
+        waiting.register(stream.sock, selectors.EVENT_READ, stream)
+    while waiting.get_map() and time.monotonic() - started < timeout:
+        for key, _ in waiting.select(timeout=1):
+            stream = key.data
             stream.read_available()
             if b"event: st2.execution__create" in stream.received and marker in stream.received:
-                del waiting[sock]
-    return time.monotonic() - started, len(streams) - len(waiting)
+                waiting.unregister(stream.sock)
+    reached = len(streams) - len(waiting.get_map())
+    waiting.close()
+    return time.monotonic() - started, reached
 
 
 def rate(url, token, seconds, connections):
@@ -293,8 +296,10 @@ def report(args, rounds, rates, tool):
         "",
         *(round_line(args, n, figures) for n, figures in enumerate(rounds, 1)),
         "",
-        f"memory per stream: {median(f['kb_per_stream'] for f in rounds):.1f} KB "
-        f"(RSS growth of the web processes / open streams; median of rounds)",
+        f"memory per stream: {rounds[0]['kb_per_stream']:.1f} KB (RSS growth of the web "
+        "processes / open streams, first round; later rounds reuse that memory: "
+        + ", ".join(f"{f['kb_per_stream']:.1f}" for f in rounds[1:])
+        + ")",
         f"web threads: {threads[0]} before the streams, {threads[1]} with {args.streams} open",
         f"idle CPU with {args.streams} open: "
         f"{median(f['idle_cpu'] for f in rounds) * 100:.1f} % of a core (web processes)",

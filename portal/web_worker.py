@@ -10,7 +10,15 @@ class WebWorker(UvicornWorker):
     # uvicorn's own access log would print query strings (credentials, for StackStorm
     # clients): portal.asgi logs requests instead, to gunicorn's access log. Forwarded headers
     # are left to Django and st2bridge.addresses, as under gunicorn: REMOTE_ADDR stays the peer.
-    CONFIG_KWARGS = {"loop": "auto", "http": "auto", "access_log": False, "proxy_headers": False}
+    # On SIGTERM, open event streams get this many seconds before they are closed (within
+    # gunicorn's graceful_timeout); their clients reconnect.
+    CONFIG_KWARGS = {
+        "loop": "auto",
+        "http": "auto",
+        "access_log": False,
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": 5,
+    }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -121,11 +121,13 @@ class AsyncHeldStream(HeldStream):
 
 
 def client_gone(request):
-    """True once the client has closed its connection, found by peeking at the socket gunicorn
-    hands the application (environ["gunicorn.socket"]): end-of-file there means the client
-    went away. Cheap, writes nothing, and ends a stream (freeing its slot) within a poll
-    interval instead of at the next heartbeat write. Elsewhere (runserver, the test client,
-    TLS sockets, which cannot peek) it is always False and a failed write ends the stream."""
+    """For the synchronous bodies: True once the client has closed its connection, found by
+    peeking at the socket gunicorn's own workers hand a WSGI application
+    (environ["gunicorn.socket"], when portal.wsgi is served that way): end-of-file there means
+    the client went away, so the stream ends within a poll interval instead of at the next
+    heartbeat write. Elsewhere (runserver, the test client, TLS sockets, which cannot peek) it
+    is always False and a failed write ends the stream. portal.asgi needs none of this: the
+    ASGI server reports the disconnect and the asynchronous body is cancelled."""
     sock = request.META.get("gunicorn.socket")
     if not isinstance(sock, socket.socket):
         return False
