@@ -7,6 +7,7 @@ request in a pool of WEB_THREADS threads, as gunicorn's gthread worker did. The 
 (?x-auth-token=, ?st2-api-key=)."""
 
 import os
+import resource
 
 # Loopback unless told otherwise: only a TLS proxy (OPERATIONS.md) should face the network.
 bind = os.environ.get("PORTAL_BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
@@ -16,3 +17,11 @@ worker_class = "portal.web_worker.WebWorker"
 accesslog = "-"
 graceful_timeout = 10
 timeout = 60
+
+
+def post_fork(server, worker):
+    """Each open event stream is a socket: let a web process open as many files as the system
+    allows it (the soft limit is often 1,024, the hard one far higher)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
