@@ -107,7 +107,7 @@ class Hub:
         ).start()
 
     def _poll(self, cursor):
-        while True:
+        while not self.loop.is_closed():
             time.sleep(settings.ST2_STREAM_POLL_INTERVAL)
             if not self.subscribers:
                 continue  # nobody listens: no query
@@ -117,14 +117,15 @@ class Hub:
                     if not events:
                         break
                     cursor = events[-1].id
-                    self.loop.call_soon_threadsafe(self._deliver, events)
+                    try:
+                        self.loop.call_soon_threadsafe(self._deliver, events)
+                    except RuntimeError:  # the loop closed meanwhile: the process is stopping
+                        return
                     if len(events) < BATCH:
                         break
             except DatabaseError:
                 logger.exception("stream hub: reading stream events failed; retrying")
                 connection.close()
-            if self.loop.is_closed():
-                return
 
     def _deliver(self, events):
         self.delivered = events[-1].id

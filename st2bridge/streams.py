@@ -114,10 +114,10 @@ async def events_async(caller, selection):
                 yield frame(event.name, event.data)
                 if selection.ends_with(event):
                     return
+            if time.monotonic() >= deadline:
+                return  # the client reconnects
             if subscriber.behind or subscriber.pending:
                 continue
-            if time.monotonic() >= deadline:
-                return
             if time.monotonic() - quiet_since >= settings.ST2_STREAM_HEARTBEAT:
                 quiet_since = time.monotonic()
                 yield "\n"

@@ -38,9 +38,9 @@ class StreamSlots:
     The count lives in the process, not the database, because what a stream uses up is the
     memory (or, served synchronously, a thread) of the process that serves it: the count is
     exact, costs no query, is released the moment the response closes, and dies with its
-    process. So ST2_STREAMS_PER_USER caps one
-    user's streams per web process: with WEB_CONCURRENCY processes behind one address, a user
-    may hold up to that many times as many in all.
+    process. So ST2_STREAMS_PER_USER caps one user's streams per web process: with
+    WEB_CONCURRENCY processes behind one address, a user may hold up to that many times as many
+    in all.
 
     `process_limit` caps this process's streams whoever opened them; None (the default)
     means settings.ST2_STREAMS_PER_PROCESS.
