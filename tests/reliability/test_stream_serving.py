@@ -180,3 +180,20 @@ def test_credentials_and_the_cookie(site):
         timeout=10,
     )
     assert refused.status_code == 404  # bob's execution is not alice's to see
+
+
+def test_the_access_log_has_every_request_without_its_query_string(site):
+    token = session_of(site, "alice").headers["X-Auth-Token"]
+    answered = requests.get(f"{site.url}/api/v1/user?x-auth-token={token}", timeout=10)
+    assert answered.status_code == 200
+    stream = Stream(requests.Session(), f"{site.url}/stream/v1/stream?x-auth-token={token}")
+    stream.close()
+    assert stream.status == 200
+    request_id = answered.headers["X-Request-ID"]
+    deadline = time.monotonic() + 5
+    while "GET /stream/v1/stream" not in site.log() and time.monotonic() < deadline:
+        time.sleep(0.1)  # a stream's line is written when it ends
+    log = site.log()
+    assert '"GET /api/v1/user" 200 ' in log and f'"{request_id}"' in log
+    assert '"GET /stream/v1/stream" 200 ' in log
+    assert token not in log
