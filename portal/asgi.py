@@ -11,7 +11,8 @@ Two halves, split by path:
 - Everything else goes to the WSGI application in a real thread pool (a2wsgi), WEB_THREADS
   threads per process as gunicorn's gthread worker had: Django's ASGI handler would run each
   synchronous view through sync_to_async, paying a thread hop (and, with its per-request
-  ThreadSensitiveContext, a new thread) per request.
+  ThreadSensitiveContext, a new thread) per request: the whole site served that way answered
+  GET /api/v1/user at 0.67x the rate (bench/RESULTS.md).
 
 The access log is written here, as gunicorn's was: method, path without its query string
 (StackStorm clients may put credentials there), status, bytes, milliseconds, request id.
@@ -21,9 +22,10 @@ import logging
 import os
 import time
 
+import django
 from a2wsgi import WSGIMiddleware
-from django.core.asgi import get_asgi_application
 from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.wsgi import WSGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -35,7 +37,8 @@ class StreamHandler(ASGIHandler):
     that context gives each request a thread of its own for its synchronous parts and keeps it
     until the response ends, so every open stream would hold an idle thread. Without it, the
     synchronous part of a stream request (middleware and the view: a few milliseconds) runs on
-    asgiref's one shared thread, and an open stream holds no thread at all."""
+    asgiref's one shared thread, and an open stream holds no thread at all (200 open streams:
+    7 threads in the process, against 206 with the stock handler; bench/RESULTS.md)."""
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -51,11 +54,9 @@ class Site:
     """Routes each request to its half and logs it."""
 
     def __init__(self, threads):
-        get_asgi_application()  # django.setup(), as Django's own entry point does
-        from django.core.wsgi import get_wsgi_application
-
+        django.setup(set_prefix=False)  # as Django's get_asgi_application() does
         self.streams = StreamHandler()
-        self.pages = WSGIMiddleware(get_wsgi_application(), workers=threads)
+        self.pages = WSGIMiddleware(WSGIHandler(), workers=threads)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
