@@ -1,6 +1,7 @@
 """The home page: the sign-in form for anonymous visitors; for a signed-in user, a dashboard
-(running now, recent executions, recently fired rules, own keys expiring soon, a quick search)
-built from four API calls, whatever the size of the history."""
+(running now, recent executions, recently fired rules, own keys expiring soon, the launch
+templates they may run, a quick search) built from five API calls, whatever the size of the
+history."""
 
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from portal.views.executions import _list_row as execution_row  # the history's 
 RUNNING_SHOWN = 5
 RECENT_SHOWN = 10
 FIRED_SHOWN = 5
+TEMPLATES_SHOWN = 6  # launch templates the user may run (issue 18)
 KEYS_ASKED = 100  # the API's largest page: a user with more keys sees the first 100's expiries
 EXPIRING_WITHIN = timedelta(days=14)
 
@@ -40,6 +42,8 @@ def dashboard(request):
         "fired": st2.list_enforcements(limit=FIRED_SHOWN),
         "expiry_available": bool(request.st2_extensions.get("apikey_expiry")),
     }
+    if request.st2_extensions.get("templates"):
+        context["templates"], context["templates_total"] = st2.list_templates(limit=TEMPLATES_SHOWN)
     if context["expiry_available"]:
         keys, _ = st2.list_api_keys(user=request.st2_user, limit=KEYS_ASKED)
         context["expiring"] = expiring_soon(keys, timezone.now())
