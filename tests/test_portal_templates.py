@@ -121,8 +121,14 @@ def test_a_bad_import_is_shown_beside_the_document_with_it_kept(admin_browser, p
 
 
 def test_members_cannot_reach_the_staff_pages(alice_browser, granted):
-    for path in ("/templates/new?action=demo.deploy", f"/templates/{REF}/edit",
-                 f"/templates/{REF}/export", "/templates/import", f"/templates/{REF}/delete"):  # fmt: skip
+    staff_pages = (
+        "/templates/new?action=demo.deploy",
+        f"/templates/{REF}/edit",
+        f"/templates/{REF}/export",
+        "/templates/import",
+        f"/templates/{REF}/delete",
+    )
+    for path in staff_pages:
         assert alice_browser.get(path).status_code == 403, path
     assert alice_browser.post(f"/templates/{REF}/delete").status_code == 403
     assert LaunchTemplate.objects.filter(ref=REF).exists()
@@ -161,6 +167,30 @@ def test_a_member_runs_the_template(alice_browser, granted):
     assert execution.parameters["replicas"] == 3
     history = alice_browser.get(f"/executions?template={REF}").content.decode()
     assert execution.id in history and f'via template <a href="/templates/{REF}">' in history
+
+
+def test_run_again_goes_through_the_template(alice_browser, granted, admin_api):
+    response = alice_browser.post(f"/templates/{REF}", {"version": "1.2.3", "replicas": "3"})
+    first = response["Location"].rsplit("/", 1)[1]
+    Execution.objects.filter(pk=first).update(status="succeeded")  # no worker here
+    status = alice_browser.get(f"/executions/{first}/status").content.decode()
+    assert f'href="/templates/{REF}?rerun={first}">Run again</a>' in status
+    page = alice_browser.get(f"/templates/{REF}?rerun={first}").content.decode()
+    assert 'value="1.2.3"' in page and f'name="rerun_of" value="{first}"' in page
+    edited = {**DEPLOY, "parameters": {**DEPLOY["parameters"]}}
+    edited["parameters"]["environment"] = {"mode": "fixed", "value": "development"}
+    assert admin_api.put(f"/api/v1/templates/{REF}", edited, format="json").status_code == 200
+    data = {"rerun_of": first, "version": "1.2.4", "replicas": "3"}
+    response = alice_browser.post(f"/templates/{REF}", data)
+    assert response.status_code == 302, response.content.decode()
+    again = Execution.objects.get(pk=response["Location"].rsplit("/", 1)[1])
+    assert again.context["re-run"] == {"ref": first}
+    assert again.context["template"] == {"ref": REF, "version": 2}
+    assert again.parameters["environment"] == "development"
+    assert again.parameters["version"] == "1.2.4"
+    tampered = alice_browser.post(f"/templates/{REF}", {**data, "environment": "production"})
+    assert tampered.status_code == 400
+    assert Execution.objects.count() == 2
 
 
 def test_a_value_outside_the_narrowing_is_shown_beside_its_field(alice_browser, granted):

@@ -76,6 +76,7 @@ def execution_context(execution, output_so_far=""):
         "outputs": [_output(name, text) for name, text in output.items() if text],
         "output_so_far": clipped(output_so_far),
         "result_json": clipped(_shown(rest) if rest not in (None, {}, "") else "", keep_end=False),
+        "template": _template_ref(execution),  # run again through it, not the action
         **started_by(execution),
     }
 

@@ -4,6 +4,7 @@ staff create one from an action's page, edit it (each save a new version), expor
 import one, and delete it. Everything goes through the API's templates extension
 (st2bridge/api/templates.py), which decides again: a forged post is refused there."""
 
+import re
 from functools import wraps
 
 from django.contrib import messages
@@ -22,7 +23,8 @@ from st2bridge.client import ApiError
 
 RECENT_RUNS = 10
 IMPORT_MAX_BYTES = 64 * 1024  # the API's bound (st2bridge.launch_templates.MAX_YAML_BYTES)
-NOT_PARAMETERS = {"csrfmiddlewaretoken", ADD_ROW}
+NOT_PARAMETERS = {"csrfmiddlewaretoken", ADD_ROW, "rerun_of"}
+EXECUTION_ID = re.compile(r"[0-9a-f]{24}")
 
 
 def templates_page(view):
@@ -67,22 +69,29 @@ def template_list(request):
 
 @templates_page
 def template_detail(request, ref):
+    """GET: the template and its form (?rerun=<execution id> pre-fills it with that run's
+    exposed values, secrets blank). POST: run it (or re-run, through the template), then
+    follow; or, for the no-JavaScript "Add a row" button, the same form one row longer."""
     template = request.st2.get_template(ref)
     schema = template["parameters_schema"]
+    rerun = request.POST.get("rerun_of") or request.GET.get("rerun") or ""
+    if rerun and not EXECUTION_ID.fullmatch(rerun):
+        raise Http404("No such execution to run again.")
     if request.method == "POST":
-        form = build_form(schema, data=request.POST)
+        form = build_form(schema, data=request.POST, rerun=bool(rerun))
         adding = form.add_row(request.POST.get(ADD_ROW, ""))
-        execution = None if adding else _run(request, ref, form, schema)
+        execution = None if adding else _run(request, ref, form, schema, rerun)
         if execution is not None:
             return redirect("execution", execution_id=execution["id"])
     else:
-        form = build_form(schema)
+        form = build_form(schema, initial=_prefill(request, schema, rerun), rerun=bool(rerun))
     runs, total = request.st2.list_executions(
         template=ref, user=request.st2_user, limit=RECENT_RUNS, include_attributes=LIST_FIELDS
     )
     context = {
         "template": template,
         "form": form,
+        "rerun_of": rerun,
         "error_summary": error_summary(form),
         "hidden": [
             name
@@ -97,16 +106,31 @@ def template_detail(request, ref):
     return render(request, "portal/templates/detail.html", context, status=status)
 
 
-def _run(request, ref, form, schema):
-    """The new execution, or None with the refusal beside its field. What was posted for no
+def _prefill(request, schema, rerun):
+    """The exposed values of the execution run again (secrets never); none for a new run."""
+    if not rerun:
+        return {}
+    original = request.st2.get_execution(rerun).get("parameters") or {}
+    return {
+        name: value
+        for name, value in original.items()
+        if name in schema and not schema[name].get("secret")
+    }
+
+
+def _run(request, ref, form, schema, rerun):
+    """The new execution, or None with the refusal beside its field. A re-run goes through
+    the API's re_run, which runs the template again as it is now. What was posted for no
     field of the form (a hidden fixed parameter, a read-only one: browsers never send
     disabled fields) is a tampered post: it goes to the API as given, which refuses it,
     naming it, so the same boundary decides for the portal as for any client."""
-    values = cleaned_parameters(form, schema)
+    values = cleaned_parameters(form, schema, rerun=bool(rerun))
     extra = _not_in_form(form, request.POST)
     if values is None:
         return None
     try:
+        if rerun:
+            return request.st2.re_run(rerun, {**values, **extra})
         return request.st2.run_template(ref, {**values, **extra})
     except ApiError as error:
         add_error(form, _refused(error))
