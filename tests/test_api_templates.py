@@ -524,3 +524,23 @@ def test_attack_rules_on_the_raw_action_are_refused(alice_api, alice):
     changed = {**response.json(), "action": rule["action"]}
     response = alice_api.put("/api/v1/rules/default.deploy_prod", changed, format="json")
     assert faultstring(response, 403).startswith('User "alice" may not run action "demo.deploy"')
+
+
+@pytest.mark.usefixtures("ops")
+def test_attack_a_chat_alias_of_the_raw_action_is_refused(admin_api, alice_api):
+    alias = {
+        "name": "deploy",
+        "pack": "demo",
+        "action_ref": "demo.deploy",
+        "formats": ["deploy {{version}} to {{environment}}"],
+    }
+    assert admin_api.post("/api/v1/actionalias", alias, format="json").status_code == 201
+    body = {
+        "name": "deploy",
+        "format": "deploy {{version}} to {{environment}}",
+        "command": "deploy 1.2.3 to production",
+        "source_channel": "ops-room",
+    }
+    response = alice_api.post("/api/v1/aliasexecution", body, format="json")
+    assert response.status_code == 404, response.json()  # the alias of a hidden action
+    assert not Execution.objects.filter(user="alice").exists()
