@@ -36,7 +36,7 @@ import re
 import jsonschema
 import yaml
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from . import access, executions, params, teams
 from .bodies import check_body, describe
@@ -259,19 +259,50 @@ def current(template):
     return LaunchTemplateVersion.objects.get(ref=template.ref, version=template.version)
 
 
-def to_api(template, version, is_admin):
-    """A template as the API answers it (st2bridge.shapes.LAUNCH_TEMPLATE). Members do not
-    see the values of hidden fixed parameters."""
+def templates_to_api(templates, is_admin):
+    """Each template as the API answers it, in three queries whatever their number: their
+    current versions, their actions and those actions' runner types."""
+    templates = list(templates)
+    if not templates:
+        return []
+    current_versions = Q()
+    for template in templates:
+        current_versions |= Q(ref=template.ref, version=template.version)
+    versions = {
+        (version.ref, version.version): version
+        for version in LaunchTemplateVersion.objects.filter(current_versions)
+    }
+    actions = list(Action.objects.filter(ref__in={template.action_ref for template in templates}))
+    runners = {
+        runner.name: runner.runner_parameters
+        for runner in RunnerType.objects.filter(name__in={a.runner_type for a in actions})
+    }
+    schemas = {
+        action.ref: params.merge_parameters(runners[action.runner_type], action.parameters)
+        for action in actions
+        if action.runner_type in runners
+    }
+    return [
+        to_api(
+            template,
+            versions[(template.ref, template.version)],
+            is_admin,
+            schemas.get(template.action_ref, {}),
+        )
+        for template in templates
+    ]
+
+
+def to_api(template, version, is_admin, merged):
+    """A template as the API answers it (st2bridge.shapes.LAUNCH_TEMPLATE), `merged` its
+    action's parameters ({} when the action is gone). Members do not see the values of hidden
+    fixed parameters."""
     definition = version.definition
     shown = {
         name: entry
         for name, entry in definition["parameters"].items()
         if is_admin or entry["mode"] == EXPOSED or entry.get("shown")
     }
-    try:
-        merged, _ = action_schema(template.action_ref)
-    except InvalidInput:
-        merged = {}
     return {
         "id": template.id,
         "ref": template.ref,

@@ -10,6 +10,8 @@ import copy
 import pytest
 import yaml
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from st2bridge.models import Execution, LaunchTemplateVersion, TeamAccess
 
@@ -170,6 +172,18 @@ def test_an_edit_adds_a_version_and_executions_keep_theirs(admin_api, alice_api)
     assert old["parameters"]["replicas"]["mode"] == "exposed"
     listed = admin_api.get(f"/api/v1/templates/{REF}/versions").json()
     assert [item["version"] for item in listed] == [1, 2]
+
+
+def test_a_page_of_templates_costs_the_same_queries_whatever_its_size(admin_api, template):
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_api.get("/api/v1/templates").status_code == 200
+        return len(captured)
+
+    few = queries()
+    for number in range(5):
+        created(admin_api, {**GREET, "ref": f"ops.greet{number}"})
+    assert queries() == few
 
 
 def test_the_ref_of_a_template_does_not_change(admin_api, template):

@@ -19,27 +19,28 @@ from rest_framework.response import Response
 
 from st2bridge import launch_templates
 from st2bridge.executions import to_api as execution_to_api
-from st2bridge.launch_templates import current, to_api, version_to_api
+from st2bridge.launch_templates import templates_to_api, version_to_api
 from st2bridge.shapes import LAUNCH_TEMPLATE
 
-from .base import ApiView, json_body, list_response, paginate, query_filters, route
+from .base import ApiView, attribute_selector, json_body, paginate, query_filters, route
 
 FILTERS = {"action": "action"}
 YAML_TYPE = "application/x-yaml; charset=utf-8"
 
 
 def shown(caller, template):
-    return to_api(template, current(template), caller.is_admin)
+    return templates_to_api([template], caller.is_admin)[0]
 
 
 class TemplateList(ApiView):
     def get(self, request):
+        select = attribute_selector(request, LAUNCH_TEMPLATE)
         templates = launch_templates.visible_templates(
             self.caller, **query_filters(request, FILTERS)
         )
-        return list_response(
-            request, templates, self.caller, lambda t: shown(self.caller, t), LAUNCH_TEMPLATE
-        )
+        page, headers = paginate(request, templates, self.caller, default_limit=50)
+        answers = templates_to_api(page, self.caller.is_admin)
+        return Response([select(answer) for answer in answers], headers=headers)
 
     def post(self, request):
         template = launch_templates.create(self.caller, json_body(request))
