@@ -11,10 +11,10 @@ A template's definition (one LaunchTemplateVersion, never changed once written):
 A parameter the template does not list keeps the action's default and cannot be set either.
 Narrowing is checked against the action's schema when the template is saved: an enum must be
 a subset of the action's (or values the action accepts), minimum and maximum within the
-action's, fixed values and defaults valid for the action. Secret parameters may be exposed,
-not fixed (the value would sit in the template), nor may the runner parameters only staff
-set (st2bridge.teams.RESTRICTED_RUNNER_PARAMETERS), nor parameters the action makes
-immutable (fixing one to its own default is allowed, and changes nothing).
+action's, fixed values and defaults valid for the action. Secret parameters may be exposed
+(without a default), not fixed: the value would sit in the template. The runner parameters only
+staff set (st2bridge.teams.RESTRICTED_RUNNER_PARAMETERS) and those the action makes immutable
+are left out of templates: members' runs would be refused them.
 
 Running (run, re_run) is the only way a template's parameters reach its action: the values
 exposed are checked against the narrowed schema, then the action's own checks apply as for
@@ -127,10 +127,16 @@ def check_definition(body):
         spec = merged.get(name)
         if spec is None:
             raise InvalidInput(f'{where}: not a parameter of action "{body["action"]}".')
+        if spec.get("immutable"):
+            raise InvalidInput(f"{where}: the action makes it immutable: leave it out.")
+        if name in teams.RESTRICTED_RUNNER_PARAMETERS and name in runner_parameters:
+            # Members' runs would be refused it (403): leave it to the action's metadata.
+            reason = teams.RESTRICTED_RUNNER_PARAMETERS[name]
+            raise InvalidInput(f"{where}: only staff may set this runner parameter ({reason}).")
         if entry["mode"] == FIXED:
             _check_fixed(where, name, spec, entry)
         else:
-            _check_exposed(where, name, spec, entry, runner_parameters)
+            _check_exposed(where, name, spec, entry)
     for name, spec in merged.items():
         if spec.get("required") and spec.get("default") is None and name not in parameters:
             raise InvalidInput(f"parameters.{name}: the action requires it: fix it or expose it.")
@@ -159,20 +165,15 @@ def _check_fixed(where, name, spec, entry):
             f"{where}: a secret parameter cannot be fixed (its value would be kept in the "
             "template); expose it, or leave it to the action's default."
         )
-    if spec.get("immutable") and entry["value"] != spec.get("default"):
-        raise InvalidInput(f"{where}.value: the action makes it immutable.")
     entry["value"] = _valid_value(f"{where}.value", name, spec, entry["value"])
 
 
-def _check_exposed(where, name, spec, entry, runner_parameters):
+def _check_exposed(where, name, spec, entry):
     if "value" in entry or "shown" in entry:
         key = "value" if "value" in entry else "shown"
         raise InvalidInput(f"{where}.{key}: only fixed parameters take it (use default).")
-    if spec.get("immutable"):
-        raise InvalidInput(f"{where}: the action makes it immutable: it cannot be exposed.")
-    if name in teams.RESTRICTED_RUNNER_PARAMETERS and name in runner_parameters:
-        reason = teams.RESTRICTED_RUNNER_PARAMETERS[name]
-        raise InvalidInput(f"{where}: only staff may set this runner parameter ({reason}).")
+    if spec.get("secret") and "default" in entry:
+        raise InvalidInput(f"{where}.default: a secret's default would be kept in the template.")
     kind = spec.get("type")
     if "enum" in entry:
         # Each choice valid for the action: within the action's own enum, if it has one.
@@ -182,8 +183,9 @@ def _check_exposed(where, name, spec, entry, runner_parameters):
     for bound in ("minimum", "maximum"):
         if bound in entry:
             _check_bound(f"{where}.{bound}", bound, spec, entry[bound], kind)
-    if entry.get("minimum", float("-inf")) > entry.get("maximum", float("inf")):
-        raise InvalidInput(f"{where}.minimum: is above the maximum.")
+    low, high = (entry.get(bound, spec.get(bound)) for bound in ("minimum", "maximum"))
+    if low is not None and high is not None and low > high:
+        raise InvalidInput(f"{where}.minimum: {low} is above the maximum {high}.")
     if "pattern" in entry:
         if kind != "string":
             raise InvalidInput(f"{where}.pattern: only string parameters take a pattern.")

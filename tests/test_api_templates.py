@@ -206,6 +206,7 @@ REFUSED = [
     ("times", {"mode": "exposed", "minimum": 0}, "parameters.times.minimum: 0 is below"),
     ("times", {"mode": "exposed", "maximum": 9}, "parameters.times.maximum: 9 is above"),
     ("times", {"mode": "exposed", "minimum": 4, "maximum": 2}, "parameters.times.minimum"),
+    ("times", {"mode": "exposed", "minimum": 6}, "parameters.times.minimum: 6 is above the max"),
     ("times", {"mode": "fixed", "value": 7}, "parameters.times.value"),
     ("times", {"mode": "fixed", "value": "many"}, "parameters.times.value"),
     ("times", {"mode": "exposed", "pattern": "^1$"}, "parameters.times.pattern"),
@@ -239,9 +240,11 @@ def test_a_required_parameter_left_out_is_refused(admin_api):
 def test_secrets_immutables_and_staff_only_runner_parameters_are_refused(admin_api):
     cases = [
         ("api_token", {"mode": "fixed", "value": "s3cret"}, "parameters.api_token: a secret"),
+        ("api_token", {"mode": "exposed", "default": "s3cret"}, "parameters.api_token.default"),
         ("sudo", {"mode": "exposed"}, "parameters.sudo: the action makes it immutable"),
-        ("sudo", {"mode": "fixed", "value": True}, "parameters.sudo.value: the action makes"),
+        ("sudo", {"mode": "fixed", "value": False}, "parameters.sudo: the action makes it"),
         ("env", {"mode": "exposed"}, "parameters.env: only staff may set this runner parameter"),
+        ("cwd", {"mode": "fixed", "value": "/"}, "parameters.cwd: only staff may set"),
     ]
     for name, entry, message in cases:
         body = with_parameter(DEPLOY, name, entry)
