@@ -35,6 +35,7 @@ import re
 
 import jsonschema
 import yaml
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Q
 
@@ -444,9 +445,11 @@ def import_yaml(caller, raw):
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise InvalidInput(f"body: not valid YAML ({_first_line(error)}).") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise InvalidInput("body: nested too deep.") from None
     if not isinstance(document, dict):
         raise InvalidInput("body: a template document is a mapping (ref, name, action, ...).")
-    _check_json_values(document, "")
+    _check_json_values(document, "", settings.ST2_MAX_JSON_DEPTH)
     ref = document.get("ref")
     if isinstance(ref, str) and LaunchTemplate.objects.filter(ref=ref).exists():
         return update(caller, ref, document), False
@@ -457,16 +460,19 @@ def _first_line(error):
     return str(error).strip().splitlines()[0] if str(error).strip() else "parse error"
 
 
-def _check_json_values(value, where):
-    """Refuse what YAML reads but JSON cannot hold (dates, binary, non-text keys)."""
+def _check_json_values(value, where, depth):
+    """Refuse what YAML reads but JSON cannot hold (dates, binary, non-text keys), and
+    nesting deeper than `depth` levels (ST2_MAX_JSON_DEPTH, as for JSON bodies)."""
+    if isinstance(value, (dict, list)) and depth <= 0:
+        raise InvalidInput(f"{where or 'body'}: nested deeper than ST2_MAX_JSON_DEPTH allows.")
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidInput(f"{where or 'body'}: keys must be text (got {key!r}).")
-            _check_json_values(item, f"{where}.{key}" if where else key)
+            _check_json_values(item, f"{where}.{key}" if where else key, depth - 1)
     elif isinstance(value, list):
         for item in value:
-            _check_json_values(item, where)
+            _check_json_values(item, where, depth - 1)
     elif not isinstance(value, (str, int, float, bool, type(None))):
         kind = type(value).__name__
         raise InvalidInput(f"{where or 'body'}: a {kind} is not a JSON value; quote it.")

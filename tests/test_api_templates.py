@@ -315,6 +315,10 @@ def test_importing_an_existing_ref_adds_a_version(admin_api, template):
          400, "parameters.name.mode: 'sometimes' is not one of"),
         (b"ref: \xff\xfe", 400, "body: a template document is UTF-8 text."),
         ("description: " + "x" * 70_000, 413, "body: a template document is at most 65536"),
+        ("description: " + "[" * 20_000 + "]" * 20_000, 400, "body: nested too deep."),
+        ("ref: ops.x\ndescription: " + "[" * 100 + "]" * 100, 400,
+         "description: nested deeper than ST2_MAX_JSON_DEPTH allows."),
+        ("1: x\n", 400, "body: keys must be text (got 1)."),
     ],
 )  # fmt: skip
 def test_bad_yaml_is_a_4xx_naming_the_problem(admin_api, text, status, message):
