@@ -439,6 +439,8 @@ def import_yaml(caller, raw):
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("body: a template document is UTF-8 text.") from None
+    if _flow_depth(text) > settings.ST2_MAX_JSON_DEPTH:
+        raise InvalidInput("body: nested too deep.")
     try:
         if any(isinstance(token, yaml.AliasToken) for token in yaml.scan(text)):
             raise InvalidInput("body: YAML aliases (*name) are not accepted.")
@@ -454,6 +456,21 @@ def import_yaml(caller, raw):
     if isinstance(ref, str) and LaunchTemplate.objects.filter(ref=ref).exists():
         return update(caller, ref, document), False
     return create(caller, document), True
+
+
+def _flow_depth(text):
+    """How deep [ and { nest in `text`, counted everywhere (in quotes and comments too, so it
+    never says less than the YAML nests): PyYAML's scanner takes time growing with the square
+    of it (64 KiB of "[" took half a minute), so it is measured first, in one pass. A document
+    refused for brackets in its texts has more of them open at once than a template needs."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return deepest
 
 
 def _first_line(error):

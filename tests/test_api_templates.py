@@ -316,8 +316,9 @@ def test_importing_an_existing_ref_adds_a_version(admin_api, template):
         (b"ref: \xff\xfe", 400, "body: a template document is UTF-8 text."),
         ("description: " + "x" * 70_000, 413, "body: a template document is at most 65536"),
         ("description: " + "[" * 20_000 + "]" * 20_000, 400, "body: nested too deep."),
-        ("ref: ops.x\ndescription: " + "[" * 100 + "]" * 100, 400,
-         "description: nested deeper than ST2_MAX_JSON_DEPTH allows."),
+        ("description:\n" + "\n".join(f"{'  ' * n}k:" for n in range(1, 70)) + " 1", 400,
+         "description.k.k.k.k"),
+        ("description: \"it's " + "[" * 100 + "\"", 400, "body: nested too deep."),
         ("1: x\n", 400, "body: keys must be text (got 1)."),
     ],
 )  # fmt: skip
