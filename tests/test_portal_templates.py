@@ -175,6 +175,7 @@ def test_run_again_goes_through_the_template(alice_browser, granted, admin_api):
     Execution.objects.filter(pk=first).update(status="succeeded")  # no worker here
     status = alice_browser.get(f"/executions/{first}/status").content.decode()
     assert f'href="/templates/{REF}?rerun={first}">Run again</a>' in status
+    assert f'<a href="/templates/{REF}">{REF}</a>, version 1' in status
     page = alice_browser.get(f"/templates/{REF}?rerun={first}").content.decode()
     assert 'value="1.2.3"' in page and f'name="rerun_of" value="{first}"' in page
     edited = {**DEPLOY, "parameters": {**DEPLOY["parameters"]}}
