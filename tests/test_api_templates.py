@@ -566,3 +566,15 @@ def test_attack_a_chat_alias_of_the_raw_action_is_refused(admin_api, alice_api):
     response = alice_api.post("/api/v1/aliasexecution", body, format="json")
     assert response.status_code == 404, response.json()  # the alias of a hidden action
     assert not Execution.objects.filter(user="alice").exists()
+
+
+@pytest.mark.usefixtures("ops")
+def test_the_raw_re_run_service_refuses_a_template_execution(alice_api, alice):
+    """Defence in depth: only the template's re-run may re-run its executions."""
+    from st2bridge.auth import Caller
+    from st2bridge.errors import InvalidInput
+    from st2bridge.executions import re_run
+
+    ran = Execution.objects.get(pk=run(alice_api, version="1.2.3").json()["id"])
+    with pytest.raises(InvalidInput, match="ran a launch template: re-run it through"):
+        re_run(Caller(alice, "authentication token", "header"), ran, {"parameters": {}})
