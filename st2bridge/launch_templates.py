@@ -36,15 +36,16 @@ import re
 import jsonschema
 import yaml
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 
 from . import access, executions, params, teams
 from .bodies import check_body, describe
 from .constants import MASK
-from .errors import Conflict, InvalidInput, NotFound, St2Error
+from .errors import InvalidInput, NotFound, St2Error
 from .formats import isotime
 from .models import Action, LaunchTemplate, LaunchTemplateVersion, RunnerType
+from .records import refuse_duplicate
 
 FIXED, EXPOSED = "fixed", "exposed"
 REF = r"^[\w-]+\.[\w.-]+$"
@@ -374,13 +375,16 @@ def create(caller, body):
     _refuse_non_admin(caller)
     definition = check_definition(body)
     ref = body["ref"]
-    with transaction.atomic():
-        existing = LaunchTemplate.objects.select_for_update().filter(ref=ref).first()
-        if existing is not None:
-            raise Conflict(f'Launch template "{ref}" already exists.', conflict_id=existing.id)
-        template = LaunchTemplate(ref=ref, action_ref=definition["action"], version=0)
-        template.created_by = caller.username
-        _add_version(caller, template, definition)
+    template = LaunchTemplate(ref=ref, action_ref=definition["action"], version=0)
+    template.created_by = caller.username
+    message = f'Launch template "{ref}" already exists.'
+    refuse_duplicate(template, message)
+    try:
+        with transaction.atomic():
+            _add_version(caller, template, definition)
+    except IntegrityError:  # another request created it (or a version of it) meanwhile
+        refuse_duplicate(template, message)
+        raise
     return template
 
 

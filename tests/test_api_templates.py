@@ -578,3 +578,22 @@ def test_the_raw_re_run_service_refuses_a_template_execution(alice_api, alice):
     ran = Execution.objects.get(pk=run(alice_api, version="1.2.3").json()["id"])
     with pytest.raises(InvalidInput, match="ran a launch template: re-run it through"):
         re_run(Caller(alice, "authentication token", "header"), ran, {"parameters": {}})
+
+
+def test_a_create_racing_another_is_409_not_500(admin_api, template, monkeypatch):
+    """The check before the write passes (as when another request creates the same ref
+    between the two); the database's unique index then answers, with the same 409."""
+    from st2bridge import launch_templates
+
+    checks = []
+    real = launch_templates.refuse_duplicate
+
+    def late_check(row, message, unique="ref"):
+        checks.append(row.ref)
+        if len(checks) > 1:
+            real(row, message, unique)
+
+    monkeypatch.setattr(launch_templates, "refuse_duplicate", late_check)
+    response = admin_api.post("/api/v1/templates", DEPLOY, format="json")
+    assert faultstring(response, 409) == f'Launch template "{REF}" already exists.'
+    assert checks == [REF, REF]
