@@ -88,6 +88,8 @@ class TemplateForm(PortalForm):
         )
         self.keys = {}
         for name, spec in ordered_parameters(merged):
+            if spec.get("immutable"):
+                continue  # the action fixes it for everyone: no template changes it
             fields = _row_fields(spec)
             self.keys[name] = list(fields)
             for key, field in fields.items():

@@ -64,6 +64,7 @@ def test_the_action_page_offers_staff_to_make_a_template(admin_browser, alice_br
 def test_staff_create_a_template_from_the_editor(admin_browser):
     page = admin_browser.get("/templates/new?action=demo.deploy").content.decode()
     assert 'name="replicas__maximum"' in page and 'name="version__pattern"' in page
+    assert 'name="sudo__mode"' not in page  # immutable in demo.deploy
     response = admin_browser.post("/templates/new", {"action": "demo.deploy", **editor_post()})
     assert response.status_code == 302, response.content.decode()
     assert response["Location"] == f"/templates/{REF}"
