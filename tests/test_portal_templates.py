@@ -139,6 +139,9 @@ def test_members_cannot_reach_the_staff_pages(alice_browser, granted):
 
 
 def test_members_see_their_templates_in_the_list_and_the_dashboard(alice_browser, granted):
+    assert (
+        'href="/templates">launch templates</a>' in alice_browser.get("/actions").content.decode()
+    )
     page = alice_browser.get("/templates").content.decode()
     assert f'href="/templates/{REF}">Deploy to staging</a>' in page
     assert (
