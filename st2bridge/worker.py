@@ -17,7 +17,16 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from . import auth, configs, executions, lifecycle, retention, service_registry, timers
+from . import (
+    auth,
+    configs,
+    executions,
+    lifecycle,
+    retention,
+    server_events,
+    service_registry,
+    timers,
+)
 from .auth import is_admin_username
 from .errors import St2Error
 from .models import Execution, ExecutionOutput, Pack, StreamEvent
@@ -272,6 +281,7 @@ class Worker:
         self._last_beat = 0.0
         self._last_timers = 0.0
         self._last_purge = 0.0
+        self._last_key_check = 0.0
         self.started_at = timezone.now()
 
     def stop(self, *_signal_args):
@@ -300,6 +310,9 @@ class Worker:
         if time.monotonic() - self._last_purge >= retention.PURGE_INTERVAL:
             self._last_purge = time.monotonic()
             retention.purge()  # a bounded amount: a backlog goes over several calls
+        if time.monotonic() - self._last_key_check >= server_events.KEY_CHECK_INTERVAL:
+            self._last_key_check = time.monotonic()
+            server_events.warn_expiring_keys()  # core.st2.api_key.expiring, once per key
         free = self.concurrency - len(self.jobs)
         if free <= 0:
             return False
