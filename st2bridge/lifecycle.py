@@ -11,6 +11,7 @@ this module, never through executions.transition directly, or its action trigger
 
 from . import access, dispatch, executions, server_events
 from .bodies import check_body
+from .constants import ACTION_TRIGGER
 from .errors import InvalidInput
 from .models import Execution, Rule, Trigger
 from .rows import select_rows
@@ -121,10 +122,10 @@ def emit_action_triggers(moved):
     finished = [execution for execution in moved if execution.status in Execution.COMPLETED]
     if not finished:
         return
-    in_use = {"trigger_ref": [dispatch.ACTION_TRIGGER], "enabled": [True]}
+    in_use = {"trigger_ref": [ACTION_TRIGGER], "enabled": [True]}
     if not select_rows(Rule, ("id",), in_use, limit=1):
         return
-    trigger = Trigger.objects.filter(ref=dispatch.ACTION_TRIGGER).first()
+    trigger = Trigger.objects.filter(ref=ACTION_TRIGGER).first()
     if trigger is None:
         return
     for execution in finished:
