@@ -85,6 +85,32 @@ def trigger_parameters_spec(trigger_type):
     }
 
 
+MAX_PAYLOAD_DEPTH = 3  # nested objects listed this deep
+
+
+def payload_fields(trigger_type, prefix="trigger", depth=0):
+    """What criteria and Jinja can read of a trigger type's payload, from its payload_schema:
+    [(path such as "trigger.object.id", type or "", description)], nested objects' properties
+    after their own line."""
+    schema = (trigger_type or {}).get("payload_schema") or {}
+    return _schema_fields(schema, prefix, depth)
+
+
+def _schema_fields(schema, prefix, depth):
+    fields = []
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    for name, spec in (properties or {}).items():
+        spec = spec if isinstance(spec, dict) else {}
+        path = f"{prefix}.{name}"
+        kind = spec.get("type", "")
+        fields.append(
+            (path, kind if isinstance(kind, str) else "/".join(kind), spec.get("description", ""))
+        )
+        if depth + 1 < MAX_PAYLOAD_DEPTH:
+            fields += _schema_fields(spec, path, depth + 1)
+    return fields
+
+
 # --- action parameters ---------------------------------------------------------------------
 
 
