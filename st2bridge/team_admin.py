@@ -197,29 +197,26 @@ def create_team(caller, body):
         TeamAccess.objects.create(group=team, packs=packs, actions=actions)
         team.user_set.set(members)
     usernames = [member.username for member in members]
-    _grants_changed(caller, _named(team), usernames, ([], []), (packs, actions))
+    grants_changed(caller.username, team, usernames, ([], []), (packs, actions))
     return view_of(team)
 
 
-def _grants_changed(caller, team, members, before, after):
-    """Fire core.st2.team.grant_changed for what changed from `before` to `after` (each
-    (packs, actions)) in `team` ({"id", "name"}), for its `members` (usernames)
-    (st2bridge.server_events)."""
+def grants_changed(by, team, members, before, after):
+    """Fire core.st2.team.grant_changed for what `by` (a username) changed from `before` to
+    `after` (each (packs, actions)) in `team` (a group, or {"id", "name"} of one deleted),
+    for its `members` (usernames) (st2bridge.server_events). The Django admin calls it too."""
+    named = team if isinstance(team, dict) else {"id": str(team.pk), "name": team.name}
     server_events.emit_grant_changes(
-        team,
+        named,
         members,
         dict(zip(("pack", "action"), before, strict=True)),
         dict(zip(("pack", "action"), after, strict=True)),
-        caller.username,
+        by,
     )
 
 
-def _members(team):
+def members_of(team):
     return list(team.user_set.values_list("username", flat=True))
-
-
-def _named(team):
-    return {"id": str(team.pk), "name": team.name}
 
 
 def update_team(caller, id_or_name, body):
@@ -243,17 +240,22 @@ def update_team(caller, id_or_name, body):
         if members is not None:
             team.user_set.set(members)
     view = view_of(team)
-    _grants_changed(caller, _named(team), view.members, before, (view.packs, view.actions))
+    grants_changed(caller.username, team, view.members, before, (view.packs, view.actions))
     return view
 
 
 def delete_team(caller, id_or_name):
     """The team, its grants and its memberships; its members lose what it granted."""
     _refuse_non_admin(caller)
-    team = access.find_team(caller, id_or_name)
-    before, members, named = grants_of(team), _members(team), _named(team)
+    delete_group(caller.username, access.find_team(caller, id_or_name))
+
+
+def delete_group(by, team):
+    """Delete a team (a group) for `by` (a username), firing the grants it loses."""
+    before, members = grants_of(team), members_of(team)
+    named = {"id": str(team.pk), "name": team.name}
     team.delete()
-    _grants_changed(caller, named, members, before, ([], []))
+    grants_changed(by, named, members, before, ([], []))
 
 
 def add_member(caller, id_or_name, username):

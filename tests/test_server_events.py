@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from st2bridge import executions, server_events
@@ -335,3 +336,31 @@ def test_a_grant_change_reaches_only_the_teams_members(admin_api, alice, alice_a
     assert ok(bob_api.get("/api/v1/triggerinstances", {"trigger_type": GRANT_CHANGED})) == []
     seen = ok(alice_api.get("/api/v1/triggerinstances", {"trigger_type": GRANT_CHANGED}))
     assert [found["payload"]["team"]["name"] for found in seen] == ["secret-team"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_grants_changed_in_the_django_admin_fire_too(admin_browser, alice):
+    from .test_portal_teams import TEAMS, admin_signed_in, team_form
+
+    admin_signed_in(admin_browser)
+    made = admin_browser.post(f"{TEAMS}add/", team_form("ops", members=[alice], packs="core"))
+    assert made.status_code == 302, made.content.decode()
+    team = Group.objects.get(name="ops")
+    change = {
+        **team_form("ops", members=[alice], actions="demo.greet"),
+        "access-INITIAL_FORMS": "1",
+    }
+    change["access-0-id"] = str(team.access.pk)
+    change["access-0-group"] = str(team.pk)
+    changed = admin_browser.post(f"{TEAMS}{team.pk}/change/", change)
+    assert changed.status_code == 302, changed.content.decode()
+    deleted = admin_browser.post(f"{TEAMS}{team.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302, deleted.content.decode()
+    assert grant_events() == [
+        ("added", "action", "demo.greet"),
+        ("added", "pack", "core"),
+        ("removed", "action", "demo.greet"),
+        ("removed", "pack", "core"),
+    ]
+    assert {i.payload["by"] for i in instances(GRANT_CHANGED)} == {"admin"}
+    assert all(i.context["audience"] == ["alice"] for i in instances(GRANT_CHANGED))
