@@ -70,7 +70,7 @@ def warn_expiring_keys(now=None):
         expires_at__gt=now,
         expires_at__lte=now + KEY_EXPIRY_WARNING,
     ).select_related("user")
-    keys = list(due[:100])  # a bounded amount per look; the rest on the next ones
+    keys = list(due.order_by("expires_at")[:100])  # a bounded amount; the rest next time
     if not keys:
         return 0
     trigger = _trigger(API_KEY_EXPIRING)
