@@ -99,16 +99,22 @@ def payload_fields(trigger_type, prefix="trigger", depth=0):
 def _schema_fields(schema, prefix, depth):
     fields = []
     properties = schema.get("properties") if isinstance(schema, dict) else None
-    for name, spec in (properties or {}).items():
+    if not isinstance(properties, dict):
+        return fields
+    for name, spec in properties.items():
         spec = spec if isinstance(spec, dict) else {}
         path = f"{prefix}.{name}"
-        kind = spec.get("type", "")
-        fields.append(
-            (path, kind if isinstance(kind, str) else "/".join(kind), spec.get("description", ""))
-        )
+        fields.append((path, _type_name(spec.get("type")), spec.get("description", "")))
         if depth + 1 < MAX_PAYLOAD_DEPTH:
             fields += _schema_fields(spec, path, depth + 1)
     return fields
+
+
+def _type_name(kind):
+    """A schema's `type` as text: "string", "string/null" for a list, "" for anything else."""
+    if isinstance(kind, str):
+        return kind
+    return "/".join(str(name) for name in kind) if isinstance(kind, list) else ""
 
 
 # --- action parameters ---------------------------------------------------------------------

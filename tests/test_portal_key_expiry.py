@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from portal.rule_editor import payload_fields
 from st2bridge.models import ApiKey
 
 from .portal_support import api_as
@@ -100,3 +101,27 @@ def test_the_rule_editor_shows_what_a_server_events_payload_holds(alice_browser)
     assert "trigger.object.key_hash" not in fields
     grants = alice_browser.get("/rules/new?trigger_type=core.st2.team.grant_changed")
     assert "<code>trigger.team.name</code>" in grants.content.decode()
+
+
+def test_payload_fields_of_any_registered_schema_never_break_the_editor():
+    """A pack's trigger type may declare any payload_schema: odd types read as text or
+    nothing, nested objects list their properties, a deep one stops at three levels."""
+    deep = {"type": "object", "properties": {"b": {"properties": {"c": {"properties": {"d": {}}}}}}}
+    schema = {
+        "properties": {
+            "maybe": {"type": ["string", "null"], "description": "either"},
+            "odd": {"type": 5},
+            "bare": "not a schema",
+            "a": deep,
+        }
+    }
+    assert payload_fields({"payload_schema": schema}) == [
+        ("trigger.maybe", "string/null", "either"),
+        ("trigger.odd", "", ""),
+        ("trigger.bare", "", ""),
+        ("trigger.a", "object", ""),
+        ("trigger.a.b", "", ""),
+        ("trigger.a.b.c", "", ""),
+    ]
+    assert payload_fields({"payload_schema": {"properties": ["x"]}}) == []
+    assert payload_fields(None) == []

@@ -25,7 +25,7 @@ WARNING = timedelta(days=KEY_EXPIRY_WARNING_DAYS)
 
 
 def expiry_state(key, now=None):
-    """ "expired", "soon" (within WARNING) or "" for an API key (the API's dict)."""
+    """Where an API key (the API's dict) stands: "expired", "soon" (within WARNING) or ""."""
     moment = as_utc(key.get("expires_at"))
     if moment is None:
         return ""
