@@ -121,6 +121,20 @@ def test_a_rule_on_an_expiring_key_runs_once_with_the_keys_id_and_name(alice_api
     assert len(executions_of(rule)) == 1
 
 
+def test_a_key_another_worker_claimed_meanwhile_is_not_fired_again(alice_api, monkeypatch):
+    """Two workers read the same due key: the conditional UPDATE lets only one fire it."""
+    new_key(alice_api, "ci", timedelta(days=1))
+    find_trigger = server_events._trigger
+
+    def other_worker_claims_first(ref):  # called after the due keys were read
+        ApiKey.objects.update(expiry_warned_at=timezone.now())
+        return find_trigger(ref)
+
+    monkeypatch.setattr(server_events, "_trigger", other_worker_claims_first)
+    assert server_events.warn_expiring_keys() == 0
+    assert instances(EXPIRING) == []
+
+
 def test_the_payload_names_the_key_and_never_holds_its_secret(alice_api):
     created = new_key(alice_api, "backup", timedelta(hours=5), enabled=True)
     assert server_events.warn_expiring_keys() == 1
