@@ -11,7 +11,7 @@ Admins see everything. Others see:
 - sensor types: those of the packs they see;
 - rules: their own (which they may still switch off or delete when their action is no longer
   granted), and rules whose action they see;
-- executions, their output and stream events: their own;
+- executions, their output, stream events and counts (issue 16): their own;
 - trigger instances (issue 12): one they posted (`posted_by`: a webhook's poster, the user of
   the execution behind an actiontrigger, the staff member who re-emitted it, the owner of
   an expiring key, the user of a failed template execution), or one that enforced a rule
@@ -39,13 +39,14 @@ from django.contrib.auth.models import Group
 from django.db.models import Q
 
 from . import teams
-from .constants import ACTION_TRIGGER, SERVER_EVENTS
+from .constants import ACTION_TRIGGER, INTERNAL_TRIGGER_PREFIX, SERVER_EVENTS
 from .errors import AccessDenied, InvalidInput, NotFound
 from .models import (
     Action,
     ActionAlias,
     ApiKey,
     Execution,
+    ExecutionCount,
     Pack,
     Policy,
     Rule,
@@ -96,10 +97,12 @@ def require_may_re_emit(caller):
 
 
 def require_may_post(caller, trigger_type):
-    """The server's own events (SERVER_EVENTS) are the server's to emit: a member posting
-    one to /webhooks/st2 would forge a key's expiry or a grant for others' rules. Staff
-    may (to try their rules); the instance then concerns nobody else (no audience)."""
-    if trigger_type in SERVER_EVENTS:
+    """The server's own events (SERVER_EVENTS, and StackStorm's internal trigger types,
+    core.st2.*: action triggers, datastore changes, timers, ...) are the server's to emit: a
+    member posting one to /webhooks/st2 would forge a key's expiry, a grant or an execution's
+    end for others' rules, which may run as staff. Staff may (to try their rules); the
+    instance then concerns nobody else (no audience)."""
+    if trigger_type.startswith(INTERNAL_TRIGGER_PREFIX):
         require_admin(
             caller,
             refusal=f'User "{caller.username}" may not post trigger "{trigger_type}": the '
@@ -227,6 +230,18 @@ def visible_executions(caller, executions=None):
     """The caller's own executions."""
     executions = Execution.objects.all() if executions is None else executions
     return executions if caller.is_admin else executions.filter(user=caller.username)
+
+
+def sees_all_executions(caller):
+    """Whether visible_executions() is every execution (the executions counted per hour are
+    counted for everyone at once, so only such a caller may page by them)."""
+    return caller.is_admin
+
+
+def visible_execution_counts(caller, counts=None):
+    """The counts (st2bridge.execution_counts) of the caller's own executions."""
+    counts = ExecutionCount.objects.all() if counts is None else counts
+    return counts if caller.is_admin else counts.filter(user=caller.username)
 
 
 def find_execution(caller, execution_id):

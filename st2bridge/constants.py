@@ -20,6 +20,8 @@ API_KEY_EXPIRING = "core.st2.api_key.expiring"
 TEMPLATE_EXECUTION_FAILED = "core.st2.template.execution_failed"
 TEAM_GRANT_CHANGED = "core.st2.team.grant_changed"
 SERVER_EVENTS = (API_KEY_EXPIRING, TEMPLATE_EXECUTION_FAILED, TEAM_GRANT_CHANGED)
+# StackStorm's internal trigger types (action triggers, datastore changes, timers, ...).
+INTERNAL_TRIGGER_PREFIX = "core.st2."
 
 # An API key this close to its expiry is flagged (keys page, dashboard) and fires
 # API_KEY_EXPIRING once.

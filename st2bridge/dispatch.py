@@ -162,6 +162,7 @@ class Batch:
                     prepared=prepared,
                     rule_ref=rule.ref,
                     trigger_instance_id=self.instance.id,
+                    trigger_type=self.instance.trigger_type,
                     origin={
                         "rule": rulebook.to_api(rule, merged=prepared[0] if prepared else None),
                         **origin,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('st2bridge', '0013_execution_origin'),
+        ('st2bridge', '0014_history_at_any_size'),
     ]
 
     operations = [
