@@ -39,6 +39,9 @@ class ApiKey(IdModel):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # When core.st2.api_key.expiring fired for the current expires_at (st2bridge.server_events);
+    # a new expires_at clears it, so each expiry is announced once.
+    expiry_warned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
