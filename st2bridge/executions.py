@@ -63,10 +63,11 @@ def merged_parameters(execution):
 # started it), dropped from what callers send in `context` or the St2-Context header: taken
 # from a caller they would forge an identity (user, api_user, parent: st2kv.user lookups and
 # the run-as user are read from them), a provenance (rule, trigger_instance, re-run,
-# trace_context, chat sources) or lift a guard (rule_depth: a negative depth lengthens a
-# self-triggering chain past ST2_RULE_CHAIN_LIMIT), or claim a launch template's run
-# (template: History filters by it, and re-runs go through it). Anything else a caller sends
-# is kept; an administrator's `api_user` too (launch(): a chat bot says for whom it runs an action).
+# trace_context, chat sources, the launch template: History filters by it, re-runs go
+# through it, and a forged one would fire core.st2.template.execution_failed for others'
+# rules) or lift a guard (rule_depth: a negative depth lengthens a self-triggering chain past
+# ST2_RULE_CHAIN_LIMIT). Anything else a caller sends is kept;
+# an administrator's `api_user` too (launch(): a chat bot says for whom it runs an action).
 RESERVED_CONTEXT_KEYS = frozenset(
     {
         "user", "api_user", "pack", "parent", "rule", "rule_depth", "trigger_instance",

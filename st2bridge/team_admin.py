@@ -28,7 +28,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Prefetch, Q
 
-from . import access, teams
+from . import access, server_events, teams
 from .bodies import check_body
 from .errors import InvalidInput, NotFound
 from .models import Action, LaunchTemplate, Pack, TeamAccess
@@ -91,6 +91,8 @@ def check_name(name):
 
 
 GRANT_FIELDS = ("packs", "actions", "templates")
+GRANT_KINDS = ("pack", "action", "template")  # as core.st2.team.grant_changed names them
+NO_GRANTS = ([], [], [])
 REF_FORMS = {
     "packs": (PACK_REF, "a pack ref (letters, digits, _ or -)"),
     "actions": (ACTION_REF, "an action ref (pack.name)"),
@@ -192,6 +194,11 @@ def describe(groups):
     ]
 
 
+def grants_of_view(view):
+    """(packs, actions, templates) of a TeamView, as grants_of gives them."""
+    return tuple(getattr(view, field) for field in GRANT_FIELDS)
+
+
 def view_of(team):
     """The TeamView of one team (a group), read afresh."""
     return describe(with_details(Group.objects.filter(pk=team.pk)))[0]
@@ -215,7 +222,29 @@ def create_team(caller, body):
         team = save_or_409(Group(name=name), f'Team "{name}" already exists.', unique="name")
         TeamAccess.objects.create(group=team, **grants)
         team.user_set.set(members)
+    usernames = [member.username for member in members]
+    after = tuple(grants[field] for field in GRANT_FIELDS)
+    grants_changed(caller.username, team, usernames, NO_GRANTS, after)
     return view_of(team)
+
+
+def grants_changed(by, team, members, before, after):
+    """Fire core.st2.team.grant_changed for what `by` (a username) changed from `before` to
+    `after` (each (packs, actions, templates), as GRANT_FIELDS) in `team` (a group, or
+    {"id", "name"} of one deleted), for its `members` (usernames) (st2bridge.server_events).
+    The Django admin calls it too."""
+    named = team if isinstance(team, dict) else {"id": str(team.pk), "name": team.name}
+    server_events.emit_grant_changes(
+        named,
+        members,
+        dict(zip(GRANT_KINDS, before, strict=True)),
+        dict(zip(GRANT_KINDS, after, strict=True)),
+        by,
+    )
+
+
+def members_of(team):
+    return list(team.user_set.values_list("username", flat=True))
 
 
 def update_team(caller, id_or_name, body):
@@ -226,6 +255,7 @@ def update_team(caller, id_or_name, body):
     team.name = check_name(body["name"])
     members = _users("members", body["members"]) if "members" in body else None
     grants = {field: check_refs(field, body[field]) for field in GRANT_FIELDS if field in body}
+    before = grants_of(team)
     with transaction.atomic():
         save_or_409(team, f'Team "{team.name}" already exists.', unique="name")
         if grants:
@@ -235,13 +265,23 @@ def update_team(caller, id_or_name, body):
             row.save(update_fields=list(grants))
         if members is not None:
             team.user_set.set(members)
-    return view_of(team)
+    view = view_of(team)
+    grants_changed(caller.username, team, view.members, before, grants_of_view(view))
+    return view
 
 
 def delete_team(caller, id_or_name):
     """The team, its grants and its memberships; its members lose what it granted."""
     _refuse_non_admin(caller)
-    access.find_team(caller, id_or_name).delete()
+    delete_group(caller.username, access.find_team(caller, id_or_name))
+
+
+def delete_group(by, team):
+    """Delete a team (a group) for `by` (a username), firing the grants it loses."""
+    before, members = grants_of(team), members_of(team)
+    named = {"id": str(team.pk), "name": team.name}
+    team.delete()
+    grants_changed(by, named, members, before, NO_GRANTS)
 
 
 def add_member(caller, id_or_name, username):

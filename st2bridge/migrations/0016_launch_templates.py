@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('st2bridge', '0013_execution_origin'),
+        ('st2bridge', '0015_apikey_expiry_warned_at'),
     ]
 
     operations = [
