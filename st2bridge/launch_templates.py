@@ -42,7 +42,7 @@ from django.db.models import Max, Q
 from . import access, executions, params, teams
 from .bodies import check_body, describe
 from .constants import MASK
-from .errors import InvalidInput, NotFound, St2Error
+from .errors import Conflict, InvalidInput, NotFound, St2Error
 from .formats import isotime
 from .models import Action, LaunchTemplate, LaunchTemplateVersion, RunnerType
 from .records import refuse_duplicate
@@ -395,10 +395,17 @@ def update(caller, ref_or_id, body):
     if body.get("ref", template.ref) != template.ref:
         raise InvalidInput(f'ref: a template\'s ref does not change (it is "{template.ref}").')
     definition = check_definition({**body, "ref": template.ref})
-    with transaction.atomic():
-        template = LaunchTemplate.objects.select_for_update().get(pk=template.pk)
-        template.action_ref = definition["action"]
-        _add_version(caller, template, definition)
+    try:
+        with transaction.atomic():
+            template = LaunchTemplate.objects.select_for_update().get(pk=template.pk)
+            template.action_ref = definition["action"]
+            _add_version(caller, template, definition)
+    except IntegrityError:  # SQLite has no row lock: another edit took the version number
+        raise Conflict(
+            f'Launch template "{template.ref}" was changed by another request meanwhile; '
+            "read it again and retry.",
+            str(template.pk),
+        ) from None
     return template
 
 

@@ -597,3 +597,27 @@ def test_a_create_racing_another_is_409_not_500(admin_api, template, monkeypatch
     response = admin_api.post("/api/v1/templates", DEPLOY, format="json")
     assert faultstring(response, 409) == f'Launch template "{REF}" already exists.'
     assert checks == [REF, REF]
+
+
+def test_an_edit_racing_another_is_409_not_500(admin_api, template, monkeypatch):
+    """On SQLite select_for_update locks nothing: another edit may take the next version
+    number between this edit's reading it and writing it. That is a 409, not a 500."""
+    from st2bridge import launch_templates
+    from st2bridge.models import LaunchTemplate, LaunchTemplateVersion
+
+    real_save = LaunchTemplate.save
+
+    def save_after_another_edit(row, *args, **kwargs):
+        LaunchTemplateVersion.objects.create(
+            ref=row.ref, version=row.version, definition={}, created_by="other"
+        )
+        monkeypatch.setattr(LaunchTemplate, "save", real_save)  # the other edit is done
+        real_save(row, *args, **kwargs)
+
+    monkeypatch.setattr(launch_templates.LaunchTemplate, "save", save_after_another_edit)
+    response = admin_api.put(f"/api/v1/templates/{REF}", DEPLOY, format="json")
+    assert faultstring(response, 409) == (
+        f'Launch template "{REF}" was changed by another request meanwhile; read it again and '
+        "retry."
+    )
+    assert response.json()["conflict-id"] == template["id"]
