@@ -21,6 +21,7 @@ Admins see everything. Others see:
   only the users they name);
 - rule enforcements: of a rule of theirs, or whose execution they see;
 - action aliases and policies: those of actions they see;
+- launch templates (issue 18): those their teams grant;
 - webhooks (core.st2.webhook triggers): those a rule of theirs uses, in /webhooks and in
   /triggers alike; other triggers, trigger types and runner types: all (their parameters are
   schedules and schemas);
@@ -47,6 +48,7 @@ from .models import (
     ApiKey,
     Execution,
     ExecutionCount,
+    LaunchTemplate,
     Pack,
     Policy,
     Rule,
@@ -221,6 +223,23 @@ def visible_policies(caller, policies=None):
 
 def find_policy(caller, ref_or_id):
     return by_ref_or_id(visible_policies(caller), ref_or_id)
+
+
+# --- launch templates (issue 18) -------------------------------------------------------------
+
+
+def visible_templates(caller, templates=None):
+    """Launch templates the caller's teams grant (by ref); a template grants nothing on its
+    action, which stays hidden unless granted itself."""
+    templates = LaunchTemplate.objects.all() if templates is None else templates
+    scope = teams.allowed_scope(caller.user)
+    return templates if scope == teams.ALL else templates.filter(ref__in=scope.templates)
+
+
+def find_template(caller, ref_or_id):
+    return by_ref_or_id(
+        visible_templates(caller), ref_or_id, f'Launch template "{ref_or_id}" not found'
+    )
 
 
 # --- executions and their events ------------------------------------------------------------

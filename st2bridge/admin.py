@@ -203,7 +203,11 @@ class TeamAdmin(StaffOnly, admin.ModelAdmin):
         team = team_admin.view_of(form.instance)
         # As through the API: core.st2.team.grant_changed for each grant added or removed.
         team_admin.grants_changed(
-            request.user.username, form.instance, team.members, before, (team.packs, team.actions)
+            request.user.username,
+            form.instance,
+            team.members,
+            before,
+            team_admin.grants_of_view(team),
         )
         if team.unregistered:
             self.message_user(

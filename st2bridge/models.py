@@ -460,6 +460,9 @@ class TeamAccess(models.Model):
     group = models.OneToOneField("auth.Group", on_delete=models.CASCADE, related_name="access")
     packs = models.JSONField(default=list, blank=True)  # pack refs
     actions = models.JSONField(default=list, blank=True)  # action refs ("pack.name")
+    # Launch templates (st2bridge.launch_templates) by ref: running a template is granted,
+    # its action is not (issue 18).
+    templates = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = "team access"
@@ -467,6 +470,42 @@ class TeamAccess(models.Model):
 
     def __str__(self):
         return f"access of {self.group}"
+
+
+class LaunchTemplate(IdModel):
+    """A launch template (issue 18, st2bridge.launch_templates): an action with some of its
+    parameters fixed and the others exposed, maybe narrowed. `version` is the number of its
+    current LaunchTemplateVersion, which holds the definition."""
+
+    ref = models.CharField(max_length=400, unique=True)
+    action_ref = models.CharField(max_length=400, db_index=True)
+    version = models.PositiveIntegerField()
+    created_by = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["ref"]
+
+
+class LaunchTemplateVersion(models.Model):
+    """One version of a launch template, never changed once written: an edit adds a version,
+    and executions name the version they ran with. Keyed by the template's ref, not a foreign
+    key, so that deleting a template keeps the versions its executions ran with (a template
+    created again under the same ref goes on numbering from there)."""
+
+    ref = models.CharField(max_length=400)
+    version = models.PositiveIntegerField()
+    # {"name", "description", "action", "parameters": {name: {"mode": ..., ...}}}
+    definition = models.JSONField()
+    created_by = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["ref", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["ref", "version"], name="one_template_version")
+        ]
 
 
 class ActionAlias(IdModel):

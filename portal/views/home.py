@@ -1,6 +1,7 @@
 """The home page: the sign-in form for anonymous visitors; for a signed-in user, a dashboard
 (running now, recent executions, recently fired rules, own keys expiring soon or just
-expired, a quick search) built from four API calls, whatever the size of the history."""
+expired, the launch templates they may run, a quick search) built from five API calls,
+whatever the size of the history."""
 
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from st2bridge.constants import KEY_EXPIRY_WARNING_DAYS
 RUNNING_SHOWN = 5
 RECENT_SHOWN = 10
 FIRED_SHOWN = 5
+TEMPLATES_SHOWN = 6  # launch templates the user may run (issue 18)
 KEYS_ASKED = 100  # the API's largest page: a user with more keys sees the first 100's expiries
 EXPIRY_SHOWN = timedelta(days=KEY_EXPIRY_WARNING_DAYS)  # either side of now
 
@@ -41,6 +43,8 @@ def dashboard(request):
         "fired": st2.list_enforcements(limit=FIRED_SHOWN),
         "expiry_available": bool(request.st2_extensions.get("apikey_expiry")),
     }
+    if request.st2_extensions.get("templates"):
+        context["templates"], context["templates_total"] = st2.list_templates(limit=TEMPLATES_SHOWN)
     if context["expiry_available"]:
         keys, _ = st2.list_api_keys(user=request.st2_user, limit=KEYS_ASKED)
         context["expiring"] = expiry_flagged(keys, timezone.now())
