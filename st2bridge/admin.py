@@ -177,6 +177,13 @@ class TeamAdmin(StaffOnly, admin.ModelAdmin):
         groups = super().get_queryset(request).select_related("access")
         return groups.annotate(member_count=Count("user"))
 
+    def delete_model(self, request, obj):
+        team_admin.delete_group(request.user.username, obj)
+
+    def delete_queryset(self, request, queryset):
+        for group in queryset:
+            team_admin.delete_group(request.user.username, group)
+
     @admin.display(description="members", ordering="member_count")
     def member_count(self, group):
         return group.member_count
@@ -190,9 +197,18 @@ class TeamAdmin(StaffOnly, admin.ModelAdmin):
         return ", ".join(_access(group).actions or []) or "-"
 
     def save_related(self, request, form, formsets, change):
+        before = team_admin.grants_of(Group.objects.get(pk=form.instance.pk))
         super().save_related(request, form, formsets, change)
         form.instance.user_set.set(form.cleaned_data["members"])
         team = team_admin.view_of(form.instance)
+        # As through the API: core.st2.team.grant_changed for each grant added or removed.
+        team_admin.grants_changed(
+            request.user.username,
+            form.instance,
+            team.members,
+            before,
+            team_admin.grants_of_view(team),
+        )
         if team.unregistered:
             self.message_user(
                 request,
