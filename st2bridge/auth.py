@@ -27,6 +27,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
+from . import audit
 from .addresses import throttle_key
 from .constants import SYSTEM_USER
 from .errors import InvalidInput, TooManyRequests, Unauthorized
@@ -51,6 +52,7 @@ class Caller:
     location: str  # "header" | "query" | "cookie" (event streams only)
     token: Token | None = None
     api_key: ApiKey | None = None
+    address: str = ""  # the client's, as addresses.login_address() finds it (the audit log's)
 
     @property
     def username(self):
@@ -80,6 +82,7 @@ def issue_token(username, password, address, ttl=None):
     user = authenticate(username=username, password=password) if username else None
     if user is None:
         record_login_failure(username, address)
+        audit.record(audit.Actor(username, address), "auth.signin_failed", "user", username)
         raise Unauthorized("Invalid or missing credentials")
     raw = secrets.token_hex(16)
     token = Token.objects.create(
@@ -87,7 +90,12 @@ def issue_token(username, password, address, ttl=None):
         token_hash=credential_hash(raw),
         expiry=timezone.now() + timedelta(seconds=ttl),
     )
+    audit.record(_actor(token, address), "auth.signin", "token", token.id)
     return token, raw
+
+
+def _actor(token, address):
+    return audit.Actor(token.user.username, address, audit.credential_of(token=token))
 
 
 def _checked_ttl(ttl):
@@ -124,6 +132,12 @@ def authenticate_token(raw):
 
 def revoke_token(raw):
     Token.objects.filter(token_hash=credential_hash(raw)).delete()
+
+
+def sign_out(token, address):
+    """End `token` (POST /auth/v1/tokens/revoke: whoever holds it may), from `address`."""
+    Token.objects.filter(pk=token.pk).delete()
+    audit.record(_actor(token, address), "auth.signout", "token", token.id)
 
 
 def issue_action_token(username, seconds, execution_id):

@@ -32,7 +32,7 @@ import yaml
 from cryptography.fernet import InvalidToken
 from django.conf import settings
 
-from . import access, config_schema, datastore
+from . import access, audit, config_schema, datastore
 from .errors import InvalidInput, NotFound
 from .models import ConfigSchema, Pack, PackConfig
 from .templating import datastore_context, render
@@ -211,6 +211,8 @@ def set_config(caller, pack, values):
     config_schema.check_values(pack, attributes, values)
     config = _save(pack, values, attributes)
     log.info("Config of pack %s set by %s", pack, caller.username)
+    shown = [config_schema.mask(c.values, attributes) if c else {} for c in (existing, config)]
+    audit.record(caller, "config.set", "config", pack, audit.diff(*shown, stored, values))
     return config
 
 

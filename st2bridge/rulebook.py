@@ -13,7 +13,7 @@ from cryptography.fernet import InvalidToken
 from django.db import transaction
 from django.db.models import F
 
-from . import access, bodies, catalog, datastore, params, teams, triggers
+from . import access, audit, bodies, catalog, datastore, params, teams, triggers
 from .bodies import check_body
 from .constants import MASK, SYSTEM_USER
 from .errors import AccessDenied, InvalidInput
@@ -168,7 +168,7 @@ def create_rule(caller, body):
     _check_may_run(caller, body)
     fields = checked_fields(body, staff=caller.is_admin)
     rule = Rule(**fields, created_by=caller.username, context={"user": caller.username})
-    return _save_new(rule, staff=caller.is_admin)
+    return _audited(caller, _save_new(rule, staff=caller.is_admin), None)
 
 
 def save_rule_from_disk(pack, body, metadata_file):
@@ -252,14 +252,37 @@ def bind_pending_triggers():
 def update_rule(caller, rule, body):
     access.require_owner(caller, rule.created_by, f'rule "{rule.ref}"')
     _check_may_run(caller, body, rule)
-    return _update(rule, body, caller.is_admin)
+    before = _audit_views(rule)
+    return _audited(caller, _update(rule, body, caller.is_admin), before)
 
 
 def delete_rule(caller, rule):
     access.require_owner(caller, rule.created_by, f'rule "{rule.ref}"')
+    before = _audit_views(rule)
     with transaction.atomic():
         rule.delete()
         triggers.release_trigger(rule.trigger_ref)
+    audit.record(caller, "rule.delete", "rule", rule.ref, audit.deleted(before[0]))
+
+
+def _audit_views(rule):
+    """(as shown, secrets masked; as stored, to tell which fields changed)."""
+    merged = merged_parameters_by_action([rule]).get(rule.action_ref)
+    return to_api(rule, merged=merged), to_api(rule, unmasked=True)
+
+
+def _audited(caller, rule, before):
+    """Record a rule's creation (`before` None) or change in the audit log; returns it."""
+    after = _audit_views(rule)
+    if before is None:
+        audit.record(caller, "rule.create", "rule", rule.ref, audit.created(after[0]))
+        return rule
+    changes = audit.diff(before[0], after[0], before[1], after[1])
+    verb = "update"
+    if set(changes) == {"enabled"}:
+        verb = "enable" if rule.enabled else "disable"
+    audit.record(caller, f"rule.{verb}", "rule", rule.ref, changes)
+    return rule
 
 
 def _check_may_run(caller, body, rule=None):

@@ -28,7 +28,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Prefetch, Q
 
-from . import access, teams
+from . import access, audit, teams
 from .bodies import check_body
 from .errors import InvalidInput, NotFound
 from .models import Action, Pack, TeamAccess
@@ -196,13 +196,14 @@ def create_team(caller, body):
         team = save_or_409(Group(name=name), f'Team "{name}" already exists.', unique="name")
         TeamAccess.objects.create(group=team, packs=packs, actions=actions)
         team.user_set.set(members)
-    return view_of(team)
+    return _audited(caller, "create", None, view_of(team))
 
 
 def update_team(caller, id_or_name, body):
     """Rename; and replace the members, packs or actions given."""
     _refuse_non_admin(caller)
     team = access.find_team(caller, id_or_name)
+    before = view_of(team)
     check_body(body, UPDATE_SCHEMA)
     team.name = check_name(body["name"])
     members = _users("members", body["members"]) if "members" in body else None
@@ -218,21 +219,25 @@ def update_team(caller, id_or_name, body):
             row.save(update_fields=list(grants))
         if members is not None:
             team.user_set.set(members)
-    return view_of(team)
+    return _audited(caller, "update", before, view_of(team))
 
 
 def delete_team(caller, id_or_name):
     """The team, its grants and its memberships; its members lose what it granted."""
     _refuse_non_admin(caller)
-    access.find_team(caller, id_or_name).delete()
+    team = access.find_team(caller, id_or_name)
+    before = view_of(team)
+    team.delete()
+    _audited(caller, "delete", before, None)
 
 
 def add_member(caller, id_or_name, username):
     """Add a user to a team (adding a member again changes nothing)."""
     _refuse_non_admin(caller)
     team = access.find_team(caller, id_or_name)
+    before = view_of(team)
     team.user_set.add(*_users("username", [username]))
-    return view_of(team)
+    return _audited(caller, "member_add", before, view_of(team))
 
 
 def remove_member(caller, id_or_name, username):
@@ -241,7 +246,18 @@ def remove_member(caller, id_or_name, username):
     member = team.user_set.filter(username=username).first()
     if member is None:
         raise NotFound(f'User "{username}" is not a member of team "{team.name}"')
+    before = view_of(team)
     team.user_set.remove(member)
+    _audited(caller, "member_remove", before, view_of(team))
+
+
+def _audited(caller, verb, before, after):
+    """Record a team's change in the audit log (TeamViews before and after, None when there
+    is none); returns `after`."""
+    shown = [{} if view is None else team_to_api(view) for view in (before, after)]
+    team_id = (after or before).id
+    audit.record(caller, f"team.{verb}", "team", team_id, audit.diff(*shown))
+    return after
 
 
 # --- who may run what -----------------------------------------------------------------------
