@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from .formats import isotime
 from .models import AuditRecord
 
 MAX_VALUE = 2000  # characters of JSON one before/after value may take in a record
@@ -129,3 +130,46 @@ def _short(value):
     if len(text) <= MAX_VALUE:
         return value
     return f"({len(text)} characters of JSON, not kept)"
+
+
+# --- reading (administrators only: access.visible_audit_records) ----------------------------
+
+# What the API and the portal filter by: query parameter -> lookup. `action` is a whole action
+# ("rule.update") or a kind of object ("rule": every rule.* action).
+FILTERS = {
+    "user": "actor",
+    "object_type": "object_type",
+    "object_id": "object_id",
+    "timestamp_gt": "at__gt",
+    "timestamp_lt": "at__lt",
+}
+
+
+def filtered(records, action=None, before_id=None, **lookups):
+    """`records` narrowed by FILTERS' `lookups`, an `action` (or its object type) and
+    `before_id` (only older records: how an export pages without offsets), newest first."""
+    records = records.filter(**lookups)
+    if action:
+        records = (
+            records.filter(action=action)
+            if "." in action
+            else records.filter(action__startswith=f"{action}.")
+        )
+    if before_id is not None:
+        records = records.filter(pk__lt=before_id)
+    return records.order_by("-pk")
+
+
+def to_api(record):
+    """An AuditRecord as the API answers it (st2bridge.shapes.AUDIT_RECORD)."""
+    return {
+        "id": str(record.pk),
+        "timestamp": isotime(record.at),
+        "user": record.actor,
+        "action": record.action,
+        "address": record.address,
+        "credential": record.credential,
+        "object_type": record.object_type,
+        "object_id": record.object_id,
+        "changes": record.changes,
+    }

@@ -14,6 +14,7 @@ from st2bridge import (
     alias_execution,
     aliases,
     apikeys,
+    audit,
     catalog,
     datastore,
     executions,
@@ -599,6 +600,22 @@ def team_paths():
     }
 
 
+def audit_paths():
+    """The audit log (an extension: st2bridge/api/audit.py), read-only."""
+    parameters = [
+        *filters(["action", *audit.FILTERS]),
+        query("before_id", {"type": "integer"}, "only records older than this id"),
+        *PAGING,
+    ]
+    listed = {"type": "array", "items": ref("AuditRecord")}
+    summary = "The audit log, newest first (administrators only)"
+    return {
+        "/api/v1/audit": {
+            "get": operation(summary, 200, listed, errors=(403,), parameters=parameters)
+        }
+    }
+
+
 def with_unversioned(documented):
     """`documented`, and each /auth/v1 and /stream/v1 path without its version as well, as
     st2auth and st2stream serve them (st2web calls those with no `hosts` configured)."""
@@ -814,7 +831,9 @@ def document():
     return {
         "openapi": "3.1.0",
         "info": {"title": "StackStorm-compatible API (embedded)", "version": API_VERSION},
-        "paths": with_unversioned(merged_paths(paths(), view_paths(), team_paths(), more_paths())),
+        "paths": with_unversioned(
+            merged_paths(paths(), view_paths(), team_paths(), audit_paths(), more_paths())
+        ),
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {
