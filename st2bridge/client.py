@@ -390,6 +390,13 @@ class St2Client:
         """(packs and actions matching every word of `q`, total), for an admin to grant."""
         return self._page("/grantables", limit, offset, {"q": q, "kind": kind})
 
+    # --- the audit log (an extension: GET /api/v1/audit, administrators) -------------------
+
+    def list_audit(self, limit=50, offset=0, **filters):
+        """(records, total) of one page of the audit log, newest first; `before_id` pages
+        by id (an export's way: new records do not shift it)."""
+        return self._page("/audit", limit, offset, filters)
+
 
 def _error_for(response):
     try:
