@@ -8,7 +8,8 @@ through the API) and the st2 CLI are all recorded by the same line:
 
 - `by`: the API's Caller (st2bridge.auth: its user, the address it called from and its token
   or API key), or an Actor for events with no caller yet (sign-in, sign-out).
-- `action`: "<object type>.<verb>", from ACTIONS (the page and the API filter by them).
+- `action`: "<object type>.<verb>", one of ACTIONS (add a new one there: anything else is a
+  ValueError, so that a typo cannot hide records from the filters).
 - `changes`: {field: [before, after]}: built by created(), deleted() or diff() from the
   objects as the API shows them to someone without show_secrets (secret parameters and
   config items masked); datastore values are never passed, only names. A value whose JSON is
@@ -29,32 +30,34 @@ from .models import AuditRecord
 
 MAX_VALUE = 2000  # characters of JSON one before/after value may take in a record
 
-ACTIONS = (
-    "auth.signin",
-    "auth.signin_failed",
-    "auth.signout",
-    "apikey.create",
-    "apikey.update",
-    "apikey.enable",
-    "apikey.disable",
-    "apikey.delete",
-    "apikey.revoke",  # an administrator disabled or deleted someone else's key
-    "execution.launch",
-    "execution.cancel",
-    "execution.rerun",
-    "rule.create",
-    "rule.update",
-    "rule.enable",
-    "rule.disable",
-    "rule.delete",
-    "key.set",
-    "key.delete",
-    "team.create",
-    "team.update",
-    "team.delete",
-    "team.member_add",
-    "team.member_remove",
-    "config.set",
+ACTIONS = frozenset(
+    (
+        "auth.signin",
+        "auth.signin_failed",
+        "auth.signout",
+        "apikey.create",
+        "apikey.update",
+        "apikey.enable",
+        "apikey.disable",
+        "apikey.delete",
+        "apikey.revoke",  # an administrator disabled or deleted someone else's key
+        "execution.launch",
+        "execution.cancel",
+        "execution.rerun",
+        "rule.create",
+        "rule.update",
+        "rule.enable",
+        "rule.disable",
+        "rule.delete",
+        "key.set",
+        "key.delete",
+        "team.create",
+        "team.update",
+        "team.delete",
+        "team.member_add",
+        "team.member_remove",
+        "config.set",
+    )
 )
 
 
@@ -84,6 +87,8 @@ def actor_of(by):
 
 def record(by, action, object_type="", object_id="", changes=None):
     """Record one event (see the module's docstring); returns the AuditRecord."""
+    if action not in ACTIONS:
+        raise ValueError(f"{action!r} is not an audited action (st2bridge.audit.ACTIONS)")
     actor = actor_of(by)
     return AuditRecord.objects.create(
         at=timezone.now(),

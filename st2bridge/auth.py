@@ -82,7 +82,6 @@ def issue_token(username, password, address, ttl=None):
     user = authenticate(username=username, password=password) if username else None
     if user is None:
         record_login_failure(username, address)
-        audit.record(audit.Actor(username, address), "auth.signin_failed", "user", username)
         raise Unauthorized("Invalid or missing credentials")
     raw = secrets.token_hex(16)
     token = Token.objects.create(
@@ -237,10 +236,12 @@ def refuse_if_throttled(username, address):
 
 
 def record_login_failure(username, address):
-    """Count a wrong password for `username` from `address` (and forget expired failures)."""
+    """Count a wrong password for `username` from `address` (and forget expired failures);
+    the audit log keeps it (the name tried, never the password)."""
     cutoff = timezone.now() - timedelta(seconds=settings.ST2_LOGIN_FAILURE_WINDOW)
     LoginFailure.objects.filter(at__lt=cutoff).delete()
     LoginFailure.objects.create(username=username[:150], address=throttle_key(address))
+    audit.record(audit.Actor(username, address), "auth.signin_failed", "user", username)
 
 
 def _latest(failures, limit):

@@ -468,11 +468,12 @@ class AuditQuerySet(models.QuerySet):
 
 class AuditRecord(models.Model):
     """One audited event (st2bridge.audit): who (`actor`, a username; the name tried for a
-    failed sign-in), from where (`address`), with which credential (`credential`: "token:<id>"
-    or "apikey:<id>", never the secret), what (`action`, e.g. "execution.launch") to which
-    object (`object_type`, `object_id`: an id or a ref) and `changes` ({field: [before,
-    after]}, secrets masked). Append-only: save() of an existing record and delete() raise,
-    and so does a queryset's update(); on SQLite and PostgreSQL a trigger refuses UPDATE."""
+    failed sign-in), from where (`address`), with which credential (`credential`: "token:<id>",
+    "apikey:<id>", or "session" in the Django admin; never the secret), what (`action`, e.g.
+    "execution.launch") to which object (`object_type`, `object_id`: an id or a ref) and
+    `changes` ({field: [before, after]}, secrets masked). Append-only: save() of an existing
+    record and delete() raise, and so does a queryset's update(); on SQLite and PostgreSQL a
+    trigger refuses UPDATE."""
 
     at = models.DateTimeField(db_index=True)
     actor = models.CharField(max_length=150, db_index=True)

@@ -196,7 +196,7 @@ def create_team(caller, body):
         team = save_or_409(Group(name=name), f'Team "{name}" already exists.', unique="name")
         TeamAccess.objects.create(group=team, packs=packs, actions=actions)
         team.user_set.set(members)
-    return _audited(caller, "create", None, view_of(team))
+    return audited(caller, "create", None, view_of(team))
 
 
 def update_team(caller, id_or_name, body):
@@ -219,7 +219,7 @@ def update_team(caller, id_or_name, body):
             row.save(update_fields=list(grants))
         if members is not None:
             team.user_set.set(members)
-    return _audited(caller, "update", before, view_of(team))
+    return audited(caller, "update", before, view_of(team))
 
 
 def delete_team(caller, id_or_name):
@@ -228,7 +228,7 @@ def delete_team(caller, id_or_name):
     team = access.find_team(caller, id_or_name)
     before = view_of(team)
     team.delete()
-    _audited(caller, "delete", before, None)
+    audited(caller, "delete", before, None)
 
 
 def add_member(caller, id_or_name, username):
@@ -237,7 +237,7 @@ def add_member(caller, id_or_name, username):
     team = access.find_team(caller, id_or_name)
     before = view_of(team)
     team.user_set.add(*_users("username", [username]))
-    return _audited(caller, "member_add", before, view_of(team))
+    return audited(caller, "member_add", before, view_of(team))
 
 
 def remove_member(caller, id_or_name, username):
@@ -248,15 +248,15 @@ def remove_member(caller, id_or_name, username):
         raise NotFound(f'User "{username}" is not a member of team "{team.name}"')
     before = view_of(team)
     team.user_set.remove(member)
-    _audited(caller, "member_remove", before, view_of(team))
+    audited(caller, "member_remove", before, view_of(team))
 
 
-def _audited(caller, verb, before, after):
+def audited(by, verb, before, after):
     """Record a team's change in the audit log (TeamViews before and after, None when there
-    is none); returns `after`."""
+    is none), by a Caller or an audit.Actor (the Django admin's); returns `after`."""
     shown = [{} if view is None else team_to_api(view) for view in (before, after)]
     team_id = (after or before).id
-    audit.record(caller, f"team.{verb}", "team", team_id, audit.diff(*shown))
+    audit.record(by, f"team.{verb}", "team", team_id, audit.diff(*shown))
     return after
 
 

@@ -12,7 +12,7 @@ from st2bridge import audit
 from st2bridge.models import AppendOnly, AuditRecord
 
 from .catalog_support import register_bundled_packs
-from .conftest import basic, login
+from .conftest import PASSWORD, basic, login
 
 pytestmark = pytest.mark.django_db
 MASK = "********"
@@ -394,3 +394,49 @@ def test_retention_purges_old_records_and_keeps_young_ones(admin_user, settings)
     assert reports["audit records"] == 2
     left = AuditRecord.objects.filter(actor="admin").order_by("at")
     assert [(now - r.at).days for r in left] == [29, 1]
+
+
+# --- the Django admin: its sign-in and its team changes --------------------------------------
+
+
+def test_the_django_admins_sign_in_and_team_changes_are_recorded(admin_user, alice):
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    from .test_portal_teams import TEAMS, team_form
+
+    client = Client(REMOTE_ADDR="192.0.2.4")
+    bad = client.post("/admin/login/", {"username": "admin", "password": CANARY})
+    assert bad.status_code == 200
+    assert (
+        client.post("/admin/login/", {"username": "admin", "password": PASSWORD}).status_code == 302
+    )
+    failed, signed_in = AuditRecord.objects.filter(action__startswith="auth.").order_by("pk")
+    assert (failed.action, failed.actor, failed.address) == (
+        "auth.signin_failed",
+        "admin",
+        "192.0.2.4",
+    )
+    assert (signed_in.action, signed_in.credential) == ("auth.signin", "session")
+
+    assert client.post(f"{TEAMS}add/", team_form("ops", [alice], packs="demo")).status_code == 302
+    team = Group.objects.get(name="ops")
+    changed = team_form("ops", [alice], packs="demo", actions="core.local")
+    changed["access-INITIAL_FORMS"] = "1"
+    changed["access-0-id"] = str(team.access.pk)
+    changed["access-0-group"] = str(team.pk)
+    assert client.post(f"{TEAMS}{team.pk}/change/", changed).status_code == 302
+    assert client.post(f"{TEAMS}{team.pk}/delete/", {"post": "yes"}).status_code == 302
+    records = AuditRecord.objects.filter(object_type="team").order_by("pk")
+    assert [r.action for r in records] == ["team.create", "team.update", "team.delete"]
+    assert {(r.actor, r.address, r.credential, r.object_id) for r in records} == {
+        ("admin", "192.0.2.4", "session", str(team.pk))
+    }
+    assert records[0].changes["members"] == [None, ["alice"]]
+    assert records[1].changes == {"actions": [[], ["core.local"]]}
+    assert CANARY not in json.dumps(list(AuditRecord.objects.values("changes")))
+
+
+def test_an_unknown_action_is_refused(alice):
+    with pytest.raises(ValueError, match="not an audited action"):
+        audit.record(audit.Actor("alice"), "rule.updated")
