@@ -174,3 +174,16 @@ def test_the_portal_offers_no_way_to_change_or_delete_a_record(history):
         assert getattr(history, method)("/audit/export.csv").status_code == 405
         assert getattr(history, method)(f"/audit/{record}").status_code == 404
     assert list(AuditRecord.objects.values()) == before
+
+
+def test_in_front_of_a_stackstorm_server_the_page_says_it_has_no_audit_log(
+    portal, admin_user, monkeypatch
+):
+    admin = browser("admin")
+    assert 'href="/audit"' in admin.get("/").content.decode()
+    monkeypatch.setattr("portal.access.extensions", lambda client: {})  # StackStorm's answer
+    page = admin.get("/audit")
+    assert page.status_code == 200
+    assert "Not available with this StackStorm server." in page.content.decode()
+    assert admin.get("/audit/export.csv").status_code == 404
+    assert 'href="/audit"' not in admin.get("/").content.decode()

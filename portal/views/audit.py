@@ -45,14 +45,22 @@ def audit_filters(query):
 
 
 def _refuse_non_admin(request):
+    """403 for anyone but administrators; where the server keeps no audit log (a StackStorm
+    server: no "audit" extension), the page saying so, and a 404 for the exports."""
     if not request.st2_is_admin:
         raise PermissionDenied("Only administrators may read the audit log.")
+    if not request.st2_extensions.get("audit"):
+        status = 200 if request.resolver_match.url_name == "audit" else 404
+        return render(request, "portal/audit/unavailable.html", status=status)
+    return None
 
 
 @require_GET
 @st2_login_required
 def audit_list(request):
-    _refuse_non_admin(request)
+    refused = _refuse_non_admin(request)
+    if refused:
+        return refused
     shown, api_filters, errors = audit_filters(request.GET)
     page = page_number(request.GET)
     records, total = [], 0
@@ -79,7 +87,9 @@ def _row(record):
 def audit_export(request, kind):
     """The filtered records as CSV or JSON, newest first, streamed. The first page is read
     here, so that a refusal is a page of its own; the rest as the response is sent."""
-    _refuse_non_admin(request)
+    refused = _refuse_non_admin(request)
+    if refused:
+        return refused
     shown, api_filters, errors = audit_filters(request.GET)
     if errors:
         return audit_list(request)
