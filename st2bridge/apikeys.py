@@ -4,6 +4,7 @@ may do, is st2bridge.access's."""
 from datetime import UTC
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
@@ -74,15 +75,17 @@ def create_key(caller, body):
         raw, key_hash = new_api_key()
     fields = {"id": body["id"]} if body.get("id") else {}
     _check_unused(key_hash, body.get("id"))
-    api_key = ApiKey.objects.create(
-        user=owner,
-        key_hash=key_hash,
-        metadata=body.get("metadata") or {},
-        enabled=body.get("enabled", True),
-        expires_at=_expiry(body.get("expires_at")),
-        **fields,
-    )
-    audit.record(caller, "apikey.create", "apikey", api_key.id, audit.created(_shown(api_key)))
+    expires_at = _expiry(body.get("expires_at"))
+    with transaction.atomic():
+        api_key = ApiKey.objects.create(
+            user=owner,
+            key_hash=key_hash,
+            metadata=body.get("metadata") or {},
+            enabled=body.get("enabled", True),
+            expires_at=expires_at,
+            **fields,
+        )
+        audit.record(caller, "apikey.create", "apikey", api_key.id, audit.created(_shown(api_key)))
     return api_key, raw
 
 
@@ -108,21 +111,23 @@ def update_key(caller, api_key, body):
         api_key.enabled = body["enabled"]
     if "expires_at" in body:
         api_key.expires_at = _expiry(body["expires_at"], api_key.expires_at)
-    api_key.save(update_fields=["user", "metadata", "enabled", "expires_at"])
     changes = audit.diff(before, _shown(api_key))
     verb = "update"
     if set(changes) == {"enabled"}:
         verb = "enable" if api_key.enabled else _disable(caller, api_key)
-    audit.record(caller, f"apikey.{verb}", "apikey", api_key.id, changes)
+    with transaction.atomic():
+        api_key.save(update_fields=["user", "metadata", "enabled", "expires_at"])
+        audit.record(caller, f"apikey.{verb}", "apikey", api_key.id, changes)
     return api_key
 
 
 def delete_key(caller, api_key):
     """DELETE /apikeys/{id}: the key (found by find_key) is gone."""
     before = _shown(api_key)
-    api_key.delete()
     verb = _disable(caller, api_key, "delete")
-    audit.record(caller, f"apikey.{verb}", "apikey", before["id"], audit.deleted(before))
+    with transaction.atomic():
+        api_key.delete()
+        audit.record(caller, f"apikey.{verb}", "apikey", before["id"], audit.deleted(before))
 
 
 def _disable(caller, api_key, verb="disable"):

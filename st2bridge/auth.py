@@ -24,6 +24,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -84,12 +85,13 @@ def issue_token(username, password, address, ttl=None):
         record_login_failure(username, address)
         raise Unauthorized("Invalid or missing credentials")
     raw = secrets.token_hex(16)
-    token = Token.objects.create(
-        user=user,
-        token_hash=credential_hash(raw),
-        expiry=timezone.now() + timedelta(seconds=ttl),
-    )
-    audit.record(_actor(token, address), "auth.signin", "token", token.id)
+    with transaction.atomic():
+        token = Token.objects.create(
+            user=user,
+            token_hash=credential_hash(raw),
+            expiry=timezone.now() + timedelta(seconds=ttl),
+        )
+        audit.record(_actor(token, address), "auth.signin", "token", token.id)
     return token, raw
 
 
@@ -135,8 +137,9 @@ def revoke_token(raw):
 
 def sign_out(token, address):
     """End `token` (POST /auth/v1/tokens/revoke: whoever holds it may), from `address`."""
-    Token.objects.filter(pk=token.pk).delete()
-    audit.record(_actor(token, address), "auth.signout", "token", token.id)
+    with transaction.atomic():
+        Token.objects.filter(pk=token.pk).delete()
+        audit.record(_actor(token, address), "auth.signout", "token", token.id)
 
 
 def issue_action_token(username, seconds, execution_id):
@@ -239,9 +242,10 @@ def record_login_failure(username, address):
     """Count a wrong password for `username` from `address` (and forget expired failures);
     the audit log keeps it (the name tried, never the password)."""
     cutoff = timezone.now() - timedelta(seconds=settings.ST2_LOGIN_FAILURE_WINDOW)
-    LoginFailure.objects.filter(at__lt=cutoff).delete()
-    LoginFailure.objects.create(username=username[:150], address=throttle_key(address))
-    audit.record(audit.Actor(username, address), "auth.signin_failed", "user", username)
+    with transaction.atomic():
+        LoginFailure.objects.filter(at__lt=cutoff).delete()
+        LoginFailure.objects.create(username=username[:150], address=throttle_key(address))
+        audit.record(audit.Actor(username, address), "auth.signin_failed", "user", username)
 
 
 def _latest(failures, limit):

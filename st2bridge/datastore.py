@@ -12,6 +12,7 @@ from datetime import timedelta
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Left
 from django.utils import timezone
@@ -199,11 +200,12 @@ def set_item(caller, name, body, scope=None):
     }
     purge_expired()
     owner = owner if scope == USER else ""
-    item, _ = KeyValuePair.objects.update_or_create(
-        scope=scope, owner=owner, name=name, defaults=fields
-    )
+    with transaction.atomic():
+        item, _ = KeyValuePair.objects.update_or_create(
+            scope=scope, owner=owner, name=name, defaults=fields
+        )
+        audit.record(caller, "key.set", "key", _audit_ref(item), {"secret": [None, secret]})
     log.info("Datastore item set: %s %s:%s by %s", scope, owner, name, caller.username)
-    audit.record(caller, "key.set", "key", _audit_ref(item), {"secret": [None, secret]})
     return item
 
 
@@ -212,9 +214,10 @@ def delete_item(caller, name, *, scope=None, user=None):
     _check_write(caller, scope)
     purge_expired()
     item = _live_item(scope, owner, name)
-    item.delete()
+    with transaction.atomic():
+        item.delete()
+        audit.record(caller, "key.delete", "key", _audit_ref(item))
     log.info("Datastore item deleted: %s %s:%s by %s", scope, owner, name, caller.username)
-    audit.record(caller, "key.delete", "key", _audit_ref(item))
 
 
 def _audit_ref(item):

@@ -196,7 +196,7 @@ def create_team(caller, body):
         team = save_or_409(Group(name=name), f'Team "{name}" already exists.', unique="name")
         TeamAccess.objects.create(group=team, packs=packs, actions=actions)
         team.user_set.set(members)
-    return audited(caller, "create", None, view_of(team))
+        return audited(caller, "create", None, view_of(team))
 
 
 def update_team(caller, id_or_name, body):
@@ -219,7 +219,7 @@ def update_team(caller, id_or_name, body):
             row.save(update_fields=list(grants))
         if members is not None:
             team.user_set.set(members)
-    return audited(caller, "update", before, view_of(team))
+        return audited(caller, "update", before, view_of(team))
 
 
 def delete_team(caller, id_or_name):
@@ -227,8 +227,9 @@ def delete_team(caller, id_or_name):
     _refuse_non_admin(caller)
     team = access.find_team(caller, id_or_name)
     before = view_of(team)
-    team.delete()
-    audited(caller, "delete", before, None)
+    with transaction.atomic():
+        team.delete()
+        audited(caller, "delete", before, None)
 
 
 def add_member(caller, id_or_name, username):
@@ -236,8 +237,10 @@ def add_member(caller, id_or_name, username):
     _refuse_non_admin(caller)
     team = access.find_team(caller, id_or_name)
     before = view_of(team)
-    team.user_set.add(*_users("username", [username]))
-    return audited(caller, "member_add", before, view_of(team))
+    users = _users("username", [username])
+    with transaction.atomic():
+        team.user_set.add(*users)
+        return audited(caller, "member_add", before, view_of(team))
 
 
 def remove_member(caller, id_or_name, username):
@@ -247,8 +250,9 @@ def remove_member(caller, id_or_name, username):
     if member is None:
         raise NotFound(f'User "{username}" is not a member of team "{team.name}"')
     before = view_of(team)
-    team.user_set.remove(member)
-    audited(caller, "member_remove", before, view_of(team))
+    with transaction.atomic():
+        team.user_set.remove(member)
+        audited(caller, "member_remove", before, view_of(team))
 
 
 def audited(by, verb, before, after):

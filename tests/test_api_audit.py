@@ -440,3 +440,43 @@ def test_the_django_admins_sign_in_and_team_changes_are_recorded(admin_user, ali
 def test_an_unknown_action_is_refused(alice):
     with pytest.raises(ValueError, match="not an audited action"):
         audit.record(audit.Actor("alice"), "rule.updated")
+
+
+# --- no change without its record ------------------------------------------------------------
+
+
+class Refused(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("model", "call"),
+    [
+        ("Token", lambda alice_api: login("alice")),
+        ("ApiKey", lambda api: api.post("/api/v1/apikeys", {}, format="json")),
+        (
+            "Execution",
+            lambda api: api.post("/api/v1/executions", {"action": "core.noop"}, format="json"),
+        ),
+        ("Rule", lambda api: api.post("/api/v1/rules", rule_body(), format="json")),
+        (
+            "KeyValuePair",
+            lambda api: api.put(
+                "/api/v1/keys/k", {"name": "k", "value": "v", "scope": "user"}, format="json"
+            ),
+        ),
+    ],
+)
+def test_a_change_whose_record_fails_is_rolled_back(alice_api, monkeypatch, model, call):
+    from django.apps import apps
+
+    rows = apps.get_model("st2bridge", model).objects
+    before = rows.count()
+
+    def refuse(**fields):
+        raise Refused(fields["action"])
+
+    monkeypatch.setattr(AuditRecord.objects, "create", refuse)
+    with pytest.raises(Refused):
+        call(alice_api)
+    assert rows.count() == before
