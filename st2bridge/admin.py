@@ -201,6 +201,8 @@ class TeamAdmin(StaffOnly, admin.ModelAdmin):
         team = team_admin.view_of(form.instance)
         verb = "update" if change else "create"
         team_admin.audited(_actor(request), verb, form.audit_before, team)
+        # As through the API: core.st2.team.grant_changed for each grant added or removed.
+        team_admin.grants_changed(request.user.username, form.audit_before, team)
         if team.unregistered:
             self.message_user(
                 request,
@@ -213,10 +215,7 @@ class TeamAdmin(StaffOnly, admin.ModelAdmin):
         self.delete_queryset(request, Group.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset):
-        teams = team_admin.describe(team_admin.with_details(queryset))
-        super().delete_queryset(request, queryset)
-        for team in teams:
-            team_admin.audited(_actor(request), "delete", team, None)
+        team_admin.delete_groups(_actor(request), queryset)
 
 
 def _actor(request):

@@ -110,13 +110,17 @@ def update_key(caller, api_key, body):
     if "enabled" in body:
         api_key.enabled = body["enabled"]
     if "expires_at" in body:
-        api_key.expires_at = _expiry(body["expires_at"], api_key.expires_at)
+        expires_at = _expiry(body["expires_at"], api_key.expires_at)
+        if expires_at != api_key.expires_at:  # a new expiry is announced again, once
+            api_key.expires_at, api_key.expiry_warned_at = expires_at, None
     changes = audit.diff(before, _shown(api_key))
     verb = "update"
     if set(changes) == {"enabled"}:
         verb = "enable" if api_key.enabled else _disable(caller, api_key)
     with transaction.atomic():
-        api_key.save(update_fields=["user", "metadata", "enabled", "expires_at"])
+        api_key.save(
+            update_fields=["user", "metadata", "enabled", "expires_at", "expiry_warned_at"]
+        )
         audit.record(caller, f"apikey.{verb}", "apikey", api_key.id, changes)
     return api_key
 

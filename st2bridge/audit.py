@@ -57,6 +57,9 @@ ACTIONS = frozenset(
         "team.member_add",
         "team.member_remove",
         "config.set",
+        "template.create",  # launch templates; an import records a create or an update
+        "template.update",
+        "template.delete",
     )
 )
 

@@ -397,6 +397,44 @@ class St2Client:
         by id (an export's way: new records do not shift it)."""
         return self._page("/audit", limit, offset, filters)
 
+    # --- launch templates (an extension: extensions()["templates"]; api/templates.py) --------
+
+    def list_templates(self, limit=50, offset=0, **filters):
+        """(templates, total): every one for an admin, else those the caller's teams grant."""
+        return self._page("/templates", limit, offset, filters)
+
+    def get_template(self, ref):
+        return self._get(f"/templates/{_path(ref)}").json()
+
+    def create_template(self, template):
+        return self._request("POST", f"{self.api_url}/templates", json=template).json()
+
+    def update_template(self, ref, template):
+        """A new version of the template."""
+        url = f"{self.api_url}/templates/{_path(ref)}"
+        return self._request("PUT", url, json=template).json()
+
+    def delete_template(self, ref):
+        self._request("DELETE", f"{self.api_url}/templates/{_path(ref)}")
+
+    def run_template(self, ref, parameters=None):
+        """The new execution; only the template's exposed parameters may be given."""
+        url = f"{self.api_url}/templates/{_path(ref)}/run"
+        return self._request("POST", url, json={"parameters": parameters or {}}).json()
+
+    def export_template(self, ref):
+        """The template as a YAML document (text)."""
+        return self._get(f"/templates/{_path(ref)}/export").text
+
+    def import_template(self, text):
+        """The template a YAML document describes, created or given a new version."""
+        headers = {"Content-Type": "application/x-yaml; charset=utf-8"}
+        url = f"{self.api_url}/templates/import"
+        return self._request("POST", url, data=text.encode(), headers=headers).json()
+
+    def template_versions(self, ref):
+        return self._get(f"/templates/{_path(ref)}/versions", {"limit": 100}).json()
+
 
 def _error_for(response):
     try:

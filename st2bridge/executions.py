@@ -63,13 +63,16 @@ def merged_parameters(execution):
 # started it), dropped from what callers send in `context` or the St2-Context header: taken
 # from a caller they would forge an identity (user, api_user, parent: st2kv.user lookups and
 # the run-as user are read from them), a provenance (rule, trigger_instance, re-run,
-# trace_context, chat sources) or lift a guard (rule_depth: a negative depth lengthens a
-# self-triggering chain past ST2_RULE_CHAIN_LIMIT). Anything else a caller sends is kept;
+# trace_context, chat sources, the launch template: History filters by it, re-runs go
+# through it, and a forged one would fire core.st2.template.execution_failed for others'
+# rules) or lift a guard (rule_depth: a negative depth lengthens a self-triggering chain past
+# ST2_RULE_CHAIN_LIMIT). Anything else a caller sends is kept;
 # an administrator's `api_user` too (launch(): a chat bot says for whom it runs an action).
 RESERVED_CONTEXT_KEYS = frozenset(
     {
         "user", "api_user", "pack", "parent", "rule", "rule_depth", "trigger_instance",
         "trace_context", "re-run", "source_channel", "source_context", "action_alias_ref",
+        "template",
     }
 )  # fmt: skip
 
@@ -285,7 +288,13 @@ def re_run(caller, execution, body):
     """A new execution of the same action with the original parameters, overrides on top.
     Secrets are reused on the server only; they never travel back through the client. What
     the new execution carries counts as sent by the caller: runner parameters only staff may
-    set are refused to others (403) even when the original carried them."""
+    set are refused to others (403) even when the original carried them. An execution of a
+    launch template is re-run through its template (st2bridge.launch_templates.re_run): here,
+    it is refused, so that no caller reaches its action's parameters this way."""
+    if (execution.context or {}).get("template"):
+        raise InvalidInput(
+            f'Execution "{execution.id}" ran a launch template: re-run it through the template.'
+        )
     teams.check_may_run(caller.user, execution.action_ref)
     check_body(body, RERUN_SCHEMA)
     merged = merged_parameters(execution)
@@ -333,8 +342,11 @@ FILTER_FIELDS = {
     "trigger_type": "origin__trigger_type__name",
     "trigger_instance": "trigger_instance_id",
     "user": "user",
+    # An extension (GET /extensions: execution_template_filter): the launch template run.
+    "template": "context__template__ref",
 }
-UNLISTED_FILTERS = ("parent", "timestamp", "liveaction", "trigger_instance")  # one per row
+# Not listed by /executions/views/filters: one value per row, or not StackStorm's (template).
+UNLISTED_FILTERS = ("parent", "timestamp", "liveaction", "trigger_instance", "template")
 
 
 def filter_values(executions, types=()):

@@ -278,6 +278,33 @@ def test_team_and_grant_changes_are_recorded(admin_api, alice, bob):
     assert changes["team.delete"]["name"] == ["ops", None]
 
 
+def test_launch_template_creation_change_and_deletion_are_recorded(admin_api):
+    template = {
+        "ref": "ops.say_hi",
+        "name": "Say hi",
+        "action": "core.local",
+        "parameters": {"cmd": {"mode": "fixed", "value": "echo hi", "shown": True}},
+    }
+    assert admin_api.post("/api/v1/templates", template, format="json").status_code == 201
+    template["parameters"]["cmd"]["value"] = "echo hello"
+    url = "/api/v1/templates/ops.say_hi"
+    assert admin_api.put(url, template, format="json").status_code == 200
+    assert admin_api.delete(url).status_code == 204
+    found = records(admin_api, object_type="template")
+    assert [r["action"] for r in found] == ["template.delete", "template.update", "template.create"]
+    assert {r["object_id"] for r in found} == {"ops.say_hi"}
+    changes = {r["action"]: r["changes"] for r in found}
+    assert changes["template.create"]["action"] == [None, "core.local"]
+    fixed = {"mode": "fixed", "shown": True}
+    assert changes["template.update"] == {
+        "parameters": [
+            {"cmd": {**fixed, "value": "echo hi"}},
+            {"cmd": {**fixed, "value": "echo hello"}},
+        ]
+    }
+    assert changes["template.delete"]["name"] == ["Say hi", None]
+
+
 # --- pack configs ---------------------------------------------------------------------------
 
 

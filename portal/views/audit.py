@@ -19,7 +19,7 @@ from st2bridge.client import St2Client
 
 # The kinds of object the action filter offers ("rule" finds every rule.* action); a whole
 # action ("rule.update") may be typed too.
-KINDS = ("auth", "apikey", "execution", "rule", "key", "team", "config")
+KINDS = ("auth", "apikey", "execution", "rule", "key", "team", "config", "template")
 TEXT_FILTERS = ("user", "action", "object_id")
 FILTER_CHARS = 255
 EXPORT_MAX_ROWS = 10_000  # an export's bound: narrow the filters for more

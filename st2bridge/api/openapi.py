@@ -19,6 +19,7 @@ from st2bridge import (
     datastore,
     executions,
     inquiries,
+    launch_templates,
     lifecycle,
     pack_management,
     policies,
@@ -616,6 +617,59 @@ def audit_paths():
     }
 
 
+# --- launch templates (an extension: st2bridge/api/templates.py) ------------------------------
+
+
+def template_paths():
+    template = [path("ref_or_id", "ops.restart_staging")]
+    yaml_text = {"application/x-yaml": {"schema": STRING}}
+    return {
+        "/api/v1/templates": {
+            "get": listing("LaunchTemplate", {"action": "action"}),
+            "post": create("LaunchTemplate", launch_templates.SCHEMA),
+        },
+        "/api/v1/templates/import": {
+            "post": {
+                **operation(
+                    "Create a launch template, or a new version of it, from a YAML document "
+                    "(administrators; 200 when it existed)",
+                    201,
+                    ref("LaunchTemplate"),
+                    errors=(403, 409, 413),
+                ),
+                "requestBody": {"required": True, "content": yaml_text},
+            }
+        },
+        "/api/v1/templates/{ref_or_id}": {
+            "parameters": template,
+            "get": detail("LaunchTemplate"),
+            "put": update("LaunchTemplate", launch_templates.SCHEMA),
+            "delete": delete("LaunchTemplate"),
+        },
+        "/api/v1/templates/{ref_or_id}/run": {
+            "parameters": template,
+            "post": create("Execution", launch_templates.RUN_SCHEMA, errors=(403, 404, 413)),
+        },
+        "/api/v1/templates/{ref_or_id}/export": {
+            "parameters": template,
+            "get": operation(
+                "The template as a YAML document (administrators)",
+                200,
+                errors=(403, 404),
+                media="application/x-yaml",
+            ),
+        },
+        "/api/v1/templates/{ref}/versions": {
+            "parameters": [path("ref", "ops.restart_staging")],
+            "get": listing("LaunchTemplateVersion"),
+        },
+        "/api/v1/templates/{ref}/versions/{number}": {
+            "parameters": [path("ref", "ops.restart_staging"), path("number", "1")],
+            "get": detail("LaunchTemplateVersion", errors=(403, 404)),
+        },
+    }
+
+
 def with_unversioned(documented):
     """`documented`, and each /auth/v1 and /stream/v1 path without its version as well, as
     st2auth and st2stream serve them (st2web calls those with no `hosts` configured)."""
@@ -832,7 +886,9 @@ def document():
         "openapi": "3.1.0",
         "info": {"title": "StackStorm-compatible API (embedded)", "version": API_VERSION},
         "paths": with_unversioned(
-            merged_paths(paths(), view_paths(), team_paths(), audit_paths(), more_paths())
+            merged_paths(
+                paths(), view_paths(), team_paths(), audit_paths(), template_paths(), more_paths()
+            )
         ),
         "components": {
             "schemas": SCHEMAS,

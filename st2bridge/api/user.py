@@ -39,6 +39,8 @@ class Extensions(ApiView):
                 "teams_admin_path": reverse("admin:auth_group_changelist"),  # on this host
                 "teams": True,  # /teams, /useraccess and /grantables (st2bridge/api/teams.py)
                 "audit": True,  # GET /audit, the audit log (st2bridge/api/audit.py)
+                "templates": True,  # /templates: launch templates (st2bridge/api/templates.py)
+                "execution_template_filter": True,  # GET /executions?template=ref
             }
         )
 

@@ -40,7 +40,7 @@ def allow_updates(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('st2bridge', '0013_execution_origin'),
+        ('st2bridge', '0016_launch_templates'),
     ]
 
     operations = [
