@@ -46,6 +46,7 @@ from .models import (
     Action,
     ActionAlias,
     ApiKey,
+    AuditRecord,
     Execution,
     ExecutionCount,
     LaunchTemplate,
@@ -418,3 +419,9 @@ def find_user(caller, username):
     if found is None:
         raise NotFound(f'User "{username}" not found')
     return found
+
+
+def visible_audit_records(caller):
+    """The audit log (st2bridge.audit): administrators only, every record."""
+    require_admin(caller, refusal="Only administrators may read the audit log.")
+    return AuditRecord.objects.all()

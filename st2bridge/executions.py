@@ -10,7 +10,7 @@ import logging
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import catalog, configs, datastore, params, runners, teams
+from . import audit, catalog, configs, datastore, params, runners, teams
 from .bodies import check_body
 from .constants import MASK
 from .errors import AccessDenied, InvalidInput
@@ -102,6 +102,7 @@ def launch(caller, body, header_context=None):
         user=user,
         staff=caller.is_admin,
         context=context,
+        audited=(caller, "execution.launch"),
     )
 
 
@@ -115,8 +116,11 @@ def _api_user(*contexts):
     return found
 
 
-def request_execution(action_ref, given, *, user, staff, context=None, parent=None, **fields):
-    """Validate and record an execution in `requested` state; the worker picks it up."""
+def request_execution(
+    action_ref, given, *, user, staff, context=None, parent=None, audited=None, **fields
+):
+    """Validate and record an execution in `requested` state; the worker picks it up.
+    `audited`: (caller, audit action) to record in the audit log, in the same transaction."""
     action = Action.objects.filter(ref=action_ref).first()
     runner = None
     if action is not None and action.enabled:
@@ -128,7 +132,19 @@ def request_execution(action_ref, given, *, user, staff, context=None, parent=No
     with transaction.atomic():
         execution.save(force_insert=True)
         emit("st2.execution__create", execution)
+        if audited is not None:
+            audit.record(*audited, "execution", execution.id, audit.created(launched(execution)))
     return execution
+
+
+def launched(execution):
+    """What the audit log keeps of a launch: the parameters as shown (secrets masked)."""
+    shown = {"action": execution.action_ref, "user": execution.user}
+    shown["parameters"] = execution.parameters
+    for key in ("re-run", "action_alias_ref"):
+        if key in execution.context:
+            shown[key] = execution.context[key]
+    return shown
 
 
 def check_launchable(action_ref, action, runner):
@@ -305,6 +321,7 @@ def re_run(caller, execution, body):
         staff=caller.is_admin,
         data=recorded,
         context={"re-run": {"ref": execution.id}},
+        audited=(caller, "execution.rerun"),
     )
 
 

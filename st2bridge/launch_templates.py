@@ -39,7 +39,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 
-from . import access, executions, params, teams
+from . import access, audit, executions, params, teams
 from .bodies import check_body, describe
 from .constants import MASK
 from .errors import Conflict, InvalidInput, NotFound, St2Error
@@ -382,6 +382,7 @@ def create(caller, body):
     try:
         with transaction.atomic():
             _add_version(caller, template, definition)
+            audit.record(caller, "template.create", "template", ref, audit.created(definition))
     except IntegrityError:  # another request created it (or a version of it) meanwhile
         refuse_duplicate(template, message)
         raise
@@ -395,11 +396,14 @@ def update(caller, ref_or_id, body):
     if body.get("ref", template.ref) != template.ref:
         raise InvalidInput(f'ref: a template\'s ref does not change (it is "{template.ref}").')
     definition = check_definition({**body, "ref": template.ref})
+    before = current(template).definition
     try:
         with transaction.atomic():
             template = LaunchTemplate.objects.select_for_update().get(pk=template.pk)
             template.action_ref = definition["action"]
             _add_version(caller, template, definition)
+            changes = audit.diff(before, definition)
+            audit.record(caller, "template.update", "template", template.ref, changes)
     except IntegrityError:  # SQLite has no row lock: another edit took the version number
         raise Conflict(
             f'Launch template "{template.ref}" was changed by another request meanwhile; '
@@ -425,7 +429,11 @@ def _add_version(caller, template, definition):
 def delete(caller, ref_or_id):
     """The template goes; its versions stay, for the executions that ran them."""
     _refuse_non_admin(caller)
-    find(caller, ref_or_id).delete()
+    template = find(caller, ref_or_id)
+    with transaction.atomic():
+        template.delete()
+        changes = audit.deleted(current(template).definition)
+        audit.record(caller, "template.delete", "template", template.ref, changes)
 
 
 # --- YAML -----------------------------------------------------------------------------------

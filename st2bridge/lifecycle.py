@@ -9,7 +9,7 @@ of them imports the other's caller, so there is no import circle. Move an execut
 this module, never through executions.transition directly, or its action trigger is lost.
 """
 
-from . import access, dispatch, executions, server_events
+from . import access, audit, dispatch, executions, server_events
 from .bodies import check_body
 from .constants import ACTION_TRIGGER
 from .errors import InvalidInput
@@ -62,9 +62,15 @@ def cancel(caller, execution):
     if execution.status not in Execution.CANCELABLE:
         return False
     result = {"message": "Action canceled by user.", "user": caller.username}
-    if transition(execution, Execution.CANCELED, only_from=(Execution.REQUESTED,), result=result):
-        return True
-    transition(execution, Execution.CANCELING, only_from=(Execution.SCHEDULED, Execution.RUNNING))
+    was = execution.status
+    if not transition(
+        execution, Execution.CANCELED, only_from=(Execution.REQUESTED,), result=result
+    ):
+        transition(
+            execution, Execution.CANCELING, only_from=(Execution.SCHEDULED, Execution.RUNNING)
+        )
+    changes = {"status": [was, execution.status]}
+    audit.record(caller, "execution.cancel", "execution", execution.id, changes)
     return True
 
 

@@ -561,3 +561,50 @@ class ServiceProcess(models.Model):
 
     class Meta:
         ordering = ["group", "member_id"]
+
+
+class AppendOnly(Exception):
+    """An audit record was about to be changed or deleted one by one (st2bridge.audit)."""
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnly("Audit records are append-only: they are never updated.")
+
+    def bulk_update(self, *args, **kwargs):
+        raise AppendOnly("Audit records are append-only: they are never updated.")
+
+    # delete() stays: the retention job (st2bridge.retention) purges old records by queryset.
+
+
+class AuditRecord(models.Model):
+    """One audited event (st2bridge.audit): who (`actor`, a username; the name tried for a
+    failed sign-in), from where (`address`), with which credential (`credential`: "token:<id>",
+    "apikey:<id>", or "session" in the Django admin; never the secret), what (`action`, e.g.
+    "execution.launch") to which object (`object_type`, `object_id`: an id or a ref) and
+    `changes` ({field: [before, after]}, secrets masked). Append-only: save() of an existing
+    record and delete() raise, and so does a queryset's update(); on SQLite and PostgreSQL a
+    trigger refuses UPDATE."""
+
+    at = models.DateTimeField(db_index=True)
+    actor = models.CharField(max_length=150, db_index=True)
+    action = models.CharField(max_length=64)
+    address = models.CharField(max_length=64, blank=True, default="")
+    credential = models.CharField(max_length=40, blank=True, default="")
+    object_type = models.CharField(max_length=32, blank=True, default="")
+    object_id = models.CharField(max_length=255, blank=True, default="")
+    changes = models.JSONField(default=dict, blank=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnly("Audit records are append-only: they are never updated.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnly("Audit records are deleted only by retention (st2bridge.retention).")

@@ -182,6 +182,7 @@ EXTENSIONS = Shape(
         "execution_action_contains": described(
             BOOLEAN, "GET /executions?action_contains=: a part of the action ref"
         ),
+        "audit": described(BOOLEAN, "GET /audit: the audit log (administrators)"),
         "templates": described(BOOLEAN, "/templates: launch templates"),
         "execution_template_filter": described(BOOLEAN, "GET /executions?template=ref"),
     },
@@ -952,6 +953,25 @@ GRANTABLE = Shape(
 )
 
 
+# --- the audit log (an extension: st2bridge/api/audit.py) ---------------------------------------
+
+AUDIT_RECORD = Shape(
+    "AuditRecord",
+    "One event of the audit log: who did what to which object, when, from where.",
+    {
+        "id": described(STRING, "grows with time"),
+        "timestamp": TIMESTAMP,
+        "user": described(STRING, "who acted (for a failed sign-in: the name tried)"),
+        "action": described(STRING, 'what was done, as "execution.launch"'),
+        "address": described(STRING, "the client's address"),
+        "credential": described(STRING, '"token:<id>" or "apikey:<id>" (never the secret)'),
+        "object_type": STRING,
+        "object_id": described(STRING, "the object's id or ref"),
+        "changes": described(OBJECT, "{field: [before, after]}, secrets masked"),
+    },
+)
+
+
 # --- launch templates (an extension: st2bridge/api/templates.py) ----------------------------
 
 TEMPLATE_PARAMETERS = described(
@@ -1008,5 +1028,6 @@ ALL = [
     RULE_TYPE, ACTION_ALIAS, ALIAS_MATCH, ALIAS_HELP, ALIAS_EXECUTION, ALIAS_EXECUTIONS,
     POLICY_TYPE, POLICY, ASYNC_REQUEST, PACKS_REGISTERED, ROLE, ROLE_ASSIGNMENT,
     PERMISSION_TYPES, RESOURCE_PERMISSION_TYPES, SERVICE_GROUPS, SERVICE_MEMBERS, SSO,
+    AUDIT_RECORD,
     LAUNCH_TEMPLATE, LAUNCH_TEMPLATE_VERSION,
 ]  # fmt: skip

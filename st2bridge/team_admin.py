@@ -28,7 +28,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Prefetch, Q
 
-from . import access, server_events, teams
+from . import access, audit, server_events, teams
 from .bodies import check_body
 from .errors import InvalidInput, NotFound
 from .models import Action, LaunchTemplate, Pack, TeamAccess
@@ -92,7 +92,6 @@ def check_name(name):
 
 GRANT_FIELDS = ("packs", "actions", "templates")
 GRANT_KINDS = ("pack", "action", "template")  # as core.st2.team.grant_changed names them
-NO_GRANTS = ([], [], [])
 REF_FORMS = {
     "packs": (PACK_REF, "a pack ref (letters, digits, _ or -)"),
     "actions": (ACTION_REF, "an action ref (pack.name)"),
@@ -194,11 +193,6 @@ def describe(groups):
     ]
 
 
-def grants_of_view(view):
-    """(packs, actions, templates) of a TeamView, as grants_of gives them."""
-    return tuple(getattr(view, field) for field in GRANT_FIELDS)
-
-
 def view_of(team):
     """The TeamView of one team (a group), read afresh."""
     return describe(with_details(Group.objects.filter(pk=team.pk)))[0]
@@ -222,25 +216,32 @@ def create_team(caller, body):
         team = save_or_409(Group(name=name), f'Team "{name}" already exists.', unique="name")
         TeamAccess.objects.create(group=team, **grants)
         team.user_set.set(members)
-    usernames = [member.username for member in members]
-    after = tuple(grants[field] for field in GRANT_FIELDS)
-    grants_changed(caller.username, team, usernames, NO_GRANTS, after)
-    return view_of(team)
+        view = audited(caller, "create", None, view_of(team))
+    grants_changed(caller.username, None, view)
+    return view
 
 
-def grants_changed(by, team, members, before, after):
-    """Fire core.st2.team.grant_changed for what `by` (a username) changed from `before` to
-    `after` (each (packs, actions, templates), as GRANT_FIELDS) in `team` (a group, or
-    {"id", "name"} of one deleted), for its `members` (usernames) (st2bridge.server_events).
-    The Django admin calls it too."""
-    named = team if isinstance(team, dict) else {"id": str(team.pk), "name": team.name}
+def grants_changed(by, before, after):
+    """Fire core.st2.team.grant_changed (st2bridge.server_events) for each grant a team
+    gained or lost from `before` to `after` (TeamViews; None where there is no team), for
+    its members (before the change, for a team deleted); `by`: a username. The Django admin
+    calls it too."""
+    team = after or before
     server_events.emit_grant_changes(
-        named,
-        members,
-        dict(zip(GRANT_KINDS, before, strict=True)),
-        dict(zip(GRANT_KINDS, after, strict=True)),
+        {"id": str(team.id), "name": team.name},
+        team.members,
+        _grants_by_kind(before),
+        _grants_by_kind(after),
         by,
     )
+
+
+def _grants_by_kind(view):
+    """{"pack": refs, "action": refs, "template": refs} a TeamView grants ({} for None)."""
+    if view is None:
+        return {}
+    pairs = zip(GRANT_KINDS, GRANT_FIELDS, strict=True)
+    return {kind: getattr(view, field) for kind, field in pairs}
 
 
 def members_of(team):
@@ -251,11 +252,11 @@ def update_team(caller, id_or_name, body):
     """Rename; and replace the members, packs or actions given."""
     _refuse_non_admin(caller)
     team = access.find_team(caller, id_or_name)
+    before = view_of(team)
     check_body(body, UPDATE_SCHEMA)
     team.name = check_name(body["name"])
     members = _users("members", body["members"]) if "members" in body else None
     grants = {field: check_refs(field, body[field]) for field in GRANT_FIELDS if field in body}
-    before = grants_of(team)
     with transaction.atomic():
         save_or_409(team, f'Team "{team.name}" already exists.', unique="name")
         if grants:
@@ -265,31 +266,38 @@ def update_team(caller, id_or_name, body):
             row.save(update_fields=list(grants))
         if members is not None:
             team.user_set.set(members)
-    view = view_of(team)
-    grants_changed(caller.username, team, view.members, before, grants_of_view(view))
-    return view
+        after = audited(caller, "update", before, view_of(team))
+    grants_changed(caller.username, before, after)
+    return after
 
 
 def delete_team(caller, id_or_name):
     """The team, its grants and its memberships; its members lose what it granted."""
     _refuse_non_admin(caller)
-    delete_group(caller.username, access.find_team(caller, id_or_name))
+    delete_groups(caller, Group.objects.filter(pk=access.find_team(caller, id_or_name).pk))
 
 
-def delete_group(by, team):
-    """Delete a team (a group) for `by` (a username), firing the grants it loses."""
-    before, members = grants_of(team), members_of(team)
-    named = {"id": str(team.pk), "name": team.name}
-    team.delete()
-    grants_changed(by, named, members, before, NO_GRANTS)
+def delete_groups(by, groups):
+    """Delete teams (a queryset of groups) for `by` (a Caller, or the Django admin's
+    audit.Actor): each recorded in the audit log, and the grants each loses fired."""
+    views = describe(with_details(groups))
+    with transaction.atomic():
+        groups.delete()
+        for view in views:
+            audited(by, "delete", view, None)
+    for view in views:
+        grants_changed(by.username, view, None)
 
 
 def add_member(caller, id_or_name, username):
     """Add a user to a team (adding a member again changes nothing)."""
     _refuse_non_admin(caller)
     team = access.find_team(caller, id_or_name)
-    team.user_set.add(*_users("username", [username]))
-    return view_of(team)
+    before = view_of(team)
+    users = _users("username", [username])
+    with transaction.atomic():
+        team.user_set.add(*users)
+        return audited(caller, "member_add", before, view_of(team))
 
 
 def remove_member(caller, id_or_name, username):
@@ -298,7 +306,19 @@ def remove_member(caller, id_or_name, username):
     member = team.user_set.filter(username=username).first()
     if member is None:
         raise NotFound(f'User "{username}" is not a member of team "{team.name}"')
-    team.user_set.remove(member)
+    before = view_of(team)
+    with transaction.atomic():
+        team.user_set.remove(member)
+        audited(caller, "member_remove", before, view_of(team))
+
+
+def audited(by, verb, before, after):
+    """Record a team's change in the audit log (TeamViews before and after, None when there
+    is none), by a Caller or an audit.Actor (the Django admin's); returns `after`."""
+    shown = [{} if view is None else team_to_api(view) for view in (before, after)]
+    team_id = (after or before).id
+    audit.record(by, f"team.{verb}", "team", team_id, audit.diff(*shown))
+    return after
 
 
 # --- who may run what -----------------------------------------------------------------------

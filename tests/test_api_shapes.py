@@ -496,6 +496,12 @@ def grantable_examples(admin_api, **_):
     return ok(admin_api.get("/api/v1/grantables?q=core&limit=5"))
 
 
+@examples_of(shapes.AUDIT_RECORD)
+def audit_record_examples(admin_api, alice_api, **_):
+    ok(alice_api.post("/api/v1/apikeys", {"metadata": {"name": "ci"}}, format="json"), 201)
+    return ok(admin_api.get("/api/v1/audit"))
+
+
 # --- the rest of StackStorm's API (issue 17) ----------------------------------------------
 
 

@@ -2,7 +2,6 @@
 execution's page with its live status partial, cancel, and the full output as a download."""
 
 import json
-from datetime import date
 
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -11,7 +10,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from portal.access import st2_login_required
-from portal.paging import page_number, pager, window
+from portal.paging import day_bounds, page_number, pager, window
 
 RUNNING = ("requested", "scheduled", "running", "pending", "delayed", "canceling")
 STATUSES = ("requested", "scheduled", "running", "succeeded", "failed", "timeout", "canceling")
@@ -124,13 +123,6 @@ def execution_output(request, execution_id):
 # --- history -------------------------------------------------------------------------------
 
 
-def _day(text):
-    try:
-        return date.fromisoformat(text)
-    except (TypeError, ValueError):
-        return None
-
-
 def history_filters(query, action_contains=False):
     """The history's filters from the query string, as (shown in the form, sent to the API,
     errors). Dates are whole UTC days: `to` includes its day. The action is found by part of
@@ -152,15 +144,8 @@ def history_filters(query, action_contains=False):
     if shown["status"] and shown["status"] not in STATUSES:
         errors["status"] = "Pick a status from the list."
         api.pop("status")
-    bounds = (("since", "timestamp_gt", "00:00:00"), ("until", "timestamp_lt", "23:59:59"))
-    for name, lookup, clock in bounds:
-        if shown[name]:
-            day = _day(shown[name])
-            if day is None:
-                errors[name] = "Enter a date as YYYY-MM-DD."
-            else:
-                api[lookup] = f"{day.isoformat()}T{clock}Z"
-    return shown, api, errors
+    times, time_errors = day_bounds(shown)
+    return shown, {**api, **times}, {**errors, **time_errors}
 
 
 @st2_login_required

@@ -14,6 +14,7 @@ from st2bridge import (
     alias_execution,
     aliases,
     apikeys,
+    audit,
     catalog,
     datastore,
     executions,
@@ -600,6 +601,22 @@ def team_paths():
     }
 
 
+def audit_paths():
+    """The audit log (an extension: st2bridge/api/audit.py), read-only."""
+    parameters = [
+        *filters(["action", *audit.FILTERS]),
+        query("before_id", {"type": "integer"}, "only records older than this id"),
+        *PAGING,
+    ]
+    listed = {"type": "array", "items": ref("AuditRecord")}
+    summary = "The audit log, newest first (administrators only)"
+    return {
+        "/api/v1/audit": {
+            "get": operation(summary, 200, listed, errors=(403,), parameters=parameters)
+        }
+    }
+
+
 # --- launch templates (an extension: st2bridge/api/templates.py) ------------------------------
 
 
@@ -869,7 +886,9 @@ def document():
         "openapi": "3.1.0",
         "info": {"title": "StackStorm-compatible API (embedded)", "version": API_VERSION},
         "paths": with_unversioned(
-            merged_paths(paths(), view_paths(), team_paths(), template_paths(), more_paths())
+            merged_paths(
+                paths(), view_paths(), team_paths(), audit_paths(), template_paths(), more_paths()
+            )
         ),
         "components": {
             "schemas": SCHEMAS,
