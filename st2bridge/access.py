@@ -283,6 +283,12 @@ def visible_stream_events(caller, events=None):
     return events if caller.is_admin else events.filter(user=caller.username)
 
 
+def may_see_stream_event(caller, event):
+    """visible_stream_events() for one event already read (the streams' shared poller reads
+    every new event once for all the streams of a process): the same rule."""
+    return caller.is_admin or event.user == caller.username
+
+
 # --- triggers, trigger instances, enforcements ----------------------------------------------
 
 
