@@ -4,7 +4,7 @@
     DATABASE_URL=postgres://... .venv/bin/python bench/executions.py
 
 It builds its own site in a temporary directory (migrate, register packs, a `bench` user),
-starts gunicorn (portal.wsgi with portal/gunicorn_conf.py) on a free 127.0.0.1 port and one
+starts gunicorn (portal/gunicorn_conf.py, as `make run`) on a free 127.0.0.1 port and one
 worker (`manage.py run_worker`, default settings, as `make run` starts them), and measures over
 real HTTP:
 
@@ -348,7 +348,7 @@ def report(args, figures):
     print(f"machine:  {os.cpu_count()} cores, {cpu_model()}, {platform.system()}")
     print(f"software: Python {platform.python_version()}, {database_label()}")
     print(
-        f"site:     gunicorn {figures['web']} gthread processes, one worker (default settings);"
+        f"site:     gunicorn {figures['web']} uvicorn-worker processes, one worker (defaults);"
         f" client polls every {args.poll_ms:g} ms"
     )
     print()
@@ -414,7 +414,7 @@ def start_site(env, site, base_url):
     manage(env, "migrate", "--noinput")
     manage(env, "register_packs")
     manage(env, "shell", "-c", CREATE_USER, extra_env={"BENCH_PASSWORD": password})
-    gunicorn = [sys.executable, "-m", "gunicorn", "portal.wsgi"]
+    gunicorn = [sys.executable, "-m", "gunicorn"]  # the app: portal/gunicorn_conf.py
     site.start("gunicorn", [*gunicorn, "--config", "portal/gunicorn_conf.py"])
     site.start("worker", [sys.executable, "manage.py", "run_worker"])
     wait_until_serving(site, base_url)

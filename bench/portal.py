@@ -144,6 +144,7 @@ def insert_executions(args, site, api):
                 "worker": "bench",
                 "rule_ref": "",
                 "trigger_instance_id": "",
+                "origin": json.dumps({}),
             }
         )
     with sqlite3.connect(site.data_dir / "portal.sqlite3") as database:

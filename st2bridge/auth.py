@@ -25,10 +25,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import rows
+from . import audit, rows
 from .addresses import throttle_key
 from .constants import SYSTEM_USER
 from .errors import InvalidInput, TooManyRequests, Unauthorized
@@ -58,6 +59,7 @@ class Caller:
     location: str  # "header" | "query" | "cookie" (event streams only)
     token: Token | None = None
     api_key: ApiKey | None = None
+    address: str = ""  # the client's, as addresses.login_address() finds it (the audit log's)
 
     @property
     def username(self):
@@ -89,12 +91,18 @@ def issue_token(username, password, address, ttl=None):
         record_login_failure(username, address)
         raise Unauthorized("Invalid or missing credentials")
     raw = secrets.token_hex(16)
-    token = Token.objects.create(
-        user=user,
-        token_hash=credential_hash(raw),
-        expiry=timezone.now() + timedelta(seconds=ttl),
-    )
+    with transaction.atomic():
+        token = Token.objects.create(
+            user=user,
+            token_hash=credential_hash(raw),
+            expiry=timezone.now() + timedelta(seconds=ttl),
+        )
+        audit.record(_actor(token, address), "auth.signin", "token", token.id)
     return token, raw
+
+
+def _actor(token, address):
+    return audit.Actor(token.user.username, address, audit.credential_of(token=token))
 
 
 def _checked_ttl(ttl):
@@ -134,6 +142,13 @@ def authenticate_token(raw):
 
 def revoke_token(raw):
     Token.objects.filter(token_hash=credential_hash(raw)).delete()
+
+
+def sign_out(token, address):
+    """End `token` (POST /auth/v1/tokens/revoke: whoever holds it may), from `address`."""
+    with transaction.atomic():
+        Token.objects.filter(pk=token.pk).delete()
+        audit.record(_actor(token, address), "auth.signout", "token", token.id)
 
 
 def issue_action_token(username, seconds, execution_id):
@@ -234,10 +249,13 @@ def refuse_if_throttled(username, address):
 
 
 def record_login_failure(username, address):
-    """Count a wrong password for `username` from `address` (and forget expired failures)."""
+    """Count a wrong password for `username` from `address` (and forget expired failures);
+    the audit log keeps it (the name tried, never the password)."""
     cutoff = timezone.now() - timedelta(seconds=settings.ST2_LOGIN_FAILURE_WINDOW)
-    LoginFailure.objects.filter(at__lt=cutoff).delete()
-    LoginFailure.objects.create(username=username[:150], address=throttle_key(address))
+    with transaction.atomic():
+        LoginFailure.objects.filter(at__lt=cutoff).delete()
+        LoginFailure.objects.create(username=username[:150], address=throttle_key(address))
+        audit.record(audit.Actor(username, address), "auth.signin_failed", "user", username)
 
 
 def _latest(failures, limit):

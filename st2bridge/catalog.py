@@ -1,9 +1,10 @@
 """The catalog: packs, actions and runner types (notes §3). The checks an action must pass
 before it is saved; who may see and change them is st2bridge.access's."""
 
+import json
 import re
 
-from django.db.models import Count, Q, TextField
+from django.db.models import Count, ExpressionWrapper, F, Q, TextField
 from django.db.models.functions import Cast
 
 from . import access, params, runners
@@ -179,6 +180,54 @@ def merged_parameters_for(actions):
         action.id: params.merge_parameters(runners.get(action.runner_type), action.parameters)
         for action in actions
     }
+
+
+# --- actions as stored rows (lists of thousands, issue 16) ----------------------------------
+
+# The columns action_to_api() reads; the JSON ones come as their stored text.
+ACTION_ROW = (
+    "id", "ref", "pack", "name", "description", "enabled", "entry_point", "runner_type",
+    "parameters", "output_schema", "tags", "notify", "metadata_file",
+)  # fmt: skip
+JSON_COLUMNS = ("parameters", "output_schema", "tags", "notify")
+
+
+def _as_text(name):
+    """A JSON column as the text the database gives (what JSONField decodes), not decoded.
+    Not a CAST, which PostgreSQL would compute for every row it sorts, not just those sent."""
+    return ExpressionWrapper(F(name), output_field=TextField())
+
+
+def action_rows(actions):
+    """The actions of a queryset as tuples of ACTION_ROW, their JSON columns as text, not
+    decoded: a caller that keeps what it built of a row can tell an unchanged row without
+    decoding it (st2bridge.api.rendered)."""
+    texts = {f"{name}_text": _as_text(name) for name in JSON_COLUMNS}
+    columns = [f"{name}_text" if name in JSON_COLUMNS else name for name in ACTION_ROW]
+    return actions.annotate(**texts).values_list(*columns)
+
+
+def action_of_row(row):
+    """The (unsaved) Action of an action_rows() row, as the ORM would have read it."""
+    values = dict(zip(ACTION_ROW, row, strict=True))
+    for name in JSON_COLUMNS:
+        values[name] = json.loads(values[name])
+    return Action(**values)
+
+
+def runner_parameter_texts(names):
+    """{runner type name: its runner_parameters as stored text} of these runner types."""
+    found = RunnerType.objects.filter(name__in=names)
+    texts = found.annotate(text=_as_text("runner_parameters"))
+    return dict(texts.values_list("name", "text"))
+
+
+def overview_of_row(row, runner_parameters_text):
+    """The overview object of an action_rows() row: its parameters merged with those of its
+    runner type (stored text; None when the runner type is missing)."""
+    action = action_of_row(row)
+    runner = None if runner_parameters_text is None else json.loads(runner_parameters_text)
+    return action_to_api(action, params.merge_parameters(runner, action.parameters))
 
 
 # --- actions -------------------------------------------------------------------------------

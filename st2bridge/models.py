@@ -41,6 +41,9 @@ class ApiKey(IdModel):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # When core.st2.api_key.expiring fired for the current expires_at (st2bridge.server_events);
+    # a new expires_at clears it, so each expiry is announced once.
+    expiry_warned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -205,40 +208,109 @@ class Execution(IdModel):
     # mask here and kept only in `secret_parameters`, encrypted with the datastore key.
     parameters = JSONField(default=dict)
     secret_parameters = models.TextField(blank=True, default="")
-    # Indexes are written on every insert and status change (several per webhook), so only
-    # those queries use are kept: lookups by status, and the stale-heartbeat check (which
-    # filters on status first), use the (status, start_timestamp) index below; a user's
-    # history and an action's page (the user's runs of it, newest first) the two others.
     status = models.CharField(max_length=20, default=REQUESTED)
     user = models.CharField(max_length=150)
     context = JSONField(default=dict)
     result = JSONField(null=True, blank=True)
     log = JSONField(default=list)
-    start_timestamp = models.DateTimeField(db_index=True)
+    start_timestamp = models.DateTimeField()
     end_timestamp = models.DateTimeField(null=True, blank=True)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
+        db_index=False,  # the (parent, newest first) index below serves lookups by parent
     )
     worker = models.CharField(max_length=200, blank=True, default="")
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    # Filled by rules (issue 4): which rule and trigger instance started this execution.
-    rule_ref = models.CharField(max_length=400, blank=True, default="", db_index=True)
-    trigger_instance_id = models.CharField(max_length=24, blank=True, default="", db_index=True)
+    # Filled by rules (issue 4): which rule and trigger instance started this execution, and
+    # the type of that trigger (its ref, for the `trigger_type` filter; issue 16).
+    rule_ref = models.CharField(max_length=400, blank=True, default="")
+    trigger_instance_id = models.CharField(max_length=24, blank=True, default="")
+    trigger_type = models.CharField(max_length=400, blank=True, default="", db_default="")
     # What started it, as the API showed each then (issue 17; StackStorm keeps these in the
     # execution too): {"rule", "trigger", "trigger_type", "trigger_instance"}; {} when a
     # person or a workflow started it, or for rule-started ones recorded before.
     origin = JSONField(default=dict, blank=True)
 
     class Meta:
+        # The list's order, newest first; ties (the same microsecond) by id. Oldest first is
+        # its exact reverse (st2bridge.history), so one index serves both directions.
         ordering = ["-start_timestamp", "id"]
+        # History at any size (issue 16): each filter of GET /executions has an index that
+        # starts with it and goes on in the list's order, so a page is read in order from the
+        # index, never sorted, and the page of a deep offset skips index entries only. Every
+        # index is written on each insert (and, on PostgreSQL, on each status change), so the
+        # list is all there is: the worker's claim and stale-heartbeat check use the status
+        # one; a user's runs of one action (the action page, or a member filtering by action)
+        # the action-and-user one; `parent=null`, StackStorm's history default, the partial
+        # one (SQLite also serves it with the parent one, PostgreSQL does not).
         indexes = [
-            models.Index(fields=["status", "start_timestamp"]),
-            # In place of one on user and one on action_ref (issue 14, bench/RESULTS.md): with
-            # 100,000 executions, SQLite took the user index for "this user's runs of this
-            # action" and sorted all of that user's rows (0.1 s; 0.4 s for a user's history).
-            models.Index(fields=["user", "start_timestamp"]),
-            models.Index(fields=["action_ref", "user", "start_timestamp"]),
+            models.Index(fields=["-start_timestamp", "id"], name="execution_newest"),
+            models.Index(fields=["user", "-start_timestamp", "id"], name="execution_user_newest"),
+            models.Index(
+                fields=["action_ref", "-start_timestamp", "id"], name="execution_action_newest"
+            ),
+            models.Index(
+                fields=["action_ref", "user", "-start_timestamp", "id"],
+                name="execution_action_user_newest",
+            ),
+            models.Index(
+                fields=["status", "-start_timestamp", "id"], name="execution_status_newest"
+            ),
+            models.Index(
+                fields=["rule_ref", "-start_timestamp", "id"], name="execution_rule_newest"
+            ),
+            models.Index(
+                fields=["trigger_type", "-start_timestamp", "id"],
+                name="execution_trigger_type_newest",
+            ),
+            models.Index(
+                fields=["trigger_instance_id", "-start_timestamp", "id"],
+                name="execution_trigger_newest",
+            ),
+            models.Index(
+                fields=["parent", "-start_timestamp", "id"], name="execution_parent_newest"
+            ),
+            models.Index(
+                fields=["-start_timestamp", "id"],
+                name="execution_top_level_newest",
+                condition=models.Q(parent__isnull=True),
+            ),
         ]
+
+
+class ExecutionCount(models.Model):
+    """How many executions there are of each combination of the values the list filters on
+    (user, action, status, rule, trigger type, whether it is top level), kept exact by
+    database triggers in the transaction of every insert, change and delete of an execution
+    (st2bridge.execution_counts), so that the list's X-Total-Count never counts executions.
+    On SQLite (one writer at a time) each combination has one row; on PostgreSQL each change
+    appends rows of +n/-n, so concurrent writers never wait on one another, and the worker
+    sums them up every few seconds. A count is the sum of `n` over the matching rows."""
+
+    user = models.CharField(max_length=150)
+    action_ref = models.CharField(max_length=400)
+    status = models.CharField(max_length=20)
+    rule_ref = models.CharField(max_length=400)
+    trigger_type = models.CharField(max_length=400)
+    top_level = models.BooleanField()
+    n = models.BigIntegerField()
+
+
+class ExecutionHour(models.Model):
+    """How many executions started in each hour (`hour`: its start, UTC), top level or not;
+    kept like ExecutionCount, so that a deep page of the whole history is found by adding up
+    hours instead of stepping over every execution before it (st2bridge.history)."""
+
+    hour = models.DateTimeField()
+    top_level = models.BooleanField()
+    n = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["hour"], name="execution_hour_in_order")]
 
 
 class ExecutionOutput(models.Model):
@@ -390,6 +462,9 @@ class TeamAccess(models.Model):
     group = models.OneToOneField("auth.Group", on_delete=models.CASCADE, related_name="access")
     packs = models.JSONField(default=list, blank=True)  # pack refs
     actions = models.JSONField(default=list, blank=True)  # action refs ("pack.name")
+    # Launch templates (st2bridge.launch_templates) by ref: running a template is granted,
+    # its action is not (issue 18).
+    templates = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = "team access"
@@ -397,6 +472,42 @@ class TeamAccess(models.Model):
 
     def __str__(self):
         return f"access of {self.group}"
+
+
+class LaunchTemplate(IdModel):
+    """A launch template (issue 18, st2bridge.launch_templates): an action with some of its
+    parameters fixed and the others exposed, maybe narrowed. `version` is the number of its
+    current LaunchTemplateVersion, which holds the definition."""
+
+    ref = models.CharField(max_length=400, unique=True)
+    action_ref = models.CharField(max_length=400, db_index=True)
+    version = models.PositiveIntegerField()
+    created_by = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["ref"]
+
+
+class LaunchTemplateVersion(models.Model):
+    """One version of a launch template, never changed once written: an edit adds a version,
+    and executions name the version they ran with. Keyed by the template's ref, not a foreign
+    key, so that deleting a template keeps the versions its executions ran with (a template
+    created again under the same ref goes on numbering from there)."""
+
+    ref = models.CharField(max_length=400)
+    version = models.PositiveIntegerField()
+    # {"name", "description", "action", "parameters": {name: {"mode": ..., ...}}}
+    definition = models.JSONField()
+    created_by = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["ref", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["ref", "version"], name="one_template_version")
+        ]
 
 
 class ActionAlias(IdModel):
@@ -452,3 +563,50 @@ class ServiceProcess(models.Model):
 
     class Meta:
         ordering = ["group", "member_id"]
+
+
+class AppendOnly(Exception):
+    """An audit record was about to be changed or deleted one by one (st2bridge.audit)."""
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnly("Audit records are append-only: they are never updated.")
+
+    def bulk_update(self, *args, **kwargs):
+        raise AppendOnly("Audit records are append-only: they are never updated.")
+
+    # delete() stays: the retention job (st2bridge.retention) purges old records by queryset.
+
+
+class AuditRecord(models.Model):
+    """One audited event (st2bridge.audit): who (`actor`, a username; the name tried for a
+    failed sign-in), from where (`address`), with which credential (`credential`: "token:<id>",
+    "apikey:<id>", or "session" in the Django admin; never the secret), what (`action`, e.g.
+    "execution.launch") to which object (`object_type`, `object_id`: an id or a ref) and
+    `changes` ({field: [before, after]}, secrets masked). Append-only: save() of an existing
+    record and delete() raise, and so does a queryset's update(); on SQLite and PostgreSQL a
+    trigger refuses UPDATE."""
+
+    at = models.DateTimeField(db_index=True)
+    actor = models.CharField(max_length=150, db_index=True)
+    action = models.CharField(max_length=64)
+    address = models.CharField(max_length=64, blank=True, default="")
+    credential = models.CharField(max_length=40, blank=True, default="")
+    object_type = models.CharField(max_length=32, blank=True, default="")
+    object_id = models.CharField(max_length=255, blank=True, default="")
+    changes = models.JSONField(default=dict, blank=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnly("Audit records are append-only: they are never updated.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnly("Audit records are deleted only by retention (st2bridge.retention).")

@@ -17,7 +17,17 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from . import auth, configs, executions, lifecycle, retention, service_registry, timers
+from . import (
+    auth,
+    configs,
+    execution_counts,
+    executions,
+    lifecycle,
+    retention,
+    server_events,
+    service_registry,
+    timers,
+)
 from .auth import is_admin_username
 from .errors import St2Error
 from .models import Execution, ExecutionOutput, Pack, StreamEvent
@@ -30,6 +40,7 @@ log = logging.getLogger(__name__)
 # read, so a short interval is cheap, and it is most of the latency of a quick action.
 POLL_INTERVAL = 0.01
 TIMER_CHECK_INTERVAL = 0.25  # seconds; well under a tick, so no tick is skipped
+COUNTS_COMPACT_INTERVAL = 5  # seconds between compactions of the execution counts
 LIVE = (Execution.SCHEDULED, Execution.RUNNING, Execution.CANCELING)
 TOKEN_GRACE = 60  # seconds an action's API token outlives its timeout (revoked when it ends)
 
@@ -270,8 +281,18 @@ class Worker:
         self.jobs = {}
         self.stopping = threading.Event()
         self._last_beat = 0.0
-        self._last_timers = 0.0
-        self._last_purge = 0.0
+        # The worker's chores besides executions: (every so many seconds, what), each last
+        # done at a time in self._last_done.
+        self.chores = (
+            (TIMER_CHECK_INTERVAL, timers.fire_due_timers),
+            # A bounded amount each time: a backlog goes over several calls.
+            (retention.PURGE_INTERVAL, retention.purge),
+            # core.st2.api_key.expiring, once per key.
+            (server_events.KEY_CHECK_INTERVAL, server_events.warn_expiring_keys),
+            # PostgreSQL's rows of +n/-n (does nothing on SQLite).
+            (COUNTS_COMPACT_INTERVAL, execution_counts.compact),
+        )
+        self._last_done = dict.fromkeys(range(len(self.chores)), 0.0)
         self.started_at = timezone.now()
 
     def stop(self, *_signal_args):
@@ -294,12 +315,10 @@ class Worker:
         if time.monotonic() - self._last_beat >= settings.ST2_HEARTBEAT_INTERVAL:
             self._beat()
         self._forward_cancels()
-        if time.monotonic() - self._last_timers >= TIMER_CHECK_INTERVAL:
-            self._last_timers = time.monotonic()
-            timers.fire_due_timers()
-        if time.monotonic() - self._last_purge >= retention.PURGE_INTERVAL:
-            self._last_purge = time.monotonic()
-            retention.purge()  # a bounded amount: a backlog goes over several calls
+        for number, (interval, chore) in enumerate(self.chores):
+            if time.monotonic() - self._last_done[number] >= interval:
+                self._last_done[number] = time.monotonic()
+                chore()
         free = self.concurrency - len(self.jobs)
         if free <= 0:
             return False

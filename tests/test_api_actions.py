@@ -6,8 +6,9 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.renderers import JSONRenderer
 
-from st2bridge import records
+from st2bridge import catalog, records
 from st2bridge.models import Action, Pack, RunnerType
 
 pytestmark = pytest.mark.django_db
@@ -509,3 +510,55 @@ def test_overview_query_count_does_not_grow_with_actions(alice_api, catalog_rows
         runner = "noop" if n % 2 else "local-shell-cmd"
         Action.objects.create(ref=f"other.a{n}", pack="other", name=f"a{n}", runner_type=runner)
     assert queries() == before
+
+
+# --- lists of thousands: each action rendered once per content (issue 16) --------------------
+
+ODD_PARAMETERS = {
+    "note": {"type": "string", "default": 'naïve ☃ \u2028 and \u2029, "quoted"\n\ttab'},
+    "ratio": {"type": "number", "default": 1e-07, "maximum": 1e16, "minimum": -0.0},
+    "flags": {"type": "array", "default": [1.5, True, None, {"b": 2, "a": 1}]},
+}
+
+
+def test_lists_are_byte_for_byte_the_rendering_of_each_action(alice_api, catalog_rows):
+    Action.objects.create(
+        ref="demo.odd", pack="demo", name="odd", description="Ünïcode \u2028 — ok",
+        runner_type="local-shell-cmd", parameters=ODD_PARAMETERS, tags=[{"name": "é"}],
+    )  # fmt: skip
+    actions = list(Action.objects.order_by("pack", "name"))
+    for path, expected in (
+        ("/api/v1/actions", [catalog.action_to_api(a) for a in actions]),
+        (
+            "/api/v1/actions/views/overview",
+            [catalog.action_to_api(a, catalog.merged_parameters(a)) for a in actions],
+        ),
+    ):
+        for _ in range(2):  # rendered, then kept
+            response = alice_api.get(path)
+            assert response.content == JSONRenderer().render(expected), path
+            assert response["Content-Type"] == "application/json"
+        page = alice_api.get(f"{path}?limit=1&offset=1&include_attributes=parameters")
+        assert page.content == JSONRenderer().render(
+            [{key: expected[1][key] for key in ("id", "ref", "parameters")}]
+        )
+        assert page["X-Total-Count"] == "3" and page["X-Limit"] == "1"
+
+
+def test_a_changed_action_or_runner_is_listed_as_it_is_now(alice_api, catalog_rows):
+    def listed(path):
+        return {item["ref"]: item for item in alice_api.get(path).json()}
+
+    overview = "/api/v1/actions/views/overview"
+    assert listed("/api/v1/actions")["core.local"]["description"] == "Run a command."
+    assert "extra" not in listed(overview)["core.local"]["parameters"]
+    Action.objects.filter(ref="core.local").update(description="Changed.")
+    assert listed("/api/v1/actions")["core.local"]["description"] == "Changed."
+    assert listed(overview)["core.local"]["description"] == "Changed."
+    RunnerType.objects.filter(name="local-shell-cmd").update(
+        runner_parameters={"extra": {"type": "string"}}
+    )
+    assert listed(overview)["core.local"]["parameters"]["extra"] == {"type": "string"}
+    catalog_rows["noop"].delete()
+    assert "demo.noop" not in listed("/api/v1/actions")
+    assert "demo.noop" not in listed(overview)

@@ -1,7 +1,10 @@
 """The rest of the st2 CLI (st2client 3.9.0) against a live server: action aliases (create,
 list, execute), policy types and policies, timers, roles and role assignments, the service
 registry, `execution pause` and `resume` (StackStorm's refusal for what is not a workflow),
-and `pack install` / `pack remove` from a local directory."""
+`pack install` / `pack remove` from a local directory, and `pack search` / `pack show` of
+the configured pack index."""
+
+import json
 
 import pytest
 import yaml
@@ -148,3 +151,28 @@ def test_a_pack_is_installed_from_a_local_directory_and_removed(st2, settings, t
     refused = st2("pack", "install", "stackstorm-nope")
     assert refused.returncode == 1
     assert "does not reach the StackStorm Exchange" in refused.stdout
+
+
+def test_pack_search_and_show_read_the_configured_index(st2, settings, tmp_path):
+    index = tmp_path / "index.json"
+    index.write_text(
+        json.dumps(
+            {
+                "packs": {
+                    "aws": {"name": "aws", "description": "Amazon.", "keywords": ["cloud"]},
+                    "sky": {"name": "sky", "description": "Uses the cloud.", "version": "1.2.0"},
+                    "csv": {"name": "csv", "description": "CSV files.", "keywords": ["text"]},
+                }
+            }
+        )
+    )
+    settings.ST2_PACK_INDEX_URLS = [f"file://{index}"]
+    found = st2("pack", "search", "cloud", "-j")
+    assert found.returncode == 0, output(found)
+    assert [pack["name"] for pack in parsed(found)] == ["aws", "sky"]  # keyword, then text
+    shown = st2("pack", "show", "sky", "-j")
+    assert shown.returncode == 0, output(shown)
+    assert parsed(shown)["version"] == "1.2.0"
+    missing = st2("pack", "search", "nothing-like-it", "-j")
+    assert missing.returncode == 0, output(missing)
+    assert missing.stdout == "No matching items found\n"

@@ -12,24 +12,35 @@ from st2bridge.shapes import ACTION
 
 from .base import (
     ApiView,
-    attribute_selector,
+    attribute_choice,
     json_body,
-    paginate,
+    page_headers,
+    page_window,
     query_filters,
     route,
+    selector,
 )
+from .rendered import RenderedRows, json_list
 
 EXCLUDABLE = {"parameters", "notify"}  # StackStorm refuses excluding anything else
 FILTERS = {"name": "name", "pack": "pack"}
+# Rendered actions kept per process (st2bridge.api.rendered): a catalog of 5,000 listed and
+# in overview, with room to spare; about 1 KB each.
+RENDERED = RenderedRows(20_000)
+RUNNER_TYPE = catalog.ACTION_ROW.index("runner_type")
 
 
-def selector(request):
-    select = attribute_selector(request, ACTION)
-    for name in request.query_params.get("exclude_attributes", "").split(","):
-        name = name.strip().split(".")[0]
-        if name and name not in EXCLUDABLE:
+def choice(request):
+    """The attribute_choice() of an action request, which may exclude only EXCLUDABLE."""
+    include, exclude = attribute_choice(request, ACTION)
+    for name in exclude:
+        if name not in EXCLUDABLE:
             raise InvalidInput(f"Invalid or unsupported exclude attribute specified: {name}")
-    return select
+    return include, exclude
+
+
+def select_for(request):
+    return selector(ACTION, *choice(request))
 
 
 def filtered(request, caller):
@@ -49,11 +60,37 @@ def find_for_view(caller, ref_or_id):
     )
 
 
+def rendered_list(request, caller, overview=False):
+    """A page of actions (as overviews: parameters merged with their runner's), each
+    rendered once per content of its rows (st2bridge.api.rendered): the same bytes as
+    rendering action_to_api() of every action, without decoding and encoding them all."""
+    include, exclude = choice(request)
+    limit, offset = page_window(request, caller)
+    actions = filtered(request, caller)
+    total = actions.count()
+    rows = catalog.action_rows(actions)
+    rows = list(rows[offset:] if limit is None else rows[offset : offset + limit])
+    runners = {}
+    if overview:
+        runners = catalog.runner_parameter_texts({row[RUNNER_TYPE] for row in rows})
+    select = selector(ACTION, include, exclude)
+
+    def rendered(row):
+        if overview:
+            runner = runners.get(row[RUNNER_TYPE])
+            parts = (*row, include, exclude, "overview", runner)
+            return RENDERED.get(parts, lambda: select(catalog.overview_of_row(row, runner)))
+        parts = (*row, include, exclude)
+        return RENDERED.get(
+            parts, lambda: select(catalog.action_to_api(catalog.action_of_row(row)))
+        )
+
+    return json_list([rendered(row) for row in rows], page_headers(total, limit))
+
+
 class ActionList(ApiView):
     def get(self, request):
-        select = selector(request)
-        page, headers = paginate(request, filtered(request, self.caller), self.caller)
-        return Response([select(catalog.action_to_api(action)) for action in page], headers=headers)
+        return rendered_list(request, self.caller)
 
     def post(self, request):
         action = catalog.create_action(self.caller, json_body(request))
@@ -63,7 +100,7 @@ class ActionList(ApiView):
 class ActionDetail(ApiView):
     def get(self, request, ref_or_id):
         return Response(
-            selector(request)(catalog.action_to_api(access.find_action(self.caller, ref_or_id)))
+            select_for(request)(catalog.action_to_api(access.find_action(self.caller, ref_or_id)))
         )
 
     def put(self, request, ref_or_id):
@@ -86,18 +123,14 @@ class ActionClone(ApiView):
 
 class OverviewList(ApiView):
     def get(self, request):
-        select = selector(request)
-        page, headers = paginate(request, filtered(request, self.caller), self.caller)
-        merged = catalog.merged_parameters_for(page)
-        data = [select(catalog.action_to_api(action, merged[action.id])) for action in page]
-        return Response(data, headers=headers)
+        return rendered_list(request, self.caller, overview=True)
 
 
 class OverviewDetail(ApiView):
     def get(self, request, ref_or_id):
         action = access.find_action(self.caller, ref_or_id)
         merged = catalog.merged_parameters(action)
-        return Response(selector(request)(catalog.action_to_api(action, merged)))
+        return Response(select_for(request)(catalog.action_to_api(action, merged)))
 
 
 class ParametersView(ApiView):

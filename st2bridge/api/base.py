@@ -238,10 +238,10 @@ def show_secrets(request, caller):
 # --- paging -------------------------------------------------------------------------------
 
 
-def paginate(request, items, caller, default_limit=None, int_spelled="32-bit"):
-    """Slice a queryset or list by limit/offset; return (page, headers) with StackStorm's
-    X-Total-Count and X-Limit and its limit rules (notes §1.6). `int_spelled`: how the
-    resource's refusal of a huge offset spells "32-bit" (/apikeys: "32 bit")."""
+def page_window(request, caller, default_limit=None, int_spelled="32-bit"):
+    """(limit, offset) that limit/offset ask for, with StackStorm's limit rules (notes §1.6);
+    limit None: to the end. `int_spelled`: how the resource's refusal of a huge offset spells
+    "32-bit" (/apikeys: "32 bit")."""
     limit = query_int(request, "limit")
     offset = query_int(request, "offset", bounded=False) or 0
     if limit is None:
@@ -268,12 +268,23 @@ def paginate(request, items, caller, default_limit=None, int_spelled="32-bit"):
         raise InvalidInput(f'Offset, "{offset}" specified, must be a positive number.')
     if offset >= MAX_OFFSET:
         raise InvalidInput(f'Offset "{offset}" specified is more than {int_spelled} int')
-    total = items.count() if hasattr(items, "count") and not isinstance(items, list) else len(items)
-    page = items[offset:] if limit is None else items[offset : offset + limit]
+    return limit, offset
+
+
+def page_headers(total, limit):
+    """StackStorm's X-Total-Count and X-Limit."""
     headers = {"X-Total-Count": str(total)}
     if limit is not None:
         headers["X-Limit"] = str(limit)
-    return list(page), headers
+    return headers
+
+
+def paginate(request, items, caller, default_limit=None, int_spelled="32-bit"):
+    """Slice a queryset or list by limit/offset; return (page, headers)."""
+    limit, offset = page_window(request, caller, default_limit, int_spelled)
+    total = items.count() if hasattr(items, "count") and not isinstance(items, list) else len(items)
+    page = items[offset:] if limit is None else items[offset : offset + limit]
+    return list(page), page_headers(total, limit)
 
 
 # --- attribute selection ------------------------------------------------------------------
@@ -282,6 +293,12 @@ def paginate(request, items, caller, default_limit=None, int_spelled="32-bit"):
 def attribute_selector(request, shape):
     """A function trimming API dicts of `shape` (st2bridge.shapes) to include_attributes /
     exclude_attributes, which may name its fields only; include keeps its mandatory ones."""
+    return selector(shape, *attribute_choice(request, shape))
+
+
+def attribute_choice(request, shape):
+    """(include, exclude): the names include_attributes and exclude_attributes give, as
+    tuples, checked against `shape`."""
     include = _attribute_list(request, "include_attributes")
     exclude = _attribute_list(request, "exclude_attributes")
     if include and exclude:
@@ -293,6 +310,11 @@ def attribute_selector(request, shape):
         for name in names:
             if name not in shape.names:
                 raise InvalidInput(f"Invalid or unsupported {kind} attribute specified: {name}")
+    return tuple(include), tuple(exclude)
+
+
+def selector(shape, include, exclude):
+    """The function of attribute_selector() for an attribute_choice()."""
     if include:
         keep = set(include) | set(shape.mandatory)
         return lambda data: {key: value for key, value in data.items() if key in keep}

@@ -9,7 +9,7 @@ import json
 from django.http import HttpResponse
 from rest_framework.response import Response
 
-from st2bridge import access, executions, lifecycle
+from st2bridge import access, executions, history, launch_templates, lifecycle
 from st2bridge.errors import InvalidInput
 from st2bridge.executions import to_api
 from st2bridge.shapes import EXECUTION
@@ -19,6 +19,8 @@ from .base import (
     attribute_selector,
     check_json,
     json_body,
+    page_headers,
+    page_window,
     paginate,
     parse_timestamp,
     query_bool,
@@ -34,6 +36,10 @@ FILTERS = executions.FILTER_FIELDS
 BOUNDS = {"timestamp_gt": "start_timestamp__gt", "timestamp_lt": "start_timestamp__lt"}
 NEWEST_FIRST = ("-start_timestamp", "action_ref", "id")  # StackStorm's default
 OLDEST_FIRST = ("start_timestamp", "action_ref", "id")
+# The filters history.Selection serves from an index in the list's order and the counts
+# tables (issue 16). A query with another filter, "null" for one (but parent), or sort= is
+# filtered by `filtered`, and counted by counting.
+INDEXED = ("action", "status", "user", "rule", "trigger_type", "trigger_instance", "parent")
 # What ?exclude_attributes may name: excluding anything else (the action or the runner) would
 # break the masking of secret parameters, so StackStorm refuses it.
 EXCLUDABLE = ("result", "trigger_instance", "status")
@@ -65,6 +71,60 @@ def header_context(request):
     return context
 
 
+def selected(request):
+    """The history.Selection the query asks for, or None when it asks for more than one
+    serves (see INDEXED). StackStorm's `rule` and `trigger_type` filters match names: they
+    become the refs (pack.name) of that name among the executions counted."""
+    params = request.query_params
+    given = {name: params[name] for name in FILTERS if params.get(name) not in (None, "")}
+    if "sort" in params or not set(given) <= set(INDEXED):
+        return None
+    if any(value == "null" for name, value in given.items() if name != "parent"):
+        return None
+    equal = {FILTERS[name]: given[name] for name in ("action", "status", "user") if name in given}
+    for name, column in (("rule", "rule_ref"), ("trigger_type", "trigger_type")):
+        if name in given:
+            equal[f"{column}__in"] = history.refs_named(column, given[name])
+    bounds = query_filters(request, BOUNDS)
+    parent = given.get("parent", "")
+    return history.Selection(
+        equal=equal,
+        action_contains=action_part(request),
+        top_level=parent == "null",
+        parent="" if parent == "null" else parent,
+        trigger_instance=given.get("trigger_instance", ""),
+        ids=listed_ids(request),
+        after=bounds.get("start_timestamp__gt"),
+        before=bounds.get("start_timestamp__lt"),
+        oldest_first=oldest_first(request),
+    )
+
+
+def oldest_first(request):
+    """Whether the list goes oldest first: for sort_asc or timestamp_gt, unless sort_desc or
+    timestamp_lt is there too (notes §4.4)."""
+    params = request.query_params
+    if "timestamp_lt" in params or "sort_desc" in params:
+        return False
+    return "timestamp_gt" in params or "sort_asc" in params
+
+
+def action_part(request):
+    """The action_contains extension's text, bounded."""
+    part = request.query_params.get(ACTION_CONTAINS) or ""
+    if len(part) > ACTION_CONTAINS_MAX:
+        raise InvalidInput(
+            f'Parameter "{ACTION_CONTAINS}" is longer than {ACTION_CONTAINS_MAX} characters'
+        )
+    return part
+
+
+def listed_ids(request):
+    """The ids ?id= lists (a hundred at most)."""
+    ids = request.query_params.get("id")
+    return ids.split(",")[:100] if ids else []
+
+
 def filtered(request, queryset):
     """The executions the query asks for, in the order it asks (notes §4.4): StackStorm's
     filters, where "null" means "none" (?parent=null: top-level executions) and `timestamp`
@@ -84,19 +144,15 @@ def filtered(request, queryset):
         else:
             queryset = queryset.filter(**{field: value})
     queryset = queryset.filter(**query_filters(request, BOUNDS))
-    part = params.get(ACTION_CONTAINS)
+    part = action_part(request)
     if part:
-        if len(part) > ACTION_CONTAINS_MAX:
-            raise InvalidInput(
-                f'Parameter "{ACTION_CONTAINS}" is longer than {ACTION_CONTAINS_MAX} characters'
-            )
         queryset = queryset.filter(action_ref__icontains=part)
-    ids = params.get("id")
+    ids = listed_ids(request)
     if ids:
-        queryset = queryset.filter(pk__in=ids.split(",")[:100])
+        queryset = queryset.filter(pk__in=ids)
     if "timestamp_lt" in params or "sort_desc" in params:
         order = NEWEST_FIRST
-    elif "timestamp_gt" in params or "sort_asc" in params:
+    elif oldest_first(request):
         order = OLDEST_FIRST
     return queryset.order_by(*query_sort(request, FILTERS, order))
 
@@ -146,14 +202,27 @@ def left_out(request, fields):
 class ExecutionList(ApiView):
     def get(self, request):
         select = selector(request)
-        queryset = filtered(request, access.visible_executions(self.caller))
         unmasked = show_secrets(request, self.caller)
+        selection = selected(request)
+        if selection is None:
+            rows = filtered(request, access.visible_executions(self.caller))
+        else:
+            rows = selection.executions(self.caller)
+        rows = rows.select_related(None)
         if left_out(request, {"result", "result_size"}):
-            queryset = queryset.defer("result")
+            rows = rows.defer("result")  # it may be megabytes a row: not even read
         if left_out(request, ORIGIN):
-            queryset = queryset.defer("origin")
-        page, headers = paginate(request, queryset.select_related(None), self.caller, 100)
+            rows = rows.defer("origin")
+        page, headers = self._page(request, selection, rows)
         return Response([select(to_api(item, unmasked)) for item in page], headers=headers)
+
+    def _page(self, request, selection, rows):
+        """(page, headers): through the Selection's indexes and counts when there is one."""
+        if selection is None:
+            return paginate(request, rows, self.caller, 100)
+        limit, offset = page_window(request, self.caller, 100)
+        total = selection.total(self.caller)
+        return selection.page(self.caller, rows, offset, limit, total), page_headers(total, limit)
 
     def post(self, request):
         execution = executions.launch(self.caller, json_body(request), header_context(request))
@@ -192,7 +261,10 @@ class ExecutionOutput(ApiView):
 class ExecutionReRun(ApiView):
     def post(self, request, execution_id):
         execution = access.find_execution(self.caller, execution_id)
-        new = executions.re_run(self.caller, execution, json_body(request))
+        if launch_templates.template_of(execution):  # through its template, as it is now
+            new = launch_templates.re_run(self.caller, execution, json_body(request))
+        else:
+            new = executions.re_run(self.caller, execution, json_body(request))
         return Response(to_api(new), status=201)
 
 
