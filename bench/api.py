@@ -130,7 +130,7 @@ def start_site(env, site, base_url):
     manage(env, "migrate", "--noinput")
     manage(env, "register_packs")
     manage(env, "shell", "-c", base.CREATE_USER, extra_env={"BENCH_PASSWORD": password})
-    gunicorn = [sys.executable, "-m", "gunicorn", "portal.wsgi"]
+    gunicorn = [sys.executable, "-m", "gunicorn"]  # the app: portal/gunicorn_conf.py
     site.start("gunicorn", [*gunicorn, "--config", "portal/gunicorn_conf.py"])
     site.start("worker", [sys.executable, "manage.py", "run_worker"])
     base.wait_until_serving(site, base_url)
@@ -329,7 +329,7 @@ def report(args, rounds, web):
         f"st2bridge API reads benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"machine:  {base.os.cpu_count()} cores, {base.cpu_model()}, {base.platform.system()}",
         f"software: Python {base.platform.python_version()}, {base.database_label()}",
-        f"site:     gunicorn {web} gthread processes (portal/gunicorn_conf.py), one worker; "
+        f"site:     gunicorn {web} uvicorn-worker processes (portal/gunicorn_conf.py), one worker; "
         f"a non-admin user; {args.actions} generated actions, {args.executions} executions",
         f"load:     {loader}, {args.seconds:g} s per endpoint, {args.rounds} rounds, "
         f"{requests_done} requests, every one a 200",
