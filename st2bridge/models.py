@@ -9,6 +9,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from .fields import JSONField
+
 
 def new_id():
     return secrets.token_hex(12)
@@ -74,8 +76,8 @@ class Pack(IdModel):
     name = models.CharField(max_length=200)
     path = models.CharField(max_length=1000, blank=True, default="")
     # Everything pack.yaml declares (description, version, author, keywords, ...), as given.
-    metadata = models.JSONField(default=dict, blank=True)
-    files = models.JSONField(default=list, blank=True)
+    metadata = JSONField(default=dict, blank=True)
+    files = JSONField(default=list, blank=True)
     # What the pack's files hashed to when it was last registered: the loader skips a pack
     # whose files (and the runner types and loader they were read with) have not changed.
     content_hash = models.CharField(max_length=64, blank=True, default="")
@@ -156,10 +158,10 @@ class Action(IdModel):
     enabled = models.BooleanField(default=True)
     runner_type = models.CharField(max_length=100)
     entry_point = models.CharField(max_length=1000, blank=True, default="")
-    parameters = models.JSONField(default=dict, blank=True)
-    output_schema = models.JSONField(default=dict, blank=True)
-    tags = models.JSONField(default=list, blank=True)
-    notify = models.JSONField(default=dict, blank=True)
+    parameters = JSONField(default=dict, blank=True)
+    output_schema = JSONField(default=dict, blank=True)
+    tags = JSONField(default=list, blank=True)
+    notify = JSONField(default=dict, blank=True)
     metadata_file = models.CharField(max_length=1000, blank=True, default="")
 
     class Meta:
@@ -200,17 +202,17 @@ class Execution(IdModel):
     CANCELABLE = (REQUESTED, SCHEDULED, RUNNING)
 
     action_ref = models.CharField(max_length=400)
-    action = models.JSONField(default=dict)
-    runner = models.JSONField(default=dict)
+    action = JSONField(default=dict)
+    runner = JSONField(default=dict)
     # What the caller passed (+ rendered template defaults); secret values are replaced by the
     # mask here and kept only in `secret_parameters`, encrypted with the datastore key.
-    parameters = models.JSONField(default=dict)
+    parameters = JSONField(default=dict)
     secret_parameters = models.TextField(blank=True, default="")
     status = models.CharField(max_length=20, default=REQUESTED)
     user = models.CharField(max_length=150)
-    context = models.JSONField(default=dict)
-    result = models.JSONField(null=True, blank=True)
-    log = models.JSONField(default=list)
+    context = JSONField(default=dict)
+    result = JSONField(null=True, blank=True)
+    log = JSONField(default=list)
     start_timestamp = models.DateTimeField()
     end_timestamp = models.DateTimeField(null=True, blank=True)
     parent = models.ForeignKey(
@@ -231,7 +233,7 @@ class Execution(IdModel):
     # What started it, as the API showed each then (issue 17; StackStorm keeps these in the
     # execution too): {"rule", "trigger", "trigger_type", "trigger_instance"}; {} when a
     # person or a workflow started it, or for rule-started ones recorded before.
-    origin = models.JSONField(default=dict, blank=True)
+    origin = JSONField(default=dict, blank=True)
 
     class Meta:
         # The list's order, newest first; ties (the same microsecond) by id. Oldest first is
