@@ -4,10 +4,10 @@
     scripts/with-postgres .venv/bin/python bench/executions.py --workers 2   # on PostgreSQL
 
 It builds its own site in a temporary directory (migrate, register packs, a `bench` user; on
-the database DATABASE_URL names, if any), starts gunicorn (portal.wsgi with
-portal/gunicorn_conf.py, --web processes, 2 as `make run`) on a free 127.0.0.1 port and
---workers worker processes (`manage.py run_worker`, default settings; one as `make run`
-starts), and measures over real HTTP:
+the database DATABASE_URL names, if any), starts gunicorn (portal/gunicorn_conf.py, --web
+processes, 2 as `make run`) on a free 127.0.0.1 port and --workers worker processes
+(`manage.py run_worker`, default settings; one as `make run` starts), and measures over real
+HTTP:
 
   baseline    authenticated GET /api/v1/user: sequential latency, then the same number of
               requests as the throughput run from the same client threads (rate)
@@ -451,8 +451,8 @@ def report(args, figures):
     print(f"machine:  {os.cpu_count()} cores, {cpu_model()}, {platform.system()}")
     print(f"software: Python {platform.python_version()}, {database_label()}")
     print(
-        f"site:     gunicorn {args.web} gthread processes, {args.workers} worker process(es)"
-        f" (default settings); client polls every {args.poll_ms:g} ms"
+        f"site:     gunicorn {args.web} uvicorn-worker processes, {args.workers} worker"
+        f" process(es) (default settings); client polls every {args.poll_ms:g} ms"
     )
     print()
     for row in rows:
@@ -533,7 +533,7 @@ def start_site(env, site, base_url, workers):
     manage(env, "migrate", "--noinput")
     manage(env, "register_packs")
     manage(env, "shell", "-c", CREATE_USER, extra_env={"BENCH_PASSWORD": password})
-    gunicorn = [sys.executable, "-m", "gunicorn", "portal.wsgi"]
+    gunicorn = [sys.executable, "-m", "gunicorn"]  # the app: portal/gunicorn_conf.py
     site.start("gunicorn", [*gunicorn, "--config", "portal/gunicorn_conf.py"])
     start_workers(site, workers)
     wait_until_serving(site, base_url)

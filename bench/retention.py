@@ -82,7 +82,7 @@ def start_site(env, site, base_url, args):
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     print(done.stdout.strip().splitlines()[-1], flush=True)
-    gunicorn = [sys.executable, "-m", "gunicorn", "portal.wsgi"]
+    gunicorn = [sys.executable, "-m", "gunicorn"]  # the app: portal/gunicorn_conf.py
     site.start("gunicorn", [*gunicorn, "--config", "portal/gunicorn_conf.py"])
     base.wait_until_serving(site, base_url)
     return base.login(base_url, password)

@@ -364,7 +364,7 @@ def header(args, figures):
         f"st2bridge rules benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"machine:  {base.os.cpu_count()} cores, {base.cpu_model()}, {base.platform.system()}",
         f"software: Python {base.platform.python_version()}, {base.database_label()}",
-        f"site:     gunicorn {figures['web']} gthread processes, one worker (default settings);"
+        f"site:     gunicorn {figures['web']} uvicorn-worker processes, one worker (defaults);"
         f" {args.urls * args.rules_per_url} enabled core.noop rules on {args.urls} webhook urls",
     ]
 
@@ -412,7 +412,7 @@ def start_site(env, site, base_url, args):
     print(f"creating {args.urls * args.rules_per_url} rules...", flush=True)
     extra = {"BENCH_URLS": str(args.urls), "BENCH_RULES_PER_URL": str(args.rules_per_url)}
     manage(env, "shell", "-c", CREATE_RULES, extra_env=extra)
-    gunicorn = [sys.executable, "-m", "gunicorn", "portal.wsgi"]
+    gunicorn = [sys.executable, "-m", "gunicorn"]  # the app: portal/gunicorn_conf.py
     site.start("gunicorn", [*gunicorn, "--config", "portal/gunicorn_conf.py"])
     site.start("worker", [sys.executable, "manage.py", "run_worker"])
     base.wait_until_serving(site, base_url)

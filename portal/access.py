@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from st2bridge.addresses import client_address
 from st2bridge.client import ApiError, ApiUnauthorized, ApiUnavailable, St2Client
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,13 @@ def sign_in(request, token, is_admin):
     expiry = parse_datetime(token.get("expiry") or "")
     if expiry is not None:
         request.session.set_expiry(expiry)
+
+
+def on_behalf_of(request):
+    """(the browser's address, the signed-in username): the embedded API records that address
+    in its audit log for what the portal does for this user (St2Client)."""
+    address = client_address(request.META, settings.PORTAL_TRUSTED_PROXIES)
+    return address, request.session.get(SESSION_USER)
 
 
 def forget_token(request):
@@ -118,7 +126,9 @@ def st2_login_required(view):
             return _to_login(request)
         request.st2_user = request.session.get(SESSION_USER)
         request.st2_is_admin = request.session.get(SESSION_ADMIN, False)
-        with St2Client.from_settings(token=token) as request.st2:
+        with St2Client.from_settings(
+            token=token, on_behalf_of=on_behalf_of(request)
+        ) as request.st2:
             request.st2_extensions = SimpleLazyObject(partial(extensions, request.st2))
             try:
                 return view(request, *args, **kwargs)

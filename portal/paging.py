@@ -1,6 +1,7 @@
 """Paging of the portal's lists, in one place: which page the query string asks for, the slice
 to ask the API for, and what a page's pager shows."""
 
+from datetime import date
 from urllib.parse import urlencode
 
 PAGE_SIZE = 25
@@ -41,3 +42,19 @@ def pager(total, page, filters=None, size=PAGE_SIZE):
         "first_url": page_link(kept, 1) if page > 2 else "",
         "last_url": page_link(kept, pages) if page < pages - 1 else "",
     }
+
+
+def day_bounds(shown):
+    """The API's timestamp_gt / timestamp_lt for the `since` and `until` dates of a filter
+    form (whole UTC days: `until` includes its day), and {field: error} for a bad date."""
+    api, errors = {}, {}
+    bounds = (("since", "timestamp_gt", "00:00:00"), ("until", "timestamp_lt", "23:59:59"))
+    for name, lookup, clock in bounds:
+        if shown.get(name):
+            try:
+                day = date.fromisoformat(shown[name])
+            except ValueError:
+                errors[name] = "Enter a date as YYYY-MM-DD."
+                continue
+            api[lookup] = f"{day.isoformat()}T{clock}Z"
+    return api, errors

@@ -85,6 +85,38 @@ def trigger_parameters_spec(trigger_type):
     }
 
 
+MAX_PAYLOAD_DEPTH = 3  # nested objects listed this deep
+
+
+def payload_fields(trigger_type, prefix="trigger", depth=0):
+    """What criteria and Jinja can read of a trigger type's payload, from its payload_schema:
+    [(path such as "trigger.object.id", type or "", description)], nested objects' properties
+    after their own line."""
+    schema = (trigger_type or {}).get("payload_schema") or {}
+    return _schema_fields(schema, prefix, depth)
+
+
+def _schema_fields(schema, prefix, depth):
+    fields = []
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return fields
+    for name, spec in properties.items():
+        spec = spec if isinstance(spec, dict) else {}
+        path = f"{prefix}.{name}"
+        fields.append((path, _type_name(spec.get("type")), spec.get("description", "")))
+        if depth + 1 < MAX_PAYLOAD_DEPTH:
+            fields += _schema_fields(spec, path, depth + 1)
+    return fields
+
+
+def _type_name(kind):
+    """A schema's `type` as text: "string", "string/null" for a list, "" for anything else."""
+    if isinstance(kind, str):
+        return kind
+    return "/".join(str(name) for name in kind) if isinstance(kind, list) else ""
+
+
 # --- action parameters ---------------------------------------------------------------------
 
 

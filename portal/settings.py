@@ -151,6 +151,9 @@ else:
                 "timeout": 30,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # Each web thread keeps its connection between requests, as PostgreSQL's do:
+            # opening one (and its PRAGMAs) cost about as much as the rest of a GET.
+            "CONN_MAX_AGE": 60,
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -217,7 +220,7 @@ CONTENT_SECURITY_POLICY = {
 
 # The API answers with its own JSON; DRF is used for views and authentication classes only.
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["st2bridge.api.renderers.ApiJSONRenderer"],  # orjson
     "DEFAULT_PARSER_CLASSES": [],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "st2bridge.api.authentication.TokenHeaderAuthentication",
@@ -341,9 +344,11 @@ ST2_TEMPLATE_MAX_LENGTH = envint("ST2_TEMPLATE_MAX_LENGTH", 1_000_000)  # charac
 ST2_REGEX_TIMEOUT = float(os.environ.get("ST2_REGEX_TIMEOUT", "0.25"))  # seconds per match
 # Request bodies: JSON nested deeper than this is refused (400).
 ST2_MAX_JSON_DEPTH = envint("ST2_MAX_JSON_DEPTH", 64)
-# Open event streams: per user and per web process (429 beyond), and at most half of a
-# process's threads, so that streams never hold every thread (st2bridge/api/stream.py).
+# Open event streams per user and per web process, and per web process in all (429 beyond;
+# st2bridge/api/stream.py). Under `make run` an idle stream costs memory (bench/streams.py:
+# tens of kilobytes), not a thread.
 ST2_STREAMS_PER_USER = envint("ST2_STREAMS_PER_USER", 8)
+ST2_STREAMS_PER_PROCESS = envint("ST2_STREAMS_PER_PROCESS", 2000)
 # Non-staff http-request actions may not reach loopback, link-local and cloud metadata
 # addresses (staff are not restricted); false lifts the restriction.
 ST2_HTTP_PROTECT_LOCAL = envbool("ST2_HTTP_PROTECT_LOCAL", True)

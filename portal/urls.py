@@ -1,9 +1,20 @@
 from django.contrib import admin
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from portal.views import apikeys, auth, catalog, configs, executions, home, rules, teams
+from portal.views import (
+    apikeys,
+    audit,
+    auth,
+    catalog,
+    configs,
+    executions,
+    home,
+    rules,
+    teams,
+    templates,
+)
 
 urlpatterns = [
     path("", include("st2bridge.api.urls")),
@@ -42,6 +53,15 @@ urlpatterns = [
     path("teams/<int:team_id>/grant", teams.team_grant, name="team_grant"),
     path("teams/<int:team_id>/revoke", teams.team_revoke, name="team_revoke"),
     path("teams/<int:team_id>/delete", teams.team_delete, name="team_delete"),
+    path("audit", audit.audit_list, name="audit"),
+    re_path(r"^audit/export\.(?P<kind>csv|json)$", audit.audit_export, name="audit_export"),
+    path("templates", templates.template_list, name="templates"),
+    path("templates/new", templates.template_create, name="template_create"),
+    path("templates/import", templates.template_import, name="template_import"),
+    path("templates/<str:ref>", templates.template_detail, name="template"),
+    path("templates/<str:ref>/edit", templates.template_edit, name="template_edit"),
+    path("templates/<str:ref>/export", templates.template_export, name="template_export"),
+    path("templates/<str:ref>/delete", templates.template_delete, name="template_delete"),
     path("executions", executions.execution_list, name="executions"),
     path("executions/<str:execution_id>", executions.execution_detail, name="execution"),
     path(

@@ -13,11 +13,15 @@ Admins see everything. Others see:
   granted), and rules whose action they see;
 - executions, their output, stream events and counts (issue 16): their own;
 - trigger instances (issue 12): one they posted (`posted_by`: a webhook's poster, the user of
-  the execution behind an actiontrigger, the staff member who re-emitted it), or one that
-  enforced a rule of theirs, except an actiontrigger instance: it carries an execution's
-  parameters and result, so only that execution's user reads it, whoever's rule it enforced;
+  the execution behind an actiontrigger, the staff member who re-emitted it, the owner of
+  an expiring key, the user of a failed template execution), or one that enforced a rule
+  of theirs, except an actiontrigger instance: it carries an execution's parameters and
+  result, so only that execution's user reads it, whoever's rule it enforced. Which rules
+  an instance may enforce at all: rule_may_see_instance (the server's own events concern
+  only the users they name);
 - rule enforcements: of a rule of theirs, or whose execution they see;
 - action aliases and policies: those of actions they see;
+- launch templates (issue 18): those their teams grant;
 - webhooks (core.st2.webhook triggers): those a rule of theirs uses, in /webhooks and in
   /triggers alike; other triggers, trigger types and runner types: all (their parameters are
   schedules and schemas);
@@ -36,14 +40,16 @@ from django.contrib.auth.models import Group
 from django.db.models import Q
 
 from . import teams
-from .constants import ACTION_TRIGGER
+from .constants import ACTION_TRIGGER, INTERNAL_TRIGGER_PREFIX, SERVER_EVENTS
 from .errors import AccessDenied, InvalidInput, NotFound
 from .models import (
     Action,
     ActionAlias,
     ApiKey,
+    AuditRecord,
     Execution,
     ExecutionCount,
+    LaunchTemplate,
     Pack,
     Policy,
     Rule,
@@ -91,6 +97,20 @@ def require_may_re_emit(caller):
         refusal=f'User "{caller.username}" may not re-emit trigger instances: administrator '
         "access is required.",
     )
+
+
+def require_may_post(caller, trigger_type):
+    """The server's own events (SERVER_EVENTS, and StackStorm's internal trigger types,
+    core.st2.*: action triggers, datastore changes, timers, ...) are the server's to emit: a
+    member posting one to /webhooks/st2 would forge a key's expiry, a grant or an execution's
+    end for others' rules, which may run as staff. Staff may (to try their rules); the
+    instance then concerns nobody else (no audience)."""
+    if trigger_type.startswith(INTERNAL_TRIGGER_PREFIX):
+        require_admin(
+            caller,
+            refusal=f'User "{caller.username}" may not post trigger "{trigger_type}": the '
+            "server emits it.",
+        )
 
 
 def refuse_system_pack(pack):
@@ -206,6 +226,23 @@ def find_policy(caller, ref_or_id):
     return by_ref_or_id(visible_policies(caller), ref_or_id)
 
 
+# --- launch templates (issue 18) -------------------------------------------------------------
+
+
+def visible_templates(caller, templates=None):
+    """Launch templates the caller's teams grant (by ref); a template grants nothing on its
+    action, which stays hidden unless granted itself."""
+    templates = LaunchTemplate.objects.all() if templates is None else templates
+    scope = teams.allowed_scope(caller.user)
+    return templates if scope == teams.ALL else templates.filter(ref__in=scope.templates)
+
+
+def find_template(caller, ref_or_id):
+    return by_ref_or_id(
+        visible_templates(caller), ref_or_id, f'Launch template "{ref_or_id}" not found'
+    )
+
+
 # --- executions and their events ------------------------------------------------------------
 
 
@@ -244,6 +281,12 @@ def visible_stream_events(caller, events=None):
     """Stream events of the caller's own executions (each event names its user)."""
     events = StreamEvent.objects.all() if events is None else events
     return events if caller.is_admin else events.filter(user=caller.username)
+
+
+def may_see_stream_event(caller, event):
+    """visible_stream_events() for one event already read (the streams' shared poller reads
+    every new event once for all the streams of a process): the same rule."""
+    return caller.is_admin or event.user == caller.username
 
 
 # --- triggers, trigger instances, enforcements ----------------------------------------------
@@ -290,6 +333,23 @@ def visible_trigger_instances(caller, instances=None):
             & ~Q(trigger_type=ACTION_TRIGGER)
         )
     )
+
+
+def rule_may_see_instance(owner, owner_is_staff, instance):
+    """Whether a rule of `owner` (a username) may match, and so read, trigger instance
+    `instance`. Staff's rules see every instance. An actiontrigger carries an execution's
+    parameters and result: only its user's rules see it (a member's rule never copies
+    another's result). The server's own events (SERVER_EVENTS) concern some users only (a
+    key's owner, a template execution's user, a team's members when its grant changed):
+    their instance names them in its context (`audience`), and only their rules see it, so
+    a member learns nothing of others' keys, executions or teams through a rule."""
+    if owner_is_staff:
+        return True
+    if instance.trigger_type == ACTION_TRIGGER:
+        return owner == instance.posted_by
+    if instance.trigger_type in SERVER_EVENTS:
+        return owner in (instance.context or {}).get("audience", ())
+    return True
 
 
 def find_trigger_instance(caller, instance_id):
@@ -359,3 +419,9 @@ def find_user(caller, username):
     if found is None:
         raise NotFound(f'User "{username}" not found')
     return found
+
+
+def visible_audit_records(caller):
+    """The audit log (st2bridge.audit): administrators only, every record."""
+    require_admin(caller, refusal="Only administrators may read the audit log.")
+    return AuditRecord.objects.all()

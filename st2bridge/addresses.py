@@ -1,4 +1,5 @@
-"""The address of the person behind a request, for the login throttle (st2bridge/auth.py):
+"""The address of the person behind a request, for the login throttle (st2bridge/auth.py)
+and the audit log (st2bridge/audit.py):
 helpers with no database access, for the API, the admin and the portal.
 
 - X-Forwarded-For is believed only from a peer in PORTAL_TRUSTED_PROXIES (addresses or
@@ -6,8 +7,9 @@ helpers with no database access, for the API, the admin and the portal.
   first one not in the list names the client. The ones further left were written by whoever
   sent the request, and are never read. Not loopback by default: every process on this
   machine (an action's HTTP call from the worker included) comes from loopback.
-- The portal signs its users in through its embedded API over HTTP, so the API sees the
-  portal's own address. The portal vouches for the browser's address instead, in the
+- The portal signs its users in (and acts for them) through its embedded API over HTTP, so
+  the API sees the portal's own address. The portal vouches for the browser's address instead
+  (for the throttle and the audit log, st2bridge.audit), in the
   X-Portal-Client-Address header: the address and the username, signed with SECRET_KEY and
   good for SIGNED_ADDRESS_MAX_AGE seconds. Nobody without the secret key can forge it, and a
   captured one names that one user only. A header that does not verify is ignored.

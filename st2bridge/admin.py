@@ -22,7 +22,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 
-from . import auth, team_admin
+from . import audit, auth, team_admin
 from .addresses import client_address
 from .errors import InvalidInput, TooManyRequests
 from .models import TeamAccess
@@ -47,11 +47,13 @@ class ThrottledAdminLoginForm(AdminAuthenticationForm):
                 f"Too many failed attempts, try again in {wait} seconds.", code="throttled"
             ) from None
         try:
-            return super().clean()
+            cleaned = super().clean()
         except ValidationError:
             if self.user_cache is None:  # a wrong password, not a right one of a non-admin
                 auth.record_login_failure(username, address)
             raise
+        audit.record(audit.Actor(username, address, "session"), "auth.signin", "session", "admin")
+        return cleaned
 
 
 admin.site.login_form = ThrottledAdminLoginForm
@@ -189,10 +191,18 @@ class TeamAdmin(StaffOnly, admin.ModelAdmin):
     def granted_actions(self, group):
         return ", ".join(_access(group).actions or []) or "-"
 
+    def save_model(self, request, obj, form, change):
+        form.audit_before = team_admin.view_of(obj) if change else None  # as it was
+        super().save_model(request, obj, form, change)
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         form.instance.user_set.set(form.cleaned_data["members"])
         team = team_admin.view_of(form.instance)
+        verb = "update" if change else "create"
+        team_admin.audited(_actor(request), verb, form.audit_before, team)
+        # As through the API: core.st2.team.grant_changed for each grant added or removed.
+        team_admin.grants_changed(request.user.username, form.audit_before, team)
         if team.unregistered:
             self.message_user(
                 request,
@@ -200,6 +210,19 @@ class TeamAdmin(StaffOnly, admin.ModelAdmin):
                 "them all the same; check the spelling.",
                 messages.WARNING,
             )
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, Group.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        team_admin.delete_groups(_actor(request), queryset)
+
+
+def _actor(request):
+    """Who changes teams in the Django admin, for the audit log: a signed-in session (no
+    token or API key), from the address the throttle reads too."""
+    address = client_address(request.META, settings.PORTAL_TRUSTED_PROXIES)
+    return audit.Actor(request.user.get_username(), address, "session")
 
 
 def _access(group):

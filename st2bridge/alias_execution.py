@@ -118,6 +118,7 @@ def _launch(caller, alias, values, merged, context, unmasked):
         staff=caller.is_admin,
         data=frozenset(given),
         context=context,
+        audited=(caller, "execution.launch"),
     )
     result = {
         "execution": executions.to_api(execution, unmasked),

@@ -4,13 +4,14 @@ may do, is st2bridge.access's."""
 from datetime import UTC
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from . import access
+from . import access, audit
 from .auth import credential_hash, new_api_key
 from .bodies import check_body
 from .constants import MASK
@@ -74,14 +75,17 @@ def create_key(caller, body):
         raw, key_hash = new_api_key()
     fields = {"id": body["id"]} if body.get("id") else {}
     _check_unused(key_hash, body.get("id"))
-    api_key = ApiKey.objects.create(
-        user=owner,
-        key_hash=key_hash,
-        metadata=body.get("metadata") or {},
-        enabled=body.get("enabled", True),
-        expires_at=_expiry(body.get("expires_at")),
-        **fields,
-    )
+    expires_at = _expiry(body.get("expires_at"))
+    with transaction.atomic():
+        api_key = ApiKey.objects.create(
+            user=owner,
+            key_hash=key_hash,
+            metadata=body.get("metadata") or {},
+            enabled=body.get("enabled", True),
+            expires_at=expires_at,
+            **fields,
+        )
+        audit.record(caller, "apikey.create", "apikey", api_key.id, audit.created(_shown(api_key)))
     return api_key, raw
 
 
@@ -96,6 +100,7 @@ def _check_unused(key_hash, key_id):
 
 def update_key(caller, api_key, body):
     check_body(body, UPDATE_SCHEMA)
+    before = _shown(api_key)
     if body.get("key_hash") not in (None, "", MASK, api_key.key_hash):
         raise InvalidInput("Update of key_hash is not allowed.")
     if body.get("user") not in (None, api_key.user.username):
@@ -105,9 +110,41 @@ def update_key(caller, api_key, body):
     if "enabled" in body:
         api_key.enabled = body["enabled"]
     if "expires_at" in body:
-        api_key.expires_at = _expiry(body["expires_at"], api_key.expires_at)
-    api_key.save(update_fields=["user", "metadata", "enabled", "expires_at"])
+        expires_at = _expiry(body["expires_at"], api_key.expires_at)
+        if expires_at != api_key.expires_at:  # a new expiry is announced again, once
+            api_key.expires_at, api_key.expiry_warned_at = expires_at, None
+    changes = audit.diff(before, _shown(api_key))
+    verb = "update"
+    if set(changes) == {"enabled"}:
+        verb = "enable" if api_key.enabled else _disable(caller, api_key)
+    with transaction.atomic():
+        api_key.save(
+            update_fields=["user", "metadata", "enabled", "expires_at", "expiry_warned_at"]
+        )
+        audit.record(caller, f"apikey.{verb}", "apikey", api_key.id, changes)
     return api_key
+
+
+def delete_key(caller, api_key):
+    """DELETE /apikeys/{id}: the key (found by find_key) is gone."""
+    before = _shown(api_key)
+    verb = _disable(caller, api_key, "delete")
+    with transaction.atomic():
+        api_key.delete()
+        audit.record(caller, f"apikey.{verb}", "apikey", before["id"], audit.deleted(before))
+
+
+def _disable(caller, api_key, verb="disable"):
+    """What the audit log calls disabling or deleting a key: its owner's `verb`, or an
+    administrator's revocation of someone else's key."""
+    return verb if api_key.user_id == caller.user.pk else "revoke"
+
+
+def _shown(api_key):
+    """An API key as the audit log keeps it: its hash masked, as key_to_api shows it."""
+    shown = key_to_api(api_key)
+    del shown["last_used_at"]
+    return shown
 
 
 def _owner(caller, username):

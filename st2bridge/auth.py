@@ -14,6 +14,7 @@ take some forty lines over the LoginFailure table we already had, with no new de
 middleware or migration.
 """
 
+import functools
 import hashlib
 import hmac
 import math
@@ -24,9 +25,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from . import audit, rows
 from .addresses import throttle_key
 from .constants import SYSTEM_USER
 from .errors import InvalidInput, TooManyRequests, Unauthorized
@@ -38,8 +41,13 @@ API_KEY_LENGTH = 86  # as long as StackStorm's keys, so they fit wherever those 
 
 
 def credential_hash(raw):
-    hash_key = hmac.new(settings.SECRET_KEY.encode(), b"st2bridge credential hash", "sha256")
-    return hmac.new(hash_key.digest(), raw.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(_hash_key(settings.SECRET_KEY), raw.encode(), hashlib.sha256).hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _hash_key(secret_key):
+    """The key of credential_hash(), derived from the server secret (once per secret)."""
+    return hmac.new(secret_key.encode(), b"st2bridge credential hash", "sha256").digest()
 
 
 @dataclass
@@ -51,6 +59,7 @@ class Caller:
     location: str  # "header" | "query" | "cookie" (event streams only)
     token: Token | None = None
     api_key: ApiKey | None = None
+    address: str = ""  # the client's, as addresses.login_address() finds it (the audit log's)
 
     @property
     def username(self):
@@ -82,12 +91,18 @@ def issue_token(username, password, address, ttl=None):
         record_login_failure(username, address)
         raise Unauthorized("Invalid or missing credentials")
     raw = secrets.token_hex(16)
-    token = Token.objects.create(
-        user=user,
-        token_hash=credential_hash(raw),
-        expiry=timezone.now() + timedelta(seconds=ttl),
-    )
+    with transaction.atomic():
+        token = Token.objects.create(
+            user=user,
+            token_hash=credential_hash(raw),
+            expiry=timezone.now() + timedelta(seconds=ttl),
+        )
+        audit.record(_actor(token, address), "auth.signin", "token", token.id)
     return token, raw
+
+
+def _actor(token, address):
+    return audit.Actor(token.user.username, address, audit.credential_of(token=token))
 
 
 def _checked_ttl(ttl):
@@ -105,14 +120,17 @@ def _checked_ttl(ttl):
 
 def find_valid_token(raw):
     """The live Token for a raw value, or None when unknown, expired or its user is inactive."""
-    token = Token.objects.select_related("user").filter(token_hash=credential_hash(raw)).first()
+    token = rows.select_with_user(Token, "token_hash", credential_hash(raw))
     if token is None or token.expiry <= timezone.now() or not token.user.is_active:
         return None
     return token
 
 
 def authenticate_token(raw):
-    token = Token.objects.select_related("user").filter(token_hash=credential_hash(raw)).first()
+    """The Token a raw value names, checked on every request: nothing is cached, so a revoked
+    token, an expired one or one of a deactivated user is refused on the very next request
+    (in every process). One SELECT with its user (rows.select_with_user)."""
+    token = rows.select_with_user(Token, "token_hash", credential_hash(raw))
     if token is None:
         raise Unauthorized("Unauthorized")
     if token.expiry <= timezone.now():
@@ -124,6 +142,13 @@ def authenticate_token(raw):
 
 def revoke_token(raw):
     Token.objects.filter(token_hash=credential_hash(raw)).delete()
+
+
+def sign_out(token, address):
+    """End `token` (POST /auth/v1/tokens/revoke: whoever holds it may), from `address`."""
+    with transaction.atomic():
+        Token.objects.filter(pk=token.pk).delete()
+        audit.record(_actor(token, address), "auth.signout", "token", token.id)
 
 
 def issue_action_token(username, seconds, execution_id):
@@ -154,8 +179,9 @@ def new_api_key():
 
 
 def authenticate_api_key(raw):
+    """The ApiKey a raw key names, checked as authenticate_token() checks tokens."""
     key_hash = credential_hash(raw)
-    api_key = ApiKey.objects.select_related("user").filter(key_hash=key_hash).first()
+    api_key = rows.select_with_user(ApiKey, "key_hash", key_hash)
     if api_key is None:
         raise Unauthorized(f"Unauthorized - ApiKey with key_hash={key_hash} not found.")
     if not api_key.enabled:
@@ -223,10 +249,13 @@ def refuse_if_throttled(username, address):
 
 
 def record_login_failure(username, address):
-    """Count a wrong password for `username` from `address` (and forget expired failures)."""
+    """Count a wrong password for `username` from `address` (and forget expired failures);
+    the audit log keeps it (the name tried, never the password)."""
     cutoff = timezone.now() - timedelta(seconds=settings.ST2_LOGIN_FAILURE_WINDOW)
-    LoginFailure.objects.filter(at__lt=cutoff).delete()
-    LoginFailure.objects.create(username=username[:150], address=throttle_key(address))
+    with transaction.atomic():
+        LoginFailure.objects.filter(at__lt=cutoff).delete()
+        LoginFailure.objects.create(username=username[:150], address=throttle_key(address))
+        audit.record(audit.Actor(username, address), "auth.signin_failed", "user", username)
 
 
 def _latest(failures, limit):

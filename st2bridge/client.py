@@ -53,6 +53,7 @@ class St2Client:
         api_key=None,
         timeout=DEFAULT_TIMEOUT,
         embedded=False,
+        on_behalf_of=None,
     ):
         self.auth_url = auth_url.rstrip("/")
         self.api_url = api_url.rstrip("/")
@@ -66,9 +67,12 @@ class St2Client:
             self.session.headers["X-Auth-Token"] = token
         if api_key:
             self.session.headers["St2-Api-Key"] = api_key
+        # (browser's address, username): vouched for on each call to the embedded API, which
+        # records that address in its audit log rather than the portal's own.
+        self.on_behalf_of = on_behalf_of if embedded else None
 
     @classmethod
-    def from_settings(cls, token=None, api_key=None):
+    def from_settings(cls, token=None, api_key=None, on_behalf_of=None):
         """A client for the configured StackStorm: ST2_AUTH_URL / ST2_API_URL / ST2_STREAM_URL,
         each defaulting to the embedded API of this site (ST2_EMBEDDED_BASE_URL)."""
         from django.conf import settings
@@ -82,6 +86,7 @@ class St2Client:
             api_key=api_key,
             timeout=settings.ST2_CLIENT_TIMEOUT,
             embedded=not settings.ST2_AUTH_URL,
+            on_behalf_of=on_behalf_of,
         )
 
     def close(self):
@@ -96,6 +101,9 @@ class St2Client:
     # --- transport ------------------------------------------------------------------------
 
     def _request(self, method, url, **kwargs):
+        if self.on_behalf_of and all(self.on_behalf_of):
+            headers = kwargs.setdefault("headers", {})
+            headers.setdefault(PORTAL_ADDRESS_HEADER, vouch_for(*self.on_behalf_of))
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.RequestException as error:
@@ -381,6 +389,51 @@ class St2Client:
     def list_grantables(self, q="", kind="", limit=20, offset=0):
         """(packs and actions matching every word of `q`, total), for an admin to grant."""
         return self._page("/grantables", limit, offset, {"q": q, "kind": kind})
+
+    # --- the audit log (an extension: GET /api/v1/audit, administrators) -------------------
+
+    def list_audit(self, limit=50, offset=0, **filters):
+        """(records, total) of one page of the audit log, newest first; `before_id` pages
+        by id (an export's way: new records do not shift it)."""
+        return self._page("/audit", limit, offset, filters)
+
+    # --- launch templates (an extension: extensions()["templates"]; api/templates.py) --------
+
+    def list_templates(self, limit=50, offset=0, **filters):
+        """(templates, total): every one for an admin, else those the caller's teams grant."""
+        return self._page("/templates", limit, offset, filters)
+
+    def get_template(self, ref):
+        return self._get(f"/templates/{_path(ref)}").json()
+
+    def create_template(self, template):
+        return self._request("POST", f"{self.api_url}/templates", json=template).json()
+
+    def update_template(self, ref, template):
+        """A new version of the template."""
+        url = f"{self.api_url}/templates/{_path(ref)}"
+        return self._request("PUT", url, json=template).json()
+
+    def delete_template(self, ref):
+        self._request("DELETE", f"{self.api_url}/templates/{_path(ref)}")
+
+    def run_template(self, ref, parameters=None):
+        """The new execution; only the template's exposed parameters may be given."""
+        url = f"{self.api_url}/templates/{_path(ref)}/run"
+        return self._request("POST", url, json={"parameters": parameters or {}}).json()
+
+    def export_template(self, ref):
+        """The template as a YAML document (text)."""
+        return self._get(f"/templates/{_path(ref)}/export").text
+
+    def import_template(self, text):
+        """The template a YAML document describes, created or given a new version."""
+        headers = {"Content-Type": "application/x-yaml; charset=utf-8"}
+        url = f"{self.api_url}/templates/import"
+        return self._request("POST", url, data=text.encode(), headers=headers).json()
+
+    def template_versions(self, ref):
+        return self._get(f"/templates/{_path(ref)}/versions", {"limit": 100}).json()
 
 
 def _error_for(response):

@@ -31,8 +31,9 @@ from pathlib import Path
 import yaml
 from cryptography.fernet import InvalidToken
 from django.conf import settings
+from django.db import transaction
 
-from . import access, config_schema, datastore
+from . import access, audit, config_schema, datastore
 from .errors import InvalidInput, NotFound
 from .models import ConfigSchema, Pack, PackConfig
 from .templating import datastore_context, render
@@ -209,7 +210,10 @@ def set_config(caller, pack, values):
     stored = stored_values(existing) if existing is not None else {}
     values = config_schema.keep_masked(values, stored, attributes)
     config_schema.check_values(pack, attributes, values)
-    config = _save(pack, values, attributes)
+    with transaction.atomic():
+        config = _save(pack, values, attributes)
+        shown = [config_schema.mask(c.values, attributes) if c else {} for c in (existing, config)]
+        audit.record(caller, "config.set", "config", pack, audit.diff(*shown, stored, values))
     log.info("Config of pack %s set by %s", pack, caller.username)
     return config
 

@@ -12,11 +12,12 @@ from datetime import timedelta
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Left
 from django.utils import timezone
 
-from . import access
+from . import access, audit
 from .bodies import check_body
 from .errors import InvalidInput, NotFound, St2Error
 from .formats import isotime, without_nulls
@@ -199,9 +200,11 @@ def set_item(caller, name, body, scope=None):
     }
     purge_expired()
     owner = owner if scope == USER else ""
-    item, _ = KeyValuePair.objects.update_or_create(
-        scope=scope, owner=owner, name=name, defaults=fields
-    )
+    with transaction.atomic():
+        item, _ = KeyValuePair.objects.update_or_create(
+            scope=scope, owner=owner, name=name, defaults=fields
+        )
+        audit.record(caller, "key.set", "key", _audit_ref(item), {"secret": [None, secret]})
     log.info("Datastore item set: %s %s:%s by %s", scope, owner, name, caller.username)
     return item
 
@@ -210,8 +213,16 @@ def delete_item(caller, name, *, scope=None, user=None):
     scope, owner = _target(caller, scope, user)
     _check_write(caller, scope)
     purge_expired()
-    _live_item(scope, owner, name).delete()
+    item = _live_item(scope, owner, name)
+    with transaction.atomic():
+        item.delete()
+        audit.record(caller, "key.delete", "key", _audit_ref(item))
     log.info("Datastore item deleted: %s %s:%s by %s", scope, owner, name, caller.username)
+
+
+def _audit_ref(item):
+    """How the audit log names an item (its name, never its value): scope:owner:name."""
+    return f"{item.scope}:{item.owner}:{item.name}" if item.owner else f"{item.scope}:{item.name}"
 
 
 def _check_value_is_string(body):

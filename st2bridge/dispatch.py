@@ -28,8 +28,8 @@ from collections import namedtuple
 from django.conf import settings
 from django.utils import timezone
 
-from . import catalog, executions, params, rulebook, teams, triggers, triggertypes
-from .constants import ACTION_TRIGGER, SYSTEM_USER
+from . import access, catalog, executions, params, rulebook, teams, triggers, triggertypes
+from .constants import SYSTEM_USER
 from .errors import St2Error
 from .models import Action, Rule, RuleEnforcement, RunnerType, TriggerInstance, TriggerType
 from .params import is_template
@@ -123,11 +123,9 @@ class Batch:
         return matched
 
     def _may_see_instance(self, owner):
-        """An actiontrigger carries an execution's parameters and result: only staff's rules
-        and its own user's rules see it (a member's rule never copies another's result)."""
-        if self.instance.trigger_type != ACTION_TRIGGER or self.owners[owner].is_staff:
-            return True
-        return owner == self.instance.posted_by
+        """Whether the rule's owner may see the instance (st2bridge.access decides): a rule
+        that may not is passed over before its criteria are read, leaving no trace."""
+        return access.rule_may_see_instance(owner, self.owners[owner].is_staff, self.instance)
 
     def launch(self, matched):
         """Request the execution of each matched rule (unless the chain guard stops it)."""

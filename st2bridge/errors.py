@@ -28,6 +28,10 @@ class NotFound(St2Error):
     status = 404
 
 
+class MethodNotAllowed(St2Error):
+    status = 405  # DRF's Allow header names the view's methods
+
+
 class Conflict(St2Error):
     status = 409
 

@@ -10,7 +10,7 @@ import logging
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import catalog, configs, datastore, params, runners, teams
+from . import audit, catalog, configs, datastore, params, runners, teams
 from .bodies import check_body
 from .constants import MASK
 from .errors import AccessDenied, InvalidInput
@@ -63,13 +63,16 @@ def merged_parameters(execution):
 # started it), dropped from what callers send in `context` or the St2-Context header: taken
 # from a caller they would forge an identity (user, api_user, parent: st2kv.user lookups and
 # the run-as user are read from them), a provenance (rule, trigger_instance, re-run,
-# trace_context, chat sources) or lift a guard (rule_depth: a negative depth lengthens a
-# self-triggering chain past ST2_RULE_CHAIN_LIMIT). Anything else a caller sends is kept;
+# trace_context, chat sources, the launch template: History filters by it, re-runs go
+# through it, and a forged one would fire core.st2.template.execution_failed for others'
+# rules) or lift a guard (rule_depth: a negative depth lengthens a self-triggering chain past
+# ST2_RULE_CHAIN_LIMIT). Anything else a caller sends is kept;
 # an administrator's `api_user` too (launch(): a chat bot says for whom it runs an action).
 RESERVED_CONTEXT_KEYS = frozenset(
     {
         "user", "api_user", "pack", "parent", "rule", "rule_depth", "trigger_instance",
         "trace_context", "re-run", "source_channel", "source_context", "action_alias_ref",
+        "template",
     }
 )  # fmt: skip
 
@@ -99,6 +102,7 @@ def launch(caller, body, header_context=None):
         user=user,
         staff=caller.is_admin,
         context=context,
+        audited=(caller, "execution.launch"),
     )
 
 
@@ -112,8 +116,11 @@ def _api_user(*contexts):
     return found
 
 
-def request_execution(action_ref, given, *, user, staff, context=None, parent=None, **fields):
-    """Validate and record an execution in `requested` state; the worker picks it up."""
+def request_execution(
+    action_ref, given, *, user, staff, context=None, parent=None, audited=None, **fields
+):
+    """Validate and record an execution in `requested` state; the worker picks it up.
+    `audited`: (caller, audit action) to record in the audit log, in the same transaction."""
     action = Action.objects.filter(ref=action_ref).first()
     runner = None
     if action is not None and action.enabled:
@@ -125,7 +132,19 @@ def request_execution(action_ref, given, *, user, staff, context=None, parent=No
     with transaction.atomic():
         execution.save(force_insert=True)
         emit("st2.execution__create", execution)
+        if audited is not None:
+            audit.record(*audited, "execution", execution.id, audit.created(launched(execution)))
     return execution
+
+
+def launched(execution):
+    """What the audit log keeps of a launch: the parameters as shown (secrets masked)."""
+    shown = {"action": execution.action_ref, "user": execution.user}
+    shown["parameters"] = execution.parameters
+    for key in ("re-run", "action_alias_ref"):
+        if key in execution.context:
+            shown[key] = execution.context[key]
+    return shown
 
 
 def check_launchable(action_ref, action, runner):
@@ -269,7 +288,13 @@ def re_run(caller, execution, body):
     """A new execution of the same action with the original parameters, overrides on top.
     Secrets are reused on the server only; they never travel back through the client. What
     the new execution carries counts as sent by the caller: runner parameters only staff may
-    set are refused to others (403) even when the original carried them."""
+    set are refused to others (403) even when the original carried them. An execution of a
+    launch template is re-run through its template (st2bridge.launch_templates.re_run): here,
+    it is refused, so that no caller reaches its action's parameters this way."""
+    if (execution.context or {}).get("template"):
+        raise InvalidInput(
+            f'Execution "{execution.id}" ran a launch template: re-run it through the template.'
+        )
     teams.check_may_run(caller.user, execution.action_ref)
     check_body(body, RERUN_SCHEMA)
     merged = merged_parameters(execution)
@@ -296,6 +321,7 @@ def re_run(caller, execution, body):
         staff=caller.is_admin,
         data=recorded,
         context={"re-run": {"ref": execution.id}},
+        audited=(caller, "execution.rerun"),
     )
 
 
@@ -316,8 +342,11 @@ FILTER_FIELDS = {
     "trigger_type": "origin__trigger_type__name",
     "trigger_instance": "trigger_instance_id",
     "user": "user",
+    # An extension (GET /extensions: execution_template_filter): the launch template run.
+    "template": "context__template__ref",
 }
-UNLISTED_FILTERS = ("parent", "timestamp", "liveaction", "trigger_instance")  # one per row
+# Not listed by /executions/views/filters: one value per row, or not StackStorm's (template).
+UNLISTED_FILTERS = ("parent", "timestamp", "liveaction", "trigger_instance", "template")
 
 
 def filter_values(executions, types=()):

@@ -1,6 +1,7 @@
 """An execution's lifecycle: the status transitions the worker and the API record, and what a
 finished execution sets off, StackStorm's core.st2.generic.actiontrigger for the rules that use
-it (which may request more executions).
+it (which may request more executions), and core.st2.template.execution_failed for a failed
+execution launched from a template (st2bridge.server_events).
 
 This module sits above st2bridge.executions (which records a transition, compare-and-set) and
 st2bridge.dispatch (which enforces rules and requests executions through executions): neither
@@ -8,8 +9,9 @@ of them imports the other's caller, so there is no import circle. Move an execut
 this module, never through executions.transition directly, or its action trigger is lost.
 """
 
-from . import access, dispatch, executions
+from . import access, audit, dispatch, executions, server_events
 from .bodies import check_body
+from .constants import ACTION_TRIGGER
 from .errors import InvalidInput
 from .models import Execution, Rule, Trigger
 from .rows import select_rows
@@ -60,9 +62,15 @@ def cancel(caller, execution):
     if execution.status not in Execution.CANCELABLE:
         return False
     result = {"message": "Action canceled by user.", "user": caller.username}
-    if transition(execution, Execution.CANCELED, only_from=(Execution.REQUESTED,), result=result):
-        return True
-    transition(execution, Execution.CANCELING, only_from=(Execution.SCHEDULED, Execution.RUNNING))
+    was = execution.status
+    if not transition(
+        execution, Execution.CANCELED, only_from=(Execution.REQUESTED,), result=result
+    ):
+        transition(
+            execution, Execution.CANCELING, only_from=(Execution.SCHEDULED, Execution.RUNNING)
+        )
+    changes = {"status": [was, execution.status]}
+    audit.record(caller, "execution.cancel", "execution", execution.id, changes)
     return True
 
 
@@ -114,14 +122,16 @@ def emit_action_triggers(moved):
     """Each finished execution of `moved` fires core.st2.generic.actiontrigger (secrets
     masked), when an enabled rule uses it: one indexed query for the whole batch otherwise
     (the worker asks after every run). Each execution's trigger instance and what it starts
-    commit together, after the transition committed."""
+    commit together, after the transition committed. A failed execution of a template also
+    fires core.st2.template.execution_failed."""
+    server_events.emit_template_failures(moved)
     finished = [execution for execution in moved if execution.status in Execution.COMPLETED]
     if not finished:
         return
-    in_use = {"trigger_ref": [dispatch.ACTION_TRIGGER], "enabled": [True]}
+    in_use = {"trigger_ref": [ACTION_TRIGGER], "enabled": [True]}
     if not select_rows(Rule, ("id",), in_use, limit=1):
         return
-    trigger = Trigger.objects.filter(ref=dispatch.ACTION_TRIGGER).first()
+    trigger = Trigger.objects.filter(ref=ACTION_TRIGGER).first()
     if trigger is None:
         return
     for execution in finished:

@@ -9,6 +9,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from .fields import JSONField
+
 
 def new_id():
     return secrets.token_hex(12)
@@ -39,6 +41,9 @@ class ApiKey(IdModel):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # When core.st2.api_key.expiring fired for the current expires_at (st2bridge.server_events);
+    # a new expires_at clears it, so each expiry is announced once.
+    expiry_warned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -71,8 +76,8 @@ class Pack(IdModel):
     name = models.CharField(max_length=200)
     path = models.CharField(max_length=1000, blank=True, default="")
     # Everything pack.yaml declares (description, version, author, keywords, ...), as given.
-    metadata = models.JSONField(default=dict, blank=True)
-    files = models.JSONField(default=list, blank=True)
+    metadata = JSONField(default=dict, blank=True)
+    files = JSONField(default=list, blank=True)
     # What the pack's files hashed to when it was last registered: the loader skips a pack
     # whose files (and the runner types and loader they were read with) have not changed.
     content_hash = models.CharField(max_length=64, blank=True, default="")
@@ -153,10 +158,10 @@ class Action(IdModel):
     enabled = models.BooleanField(default=True)
     runner_type = models.CharField(max_length=100)
     entry_point = models.CharField(max_length=1000, blank=True, default="")
-    parameters = models.JSONField(default=dict, blank=True)
-    output_schema = models.JSONField(default=dict, blank=True)
-    tags = models.JSONField(default=list, blank=True)
-    notify = models.JSONField(default=dict, blank=True)
+    parameters = JSONField(default=dict, blank=True)
+    output_schema = JSONField(default=dict, blank=True)
+    tags = JSONField(default=list, blank=True)
+    notify = JSONField(default=dict, blank=True)
     metadata_file = models.CharField(max_length=1000, blank=True, default="")
 
     class Meta:
@@ -197,17 +202,17 @@ class Execution(IdModel):
     CANCELABLE = (REQUESTED, SCHEDULED, RUNNING)
 
     action_ref = models.CharField(max_length=400)
-    action = models.JSONField(default=dict)
-    runner = models.JSONField(default=dict)
+    action = JSONField(default=dict)
+    runner = JSONField(default=dict)
     # What the caller passed (+ rendered template defaults); secret values are replaced by the
     # mask here and kept only in `secret_parameters`, encrypted with the datastore key.
-    parameters = models.JSONField(default=dict)
+    parameters = JSONField(default=dict)
     secret_parameters = models.TextField(blank=True, default="")
     status = models.CharField(max_length=20, default=REQUESTED)
     user = models.CharField(max_length=150)
-    context = models.JSONField(default=dict)
-    result = models.JSONField(null=True, blank=True)
-    log = models.JSONField(default=list)
+    context = JSONField(default=dict)
+    result = JSONField(null=True, blank=True)
+    log = JSONField(default=list)
     start_timestamp = models.DateTimeField()
     end_timestamp = models.DateTimeField(null=True, blank=True)
     parent = models.ForeignKey(
@@ -228,7 +233,7 @@ class Execution(IdModel):
     # What started it, as the API showed each then (issue 17; StackStorm keeps these in the
     # execution too): {"rule", "trigger", "trigger_type", "trigger_instance"}; {} when a
     # person or a workflow started it, or for rule-started ones recorded before.
-    origin = models.JSONField(default=dict, blank=True)
+    origin = JSONField(default=dict, blank=True)
 
     class Meta:
         # The list's order, newest first; ties (the same microsecond) by id. Oldest first is
@@ -457,6 +462,9 @@ class TeamAccess(models.Model):
     group = models.OneToOneField("auth.Group", on_delete=models.CASCADE, related_name="access")
     packs = models.JSONField(default=list, blank=True)  # pack refs
     actions = models.JSONField(default=list, blank=True)  # action refs ("pack.name")
+    # Launch templates (st2bridge.launch_templates) by ref: running a template is granted,
+    # its action is not (issue 18).
+    templates = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = "team access"
@@ -464,6 +472,42 @@ class TeamAccess(models.Model):
 
     def __str__(self):
         return f"access of {self.group}"
+
+
+class LaunchTemplate(IdModel):
+    """A launch template (issue 18, st2bridge.launch_templates): an action with some of its
+    parameters fixed and the others exposed, maybe narrowed. `version` is the number of its
+    current LaunchTemplateVersion, which holds the definition."""
+
+    ref = models.CharField(max_length=400, unique=True)
+    action_ref = models.CharField(max_length=400, db_index=True)
+    version = models.PositiveIntegerField()
+    created_by = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["ref"]
+
+
+class LaunchTemplateVersion(models.Model):
+    """One version of a launch template, never changed once written: an edit adds a version,
+    and executions name the version they ran with. Keyed by the template's ref, not a foreign
+    key, so that deleting a template keeps the versions its executions ran with (a template
+    created again under the same ref goes on numbering from there)."""
+
+    ref = models.CharField(max_length=400)
+    version = models.PositiveIntegerField()
+    # {"name", "description", "action", "parameters": {name: {"mode": ..., ...}}}
+    definition = models.JSONField()
+    created_by = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["ref", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["ref", "version"], name="one_template_version")
+        ]
 
 
 class ActionAlias(IdModel):
@@ -519,3 +563,50 @@ class ServiceProcess(models.Model):
 
     class Meta:
         ordering = ["group", "member_id"]
+
+
+class AppendOnly(Exception):
+    """An audit record was about to be changed or deleted one by one (st2bridge.audit)."""
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnly("Audit records are append-only: they are never updated.")
+
+    def bulk_update(self, *args, **kwargs):
+        raise AppendOnly("Audit records are append-only: they are never updated.")
+
+    # delete() stays: the retention job (st2bridge.retention) purges old records by queryset.
+
+
+class AuditRecord(models.Model):
+    """One audited event (st2bridge.audit): who (`actor`, a username; the name tried for a
+    failed sign-in), from where (`address`), with which credential (`credential`: "token:<id>",
+    "apikey:<id>", or "session" in the Django admin; never the secret), what (`action`, e.g.
+    "execution.launch") to which object (`object_type`, `object_id`: an id or a ref) and
+    `changes` ({field: [before, after]}, secrets masked). Append-only: save() of an existing
+    record and delete() raise, and so does a queryset's update(); on SQLite and PostgreSQL a
+    trigger refuses UPDATE."""
+
+    at = models.DateTimeField(db_index=True)
+    actor = models.CharField(max_length=150, db_index=True)
+    action = models.CharField(max_length=64)
+    address = models.CharField(max_length=64, blank=True, default="")
+    credential = models.CharField(max_length=40, blank=True, default="")
+    object_type = models.CharField(max_length=32, blank=True, default="")
+    object_id = models.CharField(max_length=255, blank=True, default="")
+    changes = models.JSONField(default=dict, blank=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnly("Audit records are append-only: they are never updated.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnly("Audit records are deleted only by retention (st2bridge.retention).")

@@ -28,6 +28,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from .models import (
+    AuditRecord,
     Execution,
     ExecutionOutput,
     RuleEnforcement,
@@ -126,6 +127,8 @@ TABLES = (
     Table("timer firings", "ST2_TIMER_FIRINGS_TTL", TimerFiring, "due_at"),
     # Tokens expired more than the TTL ago: an expired token authenticates nothing already.
     Table("expired tokens", "ST2_EXPIRED_TOKENS_TTL", Token, "expiry"),
+    # The only deletion of audit records there is (st2bridge.audit): by queryset, by age.
+    AppendOnlyTable("audit records", "ST2_AUDIT_RECORDS_TTL", AuditRecord, "at"),
 )
 
 

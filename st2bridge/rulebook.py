@@ -13,7 +13,7 @@ from cryptography.fernet import InvalidToken
 from django.db import transaction
 from django.db.models import F
 
-from . import access, bodies, catalog, datastore, params, teams, triggers
+from . import access, audit, bodies, catalog, datastore, params, teams, triggers
 from .bodies import check_body
 from .constants import MASK, SYSTEM_USER
 from .errors import AccessDenied, InvalidInput
@@ -168,7 +168,7 @@ def create_rule(caller, body):
     _check_may_run(caller, body)
     fields = checked_fields(body, staff=caller.is_admin)
     rule = Rule(**fields, created_by=caller.username, context={"user": caller.username})
-    return _save_new(rule, staff=caller.is_admin)
+    return _save_new(rule, staff=caller.is_admin, audited=(caller, None))
 
 
 def save_rule_from_disk(pack, body, metadata_file):
@@ -252,14 +252,35 @@ def bind_pending_triggers():
 def update_rule(caller, rule, body):
     access.require_owner(caller, rule.created_by, f'rule "{rule.ref}"')
     _check_may_run(caller, body, rule)
-    return _update(rule, body, caller.is_admin)
+    return _update(rule, body, caller.is_admin, audited=(caller, _audit_views(rule)))
 
 
 def delete_rule(caller, rule):
     access.require_owner(caller, rule.created_by, f'rule "{rule.ref}"')
+    before = _audit_views(rule)
     with transaction.atomic():
         rule.delete()
         triggers.release_trigger(rule.trigger_ref)
+        audit.record(caller, "rule.delete", "rule", rule.ref, audit.deleted(before[0]))
+
+
+def _audit_views(rule):
+    """(as shown, secrets masked; as stored, to tell which fields changed)."""
+    merged = merged_parameters_by_action([rule]).get(rule.action_ref)
+    return to_api(rule, merged=merged), to_api(rule, unmasked=True)
+
+
+def _audited(rule, caller, before):
+    """Record a rule's creation (`before` None) or change in the audit log."""
+    after = _audit_views(rule)
+    if before is None:
+        audit.record(caller, "rule.create", "rule", rule.ref, audit.created(after[0]))
+        return
+    changes = audit.diff(before[0], after[0], before[1], after[1])
+    verb = "update"
+    if set(changes) == {"enabled"}:
+        verb = "enable" if rule.enabled else "disable"
+    audit.record(caller, f"rule.{verb}", "rule", rule.ref, changes)
 
 
 def _check_may_run(caller, body, rule=None):
@@ -273,7 +294,9 @@ def _check_may_run(caller, body, rule=None):
     teams.check_may_run(caller.user, action_ref)
 
 
-def _update(rule, body, staff, strict=True):
+def _update(rule, body, staff, strict=True, audited=None):
+    """Change `rule` as `body` says; `audited`: (caller, _audit_views before) to record the
+    change in the audit log, in the same transaction."""
     fields = checked_fields(body, strict, staff=staff, existing=rule)
     old_trigger = rule.trigger_ref
     with transaction.atomic():
@@ -289,6 +312,8 @@ def _update(rule, body, staff, strict=True):
             setattr(rule, name, value)
         _refuse_shared_webhook(rule, staff)
         _save(rule)
+        if audited is not None:
+            _audited(rule, *audited)
     return rule
 
 
@@ -306,11 +331,13 @@ def _keep_masked_secrets(existing, action_ref, values, merged):
     }
 
 
-def _save_new(rule, staff):
+def _save_new(rule, staff, audited=None):
     with transaction.atomic():
         rule.trigger_ref = _acquire(rule.trigger_type, rule.trigger_parameters)
         _refuse_shared_webhook(rule, staff)
         _save(rule)
+        if audited is not None:
+            _audited(rule, *audited)
     return rule
 
 

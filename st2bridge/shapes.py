@@ -182,6 +182,9 @@ EXTENSIONS = Shape(
         "execution_action_contains": described(
             BOOLEAN, "GET /executions?action_contains=: a part of the action ref"
         ),
+        "audit": described(BOOLEAN, "GET /audit: the audit log (administrators)"),
+        "templates": described(BOOLEAN, "/templates: launch templates"),
+        "execution_template_filter": described(BOOLEAN, "GET /executions?template=ref"),
     },
     mandatory=(),
 )
@@ -918,6 +921,7 @@ TEAM = Shape(
         "members": described(STRINGS, "usernames"),
         "packs": STRINGS,
         "actions": STRINGS,
+        "templates": described(STRINGS, "launch templates: running them, not their actions"),
         "unregistered": described(STRINGS, "granted refs that name nothing registered"),
     },
 )
@@ -933,6 +937,7 @@ USER_ACCESS = Shape(
         "everything": described(BOOLEAN, "sees and runs every pack and action"),
         "packs": described(STRINGS, "granted whole (empty when everything)"),
         "actions": described(STRINGS, "granted one by one"),
+        "templates": described(STRINGS, "launch templates granted"),
         "reason": {"enum": ["admin", "default_all", "default_none", "disabled", "teams"]},
         "why": STRING,
     },
@@ -941,9 +946,76 @@ USER_ACCESS = Shape(
 
 GRANTABLE = Shape(
     "Grantable",
-    "A pack or an action matching a search, to grant to a team.",
-    {"kind": {"enum": ["pack", "action"]}, "ref": STRING, "description": STRING},
+    "A pack, an action or a launch template matching a search, to grant to a team (a "
+    "template's description is its action's ref).",
+    {"kind": {"enum": ["pack", "action", "template"]}, "ref": STRING, "description": STRING},
     mandatory=("kind", "ref"),
+)
+
+
+# --- the audit log (an extension: st2bridge/api/audit.py) ---------------------------------------
+
+AUDIT_RECORD = Shape(
+    "AuditRecord",
+    "One event of the audit log: who did what to which object, when, from where.",
+    {
+        "id": described(STRING, "grows with time"),
+        "timestamp": TIMESTAMP,
+        "user": described(STRING, "who acted (for a failed sign-in: the name tried)"),
+        "action": described(STRING, 'what was done, as "execution.launch"'),
+        "address": described(STRING, "the client's address"),
+        "credential": described(STRING, '"token:<id>" or "apikey:<id>" (never the secret)'),
+        "object_type": STRING,
+        "object_id": described(STRING, "the object's id or ref"),
+        "changes": described(OBJECT, "{field: [before, after]}, secrets masked"),
+    },
+)
+
+
+# --- launch templates (an extension: st2bridge/api/templates.py) ----------------------------
+
+TEMPLATE_PARAMETERS = described(
+    OBJECT,
+    'per parameter: {"mode": "fixed", "value", "shown"} or {"mode": "exposed", "default", '
+    '"enum", "minimum", "maximum", "pattern", "required"} (members: no hidden fixed ones)',
+)
+LAUNCH_TEMPLATE = Shape(
+    "LaunchTemplate",
+    "An action with some parameters fixed and others exposed, maybe narrowed; a team may be "
+    "granted it without its action.",
+    {
+        "id": ID,
+        "ref": STRING,
+        "name": STRING,
+        "description": STRING,
+        "action": described(STRING, "the action's ref"),
+        "version": described(INTEGER, "the current version; each edit adds one"),
+        "parameters": TEMPLATE_PARAMETERS,
+        "parameters_schema": described(
+            OBJECT,
+            "what a form of it shows, as an action's parameters: exposed ones narrowed, "
+            "shown fixed ones immutable",
+        ),
+        "created_by": STRING,
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+    },
+    mandatory=("id", "ref"),
+)
+LAUNCH_TEMPLATE_VERSION = Shape(
+    "LaunchTemplateVersion",
+    "One version of a launch template, as it was written (administrators).",
+    {
+        "ref": STRING,
+        "version": INTEGER,
+        "name": STRING,
+        "description": STRING,
+        "action": STRING,
+        "parameters": TEMPLATE_PARAMETERS,
+        "created_by": STRING,
+        "created_at": TIMESTAMP,
+    },
+    mandatory=("ref", "version"),
 )
 
 
@@ -956,4 +1028,6 @@ ALL = [
     RULE_TYPE, ACTION_ALIAS, ALIAS_MATCH, ALIAS_HELP, ALIAS_EXECUTION, ALIAS_EXECUTIONS,
     POLICY_TYPE, POLICY, ASYNC_REQUEST, PACKS_REGISTERED, ROLE, ROLE_ASSIGNMENT,
     PERMISSION_TYPES, RESOURCE_PERMISSION_TYPES, SERVICE_GROUPS, SERVICE_MEMBERS, SSO,
+    AUDIT_RECORD,
+    LAUNCH_TEMPLATE, LAUNCH_TEMPLATE_VERSION,
 ]  # fmt: skip

@@ -28,10 +28,10 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Prefetch, Q
 
-from . import access, teams
+from . import access, audit, server_events, teams
 from .bodies import check_body
 from .errors import InvalidInput, NotFound
-from .models import Action, Pack, TeamAccess
+from .models import Action, LaunchTemplate, Pack, TeamAccess
 from .records import save_or_409
 
 PACK_REF = re.compile(r"^[\w-]+$")
@@ -45,11 +45,18 @@ _STRINGS = {"type": "array", "items": {"type": "string"}}
 CREATE_SCHEMA = {
     "type": "object",
     "required": ["name"],
-    "properties": {"name": _NAME, "members": _STRINGS, "packs": _STRINGS, "actions": _STRINGS},
+    "properties": {
+        "name": _NAME,
+        "members": _STRINGS,
+        "packs": _STRINGS,
+        "actions": _STRINGS,
+        "templates": _STRINGS,  # launch templates (issue 18): running them, not their actions
+    },
     "additionalProperties": False,
 }
 # PUT takes a team as GET shows it: id and unregistered are the server's and are ignored;
-# members, packs and actions replace what the team has when given, and are kept when left out.
+# members and grants (packs, actions, templates) replace what the team has when given, and are
+# kept when left out.
 UPDATE_SCHEMA = {
     "type": "object",
     "required": ["name"],
@@ -83,14 +90,20 @@ def check_name(name):
     return name
 
 
+GRANT_FIELDS = ("packs", "actions", "templates")
+GRANT_KINDS = ("pack", "action", "template")  # as core.st2.team.grant_changed names them
+REF_FORMS = {
+    "packs": (PACK_REF, "a pack ref (letters, digits, _ or -)"),
+    "actions": (ACTION_REF, "an action ref (pack.name)"),
+    "templates": (ACTION_REF, "a launch template ref (pack.name)"),
+}
+
+
 def check_refs(field, refs):
-    """`refs` (pack refs for field "packs", action refs for "actions") sorted, without
-    duplicates; InvalidInput naming the field and the first ref of the wrong form."""
-    pattern, form = (
-        (PACK_REF, "a pack ref (letters, digits, _ or -)")
-        if field == "packs"
-        else (ACTION_REF, "an action ref (pack.name)")
-    )
+    """`refs` (pack refs for field "packs", action refs for "actions", template refs for
+    "templates") sorted, without duplicates; InvalidInput naming the field and the first ref
+    of the wrong form."""
+    pattern, form = REF_FORMS[field]
     for ref in refs:
         if not pattern.match(ref):
             raise InvalidInput(f'{field}: "{ref}" is not {form}.')
@@ -109,12 +122,13 @@ def _users(field, usernames):
 
 
 def grants_of(team):
-    """(pack refs, action refs) a team grants; nothing for a group without a TeamAccess row."""
+    """(pack refs, action refs, template refs) a team grants; nothing for a group without a
+    TeamAccess row."""
     try:
         row = team.access
     except TeamAccess.DoesNotExist:
-        return [], []
-    return teams.granted_refs(row.packs), teams.granted_refs(row.actions)
+        return [], [], []
+    return tuple(teams.granted_refs(getattr(row, field)) for field in GRANT_FIELDS)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -126,7 +140,8 @@ class TeamView(NamedTuple):
     members: list  # usernames
     packs: list
     actions: list
-    unregistered: list  # granted refs (packs and actions) that name nothing registered
+    templates: list  # launch templates (issue 18)
+    unregistered: list  # granted refs (packs, actions, templates) that name nothing registered
 
 
 def team_to_api(team):
@@ -155,10 +170,12 @@ def describe(groups):
     """A TeamView of each group (loaded by with_details); two queries find the unregistered
     refs of them all."""
     grants = [(group, *grants_of(group)) for group in groups]
-    packs = {ref for _, granted, _ in grants for ref in granted}
-    actions = {ref for _, _, granted in grants for ref in granted}
+    packs = {ref for _, granted, _, _ in grants for ref in granted}
+    actions = {ref for _, _, granted, _ in grants for ref in granted}
+    templates = {ref for _, _, _, granted in grants for ref in granted}
     registered = set(Pack.objects.filter(ref__in=packs).values_list("ref", flat=True))
     registered |= set(Action.objects.filter(ref__in=actions).values_list("ref", flat=True))
+    known = set(LaunchTemplate.objects.filter(ref__in=templates).values_list("ref", flat=True))
     return [
         TeamView(
             str(group.pk),
@@ -166,9 +183,13 @@ def describe(groups):
             [user.username for user in group.user_set.all()],
             pack_refs,
             action_refs,
-            sorted(ref for ref in (*pack_refs, *action_refs) if ref not in registered),
+            template_refs,
+            sorted(
+                {ref for ref in (*pack_refs, *action_refs) if ref not in registered}
+                | {ref for ref in template_refs if ref not in known}
+            ),
         )
-        for group, pack_refs, action_refs in grants
+        for group, pack_refs, action_refs, template_refs in grants
     ]
 
 
@@ -190,25 +211,52 @@ def create_team(caller, body):
     check_body(body, CREATE_SCHEMA)
     name = check_name(body["name"])
     members = _users("members", body.get("members", []))
-    packs = check_refs("packs", body.get("packs", []))
-    actions = check_refs("actions", body.get("actions", []))
+    grants = {field: check_refs(field, body.get(field, [])) for field in GRANT_FIELDS}
     with transaction.atomic():
         team = save_or_409(Group(name=name), f'Team "{name}" already exists.', unique="name")
-        TeamAccess.objects.create(group=team, packs=packs, actions=actions)
+        TeamAccess.objects.create(group=team, **grants)
         team.user_set.set(members)
-    return view_of(team)
+        view = audited(caller, "create", None, view_of(team))
+    grants_changed(caller.username, None, view)
+    return view
+
+
+def grants_changed(by, before, after):
+    """Fire core.st2.team.grant_changed (st2bridge.server_events) for each grant a team
+    gained or lost from `before` to `after` (TeamViews; None where there is no team), for
+    its members (before the change, for a team deleted); `by`: a username. The Django admin
+    calls it too."""
+    team = after or before
+    server_events.emit_grant_changes(
+        {"id": str(team.id), "name": team.name},
+        team.members,
+        _grants_by_kind(before),
+        _grants_by_kind(after),
+        by,
+    )
+
+
+def _grants_by_kind(view):
+    """{"pack": refs, "action": refs, "template": refs} a TeamView grants ({} for None)."""
+    if view is None:
+        return {}
+    pairs = zip(GRANT_KINDS, GRANT_FIELDS, strict=True)
+    return {kind: getattr(view, field) for kind, field in pairs}
+
+
+def members_of(team):
+    return list(team.user_set.values_list("username", flat=True))
 
 
 def update_team(caller, id_or_name, body):
     """Rename; and replace the members, packs or actions given."""
     _refuse_non_admin(caller)
     team = access.find_team(caller, id_or_name)
+    before = view_of(team)
     check_body(body, UPDATE_SCHEMA)
     team.name = check_name(body["name"])
     members = _users("members", body["members"]) if "members" in body else None
-    grants = {
-        field: check_refs(field, body[field]) for field in ("packs", "actions") if field in body
-    }
+    grants = {field: check_refs(field, body[field]) for field in GRANT_FIELDS if field in body}
     with transaction.atomic():
         save_or_409(team, f'Team "{team.name}" already exists.', unique="name")
         if grants:
@@ -218,21 +266,38 @@ def update_team(caller, id_or_name, body):
             row.save(update_fields=list(grants))
         if members is not None:
             team.user_set.set(members)
-    return view_of(team)
+        after = audited(caller, "update", before, view_of(team))
+    grants_changed(caller.username, before, after)
+    return after
 
 
 def delete_team(caller, id_or_name):
     """The team, its grants and its memberships; its members lose what it granted."""
     _refuse_non_admin(caller)
-    access.find_team(caller, id_or_name).delete()
+    delete_groups(caller, Group.objects.filter(pk=access.find_team(caller, id_or_name).pk))
+
+
+def delete_groups(by, groups):
+    """Delete teams (a queryset of groups) for `by` (a Caller, or the Django admin's
+    audit.Actor): each recorded in the audit log, and the grants each loses fired."""
+    views = describe(with_details(groups))
+    with transaction.atomic():
+        groups.delete()
+        for view in views:
+            audited(by, "delete", view, None)
+    for view in views:
+        grants_changed(by.username, view, None)
 
 
 def add_member(caller, id_or_name, username):
     """Add a user to a team (adding a member again changes nothing)."""
     _refuse_non_admin(caller)
     team = access.find_team(caller, id_or_name)
-    team.user_set.add(*_users("username", [username]))
-    return view_of(team)
+    before = view_of(team)
+    users = _users("username", [username])
+    with transaction.atomic():
+        team.user_set.add(*users)
+        return audited(caller, "member_add", before, view_of(team))
 
 
 def remove_member(caller, id_or_name, username):
@@ -241,7 +306,19 @@ def remove_member(caller, id_or_name, username):
     member = team.user_set.filter(username=username).first()
     if member is None:
         raise NotFound(f'User "{username}" is not a member of team "{team.name}"')
-    team.user_set.remove(member)
+    before = view_of(team)
+    with transaction.atomic():
+        team.user_set.remove(member)
+        audited(caller, "member_remove", before, view_of(team))
+
+
+def audited(by, verb, before, after):
+    """Record a team's change in the audit log (TeamViews before and after, None when there
+    is none), by a Caller or an audit.Actor (the Django admin's); returns `after`."""
+    shown = [{} if view is None else team_to_api(view) for view in (before, after)]
+    team_id = (after or before).id
+    audit.record(by, f"team.{verb}", "team", team_id, audit.diff(*shown))
+    return after
 
 
 # --- who may run what -----------------------------------------------------------------------
@@ -263,6 +340,7 @@ class UserAccess(NamedTuple):
     everything: bool  # sees and runs every pack and action
     packs: list  # granted whole (empty when `everything`)
     actions: list  # granted one by one
+    templates: list  # launch templates granted (issue 18)
     reason: str  # a key of REASONS
 
 
@@ -320,25 +398,28 @@ def _user_access(user):
     scope = teams.scope_from_grants(
         is_admin, [grants_of(group) for group in groups], settings.ST2_DEFAULT_ACCESS
     )
+    packs, actions, templates = [], [], []
     if not user.is_active:
-        everything, packs, actions, reason = False, [], [], "disabled"
+        everything, reason = False, "disabled"
     elif scope == teams.ALL:
-        everything, packs, actions = True, [], []
-        reason = "admin" if is_admin else "default_all"
+        everything, reason = True, "admin" if is_admin else "default_all"
     else:
-        everything, packs, actions = False, sorted(scope.packs), sorted(scope.actions)
+        everything = False
+        packs, actions = sorted(scope.packs), sorted(scope.actions)
+        templates = sorted(scope.templates)
         reason = "teams" if scope.in_team else "default_none"
     names = [group.name for group in groups]
     return UserAccess(
-        user.username, user.is_active, is_admin, names, everything, packs, actions, reason
-    )
+        user.username, user.is_active, is_admin, names, everything, packs, actions, templates,
+        reason,
+    )  # fmt: skip
 
 
 # --- finding what to grant ------------------------------------------------------------------
 
 
 class Grantable(NamedTuple):
-    kind: str  # "pack" | "action"
+    kind: str  # "pack" | "action" | "template"
     ref: str
     description: str
 
@@ -382,10 +463,11 @@ def _text(value):
 
 def search_catalog(caller, query="", kind=""):
     """Packs and actions whose ref, name or description hold every word of `query`, for an
-    admin choosing what to grant (`kind` "pack" or "action" keeps one kind)."""
+    admin choosing what to grant (`kind` "pack", "action" or "template" keeps one kind);
+    launch templates by ref or name."""
     _refuse_non_admin(caller)
-    if kind not in ("", "pack", "action"):
-        raise InvalidInput('kind: must be "pack" or "action".')
+    if kind not in ("", "pack", "action", "template"):
+        raise InvalidInput('kind: must be "pack", "action" or "template".')
     if len(query) > MAX_QUERY_LENGTH:
         raise InvalidInput(f"q: at most {MAX_QUERY_LENGTH} characters.")
     words = query.split()
@@ -393,7 +475,9 @@ def search_catalog(caller, query="", kind=""):
         raise InvalidInput(f"q: at most {MAX_QUERY_WORDS} words.")
     packs = Pack.objects.order_by("ref")
     actions = Action.objects.order_by("ref")
+    templates = LaunchTemplate.objects.order_by("ref")
     for word in words:
+        templates = templates.filter(Q(ref__icontains=word) | Q(action_ref__icontains=word))
         packs = packs.filter(
             Q(ref__icontains=word)
             | Q(name__icontains=word)
@@ -403,5 +487,6 @@ def search_catalog(caller, query="", kind=""):
     parts = [
         ("pack", packs.values_list("ref", "metadata__description")),
         ("action", actions.values_list("ref", "description")),
+        ("template", templates.values_list("ref", "action_ref")),
     ]
     return CatalogMatches([(name, rows) for name, rows in parts if kind in ("", name)])

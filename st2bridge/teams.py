@@ -43,9 +43,15 @@ class Scope(NamedTuple):
     actions: frozenset
     in_team: bool = True  # False: the ST2_DEFAULT_ACCESS=none scope of a user in no team
     disabled: bool = False  # True: a deactivated user (whose rules must no longer run)
+    # Launch templates granted (issue 18): each may be run as its template says, and grants
+    # nothing on its action (allows() does not look here).
+    templates: frozenset = frozenset()
 
     def allows(self, action_ref):
         return pack_of(action_ref) in self.packs or action_ref in self.actions
+
+    def allows_template(self, template_ref):
+        return template_ref in self.templates
 
     def pack_refs(self):
         """Packs with something visible: granted whole, or holding a granted action."""
@@ -63,17 +69,18 @@ def pack_of(action_ref):
 
 
 def scope_from_grants(is_admin, grants, default_access):
-    """ALL or a Scope, from the (packs, actions) of each of the user's groups (None, None for
-    a group without a TeamAccess row) and ST2_DEFAULT_ACCESS."""
+    """ALL or a Scope, from the (packs, actions[, templates]) of each of the user's groups
+    (Nones for a group without a TeamAccess row) and ST2_DEFAULT_ACCESS."""
     if is_admin:
         return ALL
     if not grants:
         return ALL if default_access == "all" else Scope(frozenset(), frozenset(), False)
-    packs, actions = set(), set()
-    for pack_refs, action_refs in grants:
+    packs, actions, templates = set(), set(), set()
+    for pack_refs, action_refs, *template_refs in grants:
         packs.update(granted_refs(pack_refs))
         actions.update(granted_refs(action_refs))
-    return Scope(frozenset(packs), frozenset(actions))
+        templates.update(granted_refs(template_refs[0] if template_refs else None))
+    return Scope(frozenset(packs), frozenset(actions), templates=frozenset(templates))
 
 
 def granted_refs(values):
@@ -106,8 +113,9 @@ def allowed_scope(user):
 
 
 def _grants(user):
-    """One query: (packs, actions) of each group of the user (None, None without a row)."""
-    return list(user.groups.values_list("access__packs", "access__actions"))
+    """One query: (packs, actions, templates) of each group of the user (Nones without a
+    row)."""
+    return list(user.groups.values_list("access__packs", "access__actions", "access__templates"))
 
 
 def check_may_run(user, action_ref):

@@ -19,7 +19,10 @@ def re_emit(caller, instance_id):
     )
     payload = {**original.payload, "__context": {"original_id": original.id}}
     user = caller.username
-    dispatch.dispatch(trigger, payload, {"re_emitted_by": user}, posted_by=user)
+    context = {"re_emitted_by": user}
+    if "audience" in original.context:  # a server event concerns the same users again
+        context["audience"] = original.context["audience"]
+    dispatch.dispatch(trigger, payload, context, posted_by=user)
     return original, payload
 
 

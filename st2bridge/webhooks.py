@@ -8,7 +8,7 @@ import json
 
 import jsonschema
 
-from . import dispatch, triggers
+from . import access, dispatch, triggers
 from .bodies import describe, json_type
 from .errors import InvalidInput, NotFound
 from .models import Trigger, TriggerType
@@ -37,7 +37,7 @@ def fire(caller, url, headers, body):
     requested). NotFound for a url no webhook trigger has; InvalidInput for a /webhooks/st2
     body that names no known trigger or whose payload its trigger type refuses."""
     if url.strip("/") == ANY_TRIGGER:
-        fired = [_any_trigger(body)]
+        fired = [_any_trigger(caller, body)]
     else:
         hooks = list(webhook_triggers(url))
         if not hooks:
@@ -56,8 +56,9 @@ def _custom_payload(headers, body):
     }
 
 
-def _any_trigger(body):
-    """(trigger, payload) of a /webhooks/st2 body {"trigger": ref, "payload": {...}}."""
+def _any_trigger(caller, body):
+    """(trigger, payload) of a /webhooks/st2 body {"trigger": ref, "payload": {...}}; the
+    server's own events only from staff (st2bridge.access.require_may_post)."""
     if not isinstance(body, dict):
         raise InvalidInput(f"Webhook body needs to be an object, got: {json_type(body)}")
     ref = body.get("trigger")
@@ -72,6 +73,7 @@ def _any_trigger(body):
             f'trigger "{ref}": Trigger type with reference "{ref}" doesn\'t exist in the '
             "database"
         )
+    access.require_may_post(caller, trigger_type.ref)
     # StackStorm's dialect (property-level `required: true`) as standard JSON schema.
     validator = jsonschema.Draft4Validator(to_json_schema(trigger_type.payload_schema or {}))
     error = jsonschema.exceptions.best_match(validator.iter_errors(payload))

@@ -24,6 +24,7 @@ from . import (
     executions,
     lifecycle,
     retention,
+    server_events,
     service_registry,
     timers,
 )
@@ -280,9 +281,18 @@ class Worker:
         self.jobs = {}
         self.stopping = threading.Event()
         self._last_beat = 0.0
-        self._last_timers = 0.0
-        self._last_purge = 0.0
-        self._last_compact = 0.0
+        # The worker's chores besides executions: (every so many seconds, what), each last
+        # done at a time in self._last_done.
+        self.chores = (
+            (TIMER_CHECK_INTERVAL, timers.fire_due_timers),
+            # A bounded amount each time: a backlog goes over several calls.
+            (retention.PURGE_INTERVAL, retention.purge),
+            # core.st2.api_key.expiring, once per key.
+            (server_events.KEY_CHECK_INTERVAL, server_events.warn_expiring_keys),
+            # PostgreSQL's rows of +n/-n (does nothing on SQLite).
+            (COUNTS_COMPACT_INTERVAL, execution_counts.compact),
+        )
+        self._last_done = dict.fromkeys(range(len(self.chores)), 0.0)
         self.started_at = timezone.now()
 
     def stop(self, *_signal_args):
@@ -305,15 +315,10 @@ class Worker:
         if time.monotonic() - self._last_beat >= settings.ST2_HEARTBEAT_INTERVAL:
             self._beat()
         self._forward_cancels()
-        if time.monotonic() - self._last_timers >= TIMER_CHECK_INTERVAL:
-            self._last_timers = time.monotonic()
-            timers.fire_due_timers()
-        if time.monotonic() - self._last_purge >= retention.PURGE_INTERVAL:
-            self._last_purge = time.monotonic()
-            retention.purge()  # a bounded amount: a backlog goes over several calls
-        if time.monotonic() - self._last_compact >= COUNTS_COMPACT_INTERVAL:
-            self._last_compact = time.monotonic()
-            execution_counts.compact()  # PostgreSQL's rows of +n/-n (does nothing on SQLite)
+        for number, (interval, chore) in enumerate(self.chores):
+            if time.monotonic() - self._last_done[number] >= interval:
+                self._last_done[number] = time.monotonic()
+                chore()
         free = self.concurrency - len(self.jobs)
         if free <= 0:
             return False

@@ -59,8 +59,7 @@ class LiveSite:
             self.manage(*step)
         self.log_path = self.data_dir / "server.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in __exit__
-        gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "portal.wsgi"]
-        self.web = self._spawn(*gunicorn, "--config", "portal/gunicorn_conf.py")
+        self.web = self._spawn(*self.web_command())
         self.workers = []
         self.start_worker()
         self.wait_until_up()
@@ -82,6 +81,14 @@ class LiveSite:
         return subprocess.Popen(  # noqa: S603 - our own commands
             command, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
         )
+
+    def web_command(self):
+        """The web server's command line: `make run`'s (portal/gunicorn_conf.py)."""
+        return [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--config",
+            "portal/gunicorn_conf.py",
+        ]
 
     def start_worker(self):
         worker = self._spawn(sys.executable, "manage.py", "run_worker")

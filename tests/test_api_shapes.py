@@ -496,6 +496,12 @@ def grantable_examples(admin_api, **_):
     return ok(admin_api.get("/api/v1/grantables?q=core&limit=5"))
 
 
+@examples_of(shapes.AUDIT_RECORD)
+def audit_record_examples(admin_api, alice_api, **_):
+    ok(alice_api.post("/api/v1/apikeys", {"metadata": {"name": "ci"}}, format="json"), 201)
+    return ok(admin_api.get("/api/v1/audit"))
+
+
 # --- the rest of StackStorm's API (issue 17) ----------------------------------------------
 
 
@@ -681,6 +687,38 @@ def service_members_examples(admin_api, **_):
 @examples_of(shapes.SSO)
 def sso_examples(anon_api, **_):
     return [ok(anon_api.get("/auth/v1/sso"))]
+
+
+TEMPLATE = {
+    "ref": "ops.greet",
+    "name": "Greet",
+    "description": "Greets, politely.",
+    "action": "demo.greet",
+    "parameters": {
+        "name": {"mode": "exposed", "pattern": "^[a-z]+$"},
+        "times": {"mode": "fixed", "value": 2, "shown": True},
+    },
+}
+
+
+@examples_of(shapes.LAUNCH_TEMPLATE)
+def launch_template_examples(admin_api, alice_api, **_):
+    template = ok(admin_api.post("/api/v1/templates", TEMPLATE, format="json"), 201)
+    body = {"name": "ops", "members": ["alice"], "templates": ["ops.greet"]}
+    ok(admin_api.post("/api/v1/teams", body, format="json"), 201)
+    return [
+        template,
+        *ok(alice_api.get("/api/v1/templates")),
+        ok(admin_api.get(f"/api/v1/templates/{template['id']}")),
+    ]
+
+
+@examples_of(shapes.LAUNCH_TEMPLATE_VERSION)
+def launch_template_version_examples(admin_api, **_):
+    ok(admin_api.post("/api/v1/templates", TEMPLATE, format="json"), 201)
+    ok(admin_api.put("/api/v1/templates/ops.greet", {**TEMPLATE, "name": "Hi"}, format="json"))
+    versions = "/api/v1/templates/ops.greet/versions"
+    return [*ok(admin_api.get(versions)), ok(admin_api.get(f"{versions}/1"))]
 
 
 # --- the checks ----------------------------------------------------------------------------

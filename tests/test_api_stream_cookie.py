@@ -146,7 +146,8 @@ def operations():
         for method, operation in item.items():
             if method == "parameters":
                 continue
-            yield method, re.sub(r"\{[^}]+\}", "x", path), operation
+            filled = path.replace("{number}", "1")  # a template version's number: digits
+            yield method, re.sub(r"\{[^}]+\}", "x", filled), operation
 
 
 def test_the_cookie_alone_is_refused_on_every_other_route(alice, alice_api):

@@ -68,6 +68,7 @@ def test_admin_creates_a_team_and_reads_it_by_id_or_name(admin_api, ops):
         "members": ["alice"],
         "packs": ["core"],
         "actions": ["demo.greet"],
+        "templates": [],
         "unregistered": [],
     }
     assert ops["id"] == str(Group.objects.get(name="ops").pk)
@@ -360,6 +361,7 @@ def test_each_users_access_says_what_and_why(settings, admin_api, ops, bob):
         "everything": False,
         "packs": ["core"],
         "actions": ["demo.greet"],
+        "templates": [],
         "reason": "teams",
         "why": "what their teams grant",
     }
@@ -441,7 +443,7 @@ def test_grantables_are_for_admins_and_check_their_input(admin_api, alice_api):
     refused = alice_api.get("/api/v1/grantables", {"q": "demo"})
     assert refused.status_code == 403
     for query, faultstring in (
-        ({"kind": "rule"}, 'kind: must be "pack" or "action".'),
+        ({"kind": "rule"}, 'kind: must be "pack", "action" or "template".'),
         ({"q": "x" * 201}, "q: at most 200 characters."),
         ({"q": "a b c d e f g h i"}, "q: at most 8 words."),
     ):

@@ -208,7 +208,7 @@ def test_bad_refs_and_empty_grants_are_refused_beside_the_field(admin_browser, o
     assert 'name="refs" value="not*a ref!"' in page
     empty = admin_browser.post(f"/teams/{ops.pk}/grant", {})
     assert empty.status_code == 400
-    assert "Choose at least one pack or action." in empty.content.decode()
+    assert "Choose at least one pack, action or template." in empty.content.decode()
     assert team_state("ops")[2:] == (["core"], ["demo.greet"])
 
 

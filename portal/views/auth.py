@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.access import SESSION_TOKEN, safe_next, sign_in
+from portal.access import SESSION_TOKEN, on_behalf_of, safe_next, sign_in
 from portal.form_style import StyledForm
 from st2bridge.addresses import client_address
 from st2bridge.client import ApiError, ApiUnauthorized, ApiUnavailable, St2Client
@@ -72,7 +72,7 @@ def logout(request):
     """End the session, and the token too where the server allows (not StackStorm's)."""
     token = request.session.get(SESSION_TOKEN)
     if token:
-        with St2Client.from_settings() as client:
+        with St2Client.from_settings(on_behalf_of=on_behalf_of(request)) as client:
             client.revoke_token(token)
     request.session.flush()
     messages.info(request, "You have signed out.")

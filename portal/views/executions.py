@@ -2,7 +2,6 @@
 execution's page with its live status partial, cancel, and the full output as a download."""
 
 import json
-from datetime import date
 
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -11,7 +10,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from portal.access import st2_login_required
-from portal.paging import page_number, pager, window
+from portal.paging import day_bounds, page_number, pager, window
 
 RUNNING = ("requested", "scheduled", "running", "pending", "delayed", "canceling")
 STATUSES = ("requested", "scheduled", "running", "succeeded", "failed", "timeout", "canceling")
@@ -27,6 +26,7 @@ LIST_FIELDS = (
 )
 SUMMARY_CHARS = 80  # a history row's parameters summary, at most
 ACTION_CHARS = 100  # the action filter, at most (the API's limit for action_contains)
+TEMPLATE_CHARS = 400  # the launch template filter (a ref), at most
 
 
 def _shown(value):
@@ -75,6 +75,7 @@ def execution_context(execution, output_so_far=""):
         "outputs": [_output(name, text) for name, text in output.items() if text],
         "output_so_far": clipped(output_so_far),
         "result_json": clipped(_shown(rest) if rest not in (None, {}, "") else "", keep_end=False),
+        "template": _template_ref(execution),  # run again through it, not the action
         **started_by(execution),
     }
 
@@ -122,22 +123,19 @@ def execution_output(request, execution_id):
 # --- history -------------------------------------------------------------------------------
 
 
-def _day(text):
-    try:
-        return date.fromisoformat(text)
-    except (TypeError, ValueError):
-        return None
-
-
 def history_filters(query, action_contains=False):
     """The history's filters from the query string, as (shown in the form, sent to the API,
     errors). Dates are whole UTC days: `to` includes its day. The action is found by part of
     its ref where the server offers it (this project's `action_contains` extension), else by
     its whole ref (StackStorm's `action` filter)."""
-    shown = {name: query.get(name, "").strip() for name in ("action", "status", "user")}
+    exact = ("action", "status", "user", "template")  # template: a launch template's ref
+    shown = {name: query.get(name, "").strip() for name in exact}
     shown.update(since=query.get("since", "").strip(), until=query.get("until", "").strip())
-    api = {name: shown[name] for name in ("action", "status", "user") if shown[name]}
+    api = {name: shown[name] for name in exact if shown[name]}
     errors = {}
+    if len(shown["template"]) > TEMPLATE_CHARS:
+        errors["template"] = f"Enter at most {TEMPLATE_CHARS} characters."
+        api.pop("template")
     if shown["action"] and len(shown["action"]) > ACTION_CHARS:
         errors["action"] = f"Enter at most {ACTION_CHARS} characters."
         api.pop("action")
@@ -146,15 +144,8 @@ def history_filters(query, action_contains=False):
     if shown["status"] and shown["status"] not in STATUSES:
         errors["status"] = "Pick a status from the list."
         api.pop("status")
-    bounds = (("since", "timestamp_gt", "00:00:00"), ("until", "timestamp_lt", "23:59:59"))
-    for name, lookup, clock in bounds:
-        if shown[name]:
-            day = _day(shown[name])
-            if day is None:
-                errors[name] = "Enter a date as YYYY-MM-DD."
-            else:
-                api[lookup] = f"{day.isoformat()}T{clock}Z"
-    return shown, api, errors
+    times, time_errors = day_bounds(shown)
+    return shown, {**api, **times}, {**errors, **time_errors}
 
 
 @st2_login_required
@@ -162,6 +153,8 @@ def execution_list(request):
     """The history. htmx asks for its results alone (HX-Target: history) to refresh them."""
     contains = bool(request.st2_extensions.get("execution_action_contains"))
     shown, api_filters, errors = history_filters(request.GET, contains)
+    if not request.st2_extensions.get("execution_template_filter"):
+        api_filters.pop("template", None)  # a StackStorm server would ignore it: say so
     page = page_number(request.GET)
     executions, total = request.st2.list_executions(
         **window(page), include_attributes=LIST_FIELDS, **api_filters
@@ -173,6 +166,7 @@ def execution_list(request):
         "errors": errors,
         "statuses": STATUSES,
         "partial_action": contains,
+        "template_filter": bool(request.st2_extensions.get("execution_template_filter")),
         "live": "off" if errors else "fast" if any(row["running"] for row in rows) else "slow",
         **pager(total, page, shown),
     }
@@ -195,8 +189,16 @@ def _list_row(execution):
         "started": execution.get("start_timestamp", ""),
         "elapsed": execution.get("elapsed_seconds"),
         "parameters": parameters_summary(execution.get("parameters") or {}),
+        "template": _template_ref(execution),
         **started_by(execution),
     }
+
+
+def _template_ref(execution):
+    """The ref of the launch template an execution ran, if any (its context says)."""
+    template = (execution.get("context") or {}).get("template")
+    ref = template.get("ref") if isinstance(template, dict) else None
+    return ref if isinstance(ref, str) and "/" not in ref else ""
 
 
 def started_by(execution):

@@ -179,6 +179,7 @@ def _editor(request, rule, choices, trigger_types, data):
         "form": form,
         "trigger_form": trigger_form,
         "trigger_spec": trigger_spec,
+        "payload_fields": editor.payload_fields(trigger_types.get(trigger_type)),
         "action_form": action_form,
         "action_spec": action_spec,
         "kept_secrets": kept,

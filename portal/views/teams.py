@@ -17,7 +17,9 @@ from portal.access import st2_login_required
 from portal.paging import page_number, pager, window
 from st2bridge.client import ApiError
 
-CHOICES_PAGE = 20  # packs and actions offered per page when granting
+CHOICES_PAGE = 20  # packs, actions and templates offered per page when granting
+GRANTS = {"pack": "packs", "action": "actions", "template": "templates"}  # kind -> team field
+KINDS = tuple(GRANTS)
 REF_SEPARATORS = re.compile(r"[\s,]+")
 
 
@@ -109,11 +111,9 @@ def _choices(request, team):
     """One page of packs and actions matching ?q= (and ?kind=), marked when already granted."""
     query = request.GET.get("q", "").strip()
     kind = request.GET.get("kind", "")
-    kind = kind if kind in ("pack", "action") else ""
+    kind = kind if kind in KINDS else ""
     page = page_number(request.GET)
-    granted = {("pack", ref) for ref in team["packs"]} | {
-        ("action", ref) for ref in team["actions"]
-    }
+    granted = {(kind, ref) for kind in KINDS for ref in team.get(GRANTS[kind], [])}
     try:
         found, total = request.st2.list_grantables(query, kind, **window(page, CHOICES_PAGE))
         error = None
@@ -188,21 +188,19 @@ def team_remove_member(request, team_id, username):
 @teams_page
 @require_POST
 def team_grant(request, team_id):
-    """Grant the packs and actions ticked in the search results, and the refs typed (packs or
-    pack.action refs, registered or not yet)."""
+    """Grant the packs, actions and launch templates ticked in the search results, and the refs
+    typed (packs, pack.action refs, or template:ref; registered or not yet)."""
     chosen = request.POST.getlist("grant")
     typed = [ref for ref in REF_SEPARATORS.split(request.POST.get("refs", "")) if ref]
-    chosen += [f"action:{ref}" if "." in ref else f"pack:{ref}" for ref in typed]
+    chosen += [_typed(ref) for ref in typed]
 
     def grant(team):
-        packs, actions = _split(chosen, "refs")
-        request.st2.update_team(
-            team["id"],
-            team["name"],
-            packs=sorted(set(team["packs"]) | packs),
-            actions=sorted(set(team["actions"]) | actions),
-        )
-        return f"Granted to {team['name']}: {', '.join(sorted(packs | actions))}."
+        refs = _split(chosen, "refs")
+        changes = {
+            field: sorted(set(team.get(field, [])) | refs[field]) for field in GRANTS.values()
+        }
+        request.st2.update_team(team["id"], team["name"], **changes)
+        return f"Granted to {team['name']}: {_listed(refs)}."
 
     return _change(request, team_id, ["refs"], grant)
 
@@ -213,30 +211,40 @@ def team_revoke(request, team_id):
     """Take back the grants ticked in the team's list."""
 
     def revoke(team):
-        packs, actions = _split(request.POST.getlist("revoke"), "revoke")
-        request.st2.update_team(
-            team["id"],
-            team["name"],
-            packs=[ref for ref in team["packs"] if ref not in packs],
-            actions=[ref for ref in team["actions"] if ref not in actions],
-        )
-        return f"Taken back from {team['name']}: {', '.join(sorted(packs | actions))}."
+        refs = _split(request.POST.getlist("revoke"), "revoke")
+        changes = {
+            field: [ref for ref in team.get(field, []) if ref not in refs[field]]
+            for field in GRANTS.values()
+        }
+        request.st2.update_team(team["id"], team["name"], **changes)
+        return f"Taken back from {team['name']}: {_listed(refs)}."
 
     return _change(request, team_id, ["revoke"], revoke)
 
 
+def _typed(ref):
+    """A typed ref as a choice: "template:<ref>" as it is, a dotted ref an action, else a pack."""
+    if ref.startswith("template:"):
+        return ref
+    return f"action:{ref}" if "." in ref else f"pack:{ref}"
+
+
+def _listed(refs):
+    return ", ".join(sorted(ref for chosen in refs.values() for ref in chosen))
+
+
 def _split(values, field):
-    """({pack refs}, {action refs}) of "pack:<ref>" and "action:<ref>" values; an empty
-    selection or another value is refused beside `field`."""
+    """{team field: {refs}} of "pack:<ref>", "action:<ref>" and "template:<ref>" values; an
+    empty selection or another value is refused beside `field`."""
     if not values:
-        raise BadChoice(field, "Choose at least one pack or action.")
-    packs, actions = set(), set()
+        raise BadChoice(field, "Choose at least one pack, action or template.")
+    refs = {name: set() for name in GRANTS.values()}
     for value in values:
         kind, _, ref = value.partition(":")
-        if kind not in ("pack", "action") or not ref:
-            raise BadChoice(field, f'"{value}" is neither a pack nor an action.')
-        (packs if kind == "pack" else actions).add(ref)
-    return packs, actions
+        if kind not in GRANTS or not ref:
+            raise BadChoice(field, f'"{value}" is neither a pack, an action nor a template.')
+        refs[GRANTS[kind]].add(ref)
+    return refs
 
 
 @teams_page

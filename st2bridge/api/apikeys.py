@@ -42,7 +42,7 @@ class ApiKeyDetail(ApiView):
         return Response(key_to_api(api_key, show_secrets(request, self.caller)))
 
     def delete(self, request, id_or_key):
-        apikeys.find_key(self.caller, id_or_key).delete()
+        apikeys.delete_key(self.caller, apikeys.find_key(self.caller, id_or_key))
         return Response(status=204)
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
 from st2bridge import auth
+from st2bridge.addresses import login_address
 from st2bridge.errors import St2Error
 
 TOKEN = "authentication token"  # noqa: S105 - a method name, not a secret
@@ -44,6 +45,7 @@ class _Credential(authentication.BaseAuthentication):
             caller = self.check(raw)
         except St2Error as error:
             raise exceptions.AuthenticationFailed(error.message) from None
+        caller.address = request_address(request, caller.username)
         return caller.user, caller
 
     def check(self, raw):
@@ -95,6 +97,13 @@ class TokenCookieAuthentication(_Credential):
         if request.method != "GET":
             return None
         return request.COOKIES.get(COOKIE)
+
+
+def request_address(request, username):
+    """The address `username` calls from, for the audit log: the one the portal vouched for
+    (its users reach the API through it), else the peer's, or what PORTAL_TRUSTED_PROXIES
+    forwarded (st2bridge.addresses)."""
+    return login_address(request.META, username, settings.PORTAL_TRUSTED_PROXIES)
 
 
 def cookie_path():

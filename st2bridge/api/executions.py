@@ -9,7 +9,7 @@ import json
 from django.http import HttpResponse
 from rest_framework.response import Response
 
-from st2bridge import access, executions, history, lifecycle
+from st2bridge import access, executions, history, launch_templates, lifecycle
 from st2bridge.errors import InvalidInput
 from st2bridge.executions import to_api
 from st2bridge.shapes import EXECUTION
@@ -261,7 +261,10 @@ class ExecutionOutput(ApiView):
 class ExecutionReRun(ApiView):
     def post(self, request, execution_id):
         execution = access.find_execution(self.caller, execution_id)
-        new = executions.re_run(self.caller, execution, json_body(request))
+        if launch_templates.template_of(execution):  # through its template, as it is now
+            new = launch_templates.re_run(self.caller, execution, json_body(request))
+        else:
+            new = executions.re_run(self.caller, execution, json_body(request))
         return Response(to_api(new), status=201)
 
 

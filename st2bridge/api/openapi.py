@@ -14,10 +14,12 @@ from st2bridge import (
     alias_execution,
     aliases,
     apikeys,
+    audit,
     catalog,
     datastore,
     executions,
     inquiries,
+    launch_templates,
     lifecycle,
     pack_management,
     policies,
@@ -599,6 +601,75 @@ def team_paths():
     }
 
 
+def audit_paths():
+    """The audit log (an extension: st2bridge/api/audit.py), read-only."""
+    parameters = [
+        *filters(["action", *audit.FILTERS]),
+        query("before_id", {"type": "integer"}, "only records older than this id"),
+        *PAGING,
+    ]
+    listed = {"type": "array", "items": ref("AuditRecord")}
+    summary = "The audit log, newest first (administrators only)"
+    return {
+        "/api/v1/audit": {
+            "get": operation(summary, 200, listed, errors=(403,), parameters=parameters)
+        }
+    }
+
+
+# --- launch templates (an extension: st2bridge/api/templates.py) ------------------------------
+
+
+def template_paths():
+    template = [path("ref_or_id", "ops.restart_staging")]
+    yaml_text = {"application/x-yaml": {"schema": STRING}}
+    return {
+        "/api/v1/templates": {
+            "get": listing("LaunchTemplate", {"action": "action"}),
+            "post": create("LaunchTemplate", launch_templates.SCHEMA),
+        },
+        "/api/v1/templates/import": {
+            "post": {
+                **operation(
+                    "Create a launch template, or a new version of it, from a YAML document "
+                    "(administrators; 200 when it existed)",
+                    201,
+                    ref("LaunchTemplate"),
+                    errors=(403, 409, 413),
+                ),
+                "requestBody": {"required": True, "content": yaml_text},
+            }
+        },
+        "/api/v1/templates/{ref_or_id}": {
+            "parameters": template,
+            "get": detail("LaunchTemplate"),
+            "put": update("LaunchTemplate", launch_templates.SCHEMA),
+            "delete": delete("LaunchTemplate"),
+        },
+        "/api/v1/templates/{ref_or_id}/run": {
+            "parameters": template,
+            "post": create("Execution", launch_templates.RUN_SCHEMA, errors=(403, 404, 413)),
+        },
+        "/api/v1/templates/{ref_or_id}/export": {
+            "parameters": template,
+            "get": operation(
+                "The template as a YAML document (administrators)",
+                200,
+                errors=(403, 404),
+                media="application/x-yaml",
+            ),
+        },
+        "/api/v1/templates/{ref}/versions": {
+            "parameters": [path("ref", "ops.restart_staging")],
+            "get": listing("LaunchTemplateVersion"),
+        },
+        "/api/v1/templates/{ref}/versions/{number}": {
+            "parameters": [path("ref", "ops.restart_staging"), path("number", "1")],
+            "get": detail("LaunchTemplateVersion", errors=(403, 404)),
+        },
+    }
+
+
 def with_unversioned(documented):
     """`documented`, and each /auth/v1 and /stream/v1 path without its version as well, as
     st2auth and st2stream serve them (st2web calls those with no `hosts` configured)."""
@@ -814,7 +885,11 @@ def document():
     return {
         "openapi": "3.1.0",
         "info": {"title": "StackStorm-compatible API (embedded)", "version": API_VERSION},
-        "paths": with_unversioned(merged_paths(paths(), view_paths(), team_paths(), more_paths())),
+        "paths": with_unversioned(
+            merged_paths(
+                paths(), view_paths(), team_paths(), audit_paths(), template_paths(), more_paths()
+            )
+        ),
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {

@@ -4,10 +4,15 @@ As st2stream, also served without the version (/stream/stream, ...). The stream 
 they alone, accept the `auth-token` cookie (a browser's EventSource sends no headers; see
 st2bridge.api.authentication).
 
-An open stream holds a thread of its web process for as long as it lasts, so each process
-caps the streams it serves (StreamSlots): per user, and in all to half its threads, so that
-streams never starve other requests; beyond either cap, 429 with Retry-After."""
+The views are synchronous for the short part (credentials, the cap, the selection). Served by
+portal.asgi, they answer with an asynchronous body: an open stream is a coroutine waiting on
+the event loop, holding no thread, and ends the moment its client goes away. Elsewhere (a WSGI
+server, Django's test client) the body is the synchronous one, which holds its thread.
 
+Each process caps the streams it holds open (StreamSlots): ST2_STREAMS_PER_USER per user, and
+ST2_STREAMS_PER_PROCESS in all; beyond either, 429 with Retry-After."""
+
+import inspect
 import socket
 import threading
 import weakref
@@ -15,6 +20,7 @@ from collections import Counter
 from functools import partial
 
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 
 from st2bridge import access, streams
@@ -29,16 +35,15 @@ RETRY_AFTER = 10  # seconds a refused client waits: others' streams may close at
 class StreamSlots:
     """The open streams of this web process, counted in memory under a lock.
 
-    The count lives in the process, not the database, because what a stream uses up is a
-    thread of the process that serves it: the count is exact, costs no query, is released the
-    moment the response closes, and dies with its process. So ST2_STREAMS_PER_USER caps one
-    user's streams per web process: with WEB_CONCURRENCY processes behind one address, a user
-    may hold up to that many times as many in all.
+    The count lives in the process, not the database, because what a stream uses up is the
+    memory (or, served synchronously, a thread) of the process that serves it: the count is
+    exact, costs no query, is released the moment the response closes, and dies with its
+    process. So ST2_STREAMS_PER_USER caps one user's streams per web process: with
+    WEB_CONCURRENCY processes behind one address, a user may hold up to that many times as many
+    in all.
 
-    `process_limit` caps this process's streams whoever opened them. gunicorn sets it to half
-    its threads when a worker starts (portal/gunicorn_conf.py, WEB_THREADS), so the other half
-    always serves other requests; None (runserver and the tests' live server start a thread
-    per request) means no such cap.
+    `process_limit` caps this process's streams whoever opened them; None (the default)
+    means settings.ST2_STREAMS_PER_PROCESS.
     """
 
     def __init__(self):
@@ -57,10 +62,13 @@ class StreamSlots:
                     "on this server (ST2_STREAMS_PER_USER). Close one and try again.",
                     RETRY_AFTER,
                 )
-            if self.process_limit is not None and self._open.total() >= self.process_limit:
+            limit = self.process_limit
+            if limit is None:
+                limit = settings.ST2_STREAMS_PER_PROCESS
+            if self._open.total() >= limit:
                 raise TooManyRequests(
                     "Too many open streams: this server is serving as many as it may "
-                    f"({self.process_limit}, half its threads). Try again later.",
+                    f"({limit}, ST2_STREAMS_PER_PROCESS). Try again later.",
                     RETRY_AFTER,
                 )
             self._open[username] += 1
@@ -100,12 +108,26 @@ class HeldStream:
             self._release()
 
 
+class AsyncHeldStream(HeldStream):
+    """HeldStream for an asynchronous body. Django's ASGI handler cancels the body when the
+    client goes away (its own `finally` runs then) and closes the response after, which gives
+    the slot back."""
+
+    def __aiter__(self):
+        return self._body
+
+    def close(self):
+        self._release()
+
+
 def client_gone(request):
-    """True once the client has closed its connection, found by peeking at the socket gunicorn
-    hands the application (environ["gunicorn.socket"]): end-of-file there means the client
-    went away. Cheap, writes nothing, and ends a stream (freeing its slot) within a poll
-    interval instead of at the next heartbeat write. Elsewhere (runserver, the test client,
-    TLS sockets, which cannot peek) it is always False and a failed write ends the stream."""
+    """For the synchronous bodies: True once the client has closed its connection, found by
+    peeking at the socket gunicorn's own workers hand a WSGI application
+    (environ["gunicorn.socket"], when portal.wsgi is served that way): end-of-file there means
+    the client went away, so the stream ends within a poll interval instead of at the next
+    heartbeat write. Elsewhere (runserver, the test client, TLS sockets, which cannot peek) it
+    is always False and a failed write ends the stream. portal.asgi needs none of this: the
+    ASGI server reports the disconnect and the asynchronous body is cancelled."""
     sock = request.META.get("gunicorn.socket")
     if not isinstance(sock, socket.socket):
         return False
@@ -132,10 +154,17 @@ def selection(request):
     )
 
 
+def served_async(request):
+    """True when the request came through an ASGI server (portal.asgi), which can serve an
+    asynchronous body."""
+    return isinstance(getattr(request, "_request", request), ASGIRequest)
+
+
 def sse_response(caller, body):
     """The response for a stream of `caller`'s, holding one of their slots while it is open
-    (429 if none is free)."""
-    held = HeldStream(body, SLOTS.claim(caller.username))
+    (429 if none is free). `body`: a generator, or an async generator (served_async)."""
+    release = SLOTS.claim(caller.username)
+    held = AsyncHeldStream(body, release) if inspect.isasyncgen(body) else HeldStream(body, release)
     response = StreamingHttpResponse(held, content_type="text/event-stream; charset=UTF-8")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
@@ -151,7 +180,10 @@ class StreamView(ApiView):
 
 class Stream(StreamView):
     def get(self, request):
-        body = streams.events(self.caller, selection(request), partial(client_gone, request))
+        if served_async(request):
+            body = streams.events_async(self.caller, selection(request))
+        else:
+            body = streams.events(self.caller, selection(request), partial(client_gone, request))
         return sse_response(self.caller, body)
 
 
@@ -159,7 +191,11 @@ class ExecutionOutputStream(StreamView):
     def get(self, request, execution_id):
         execution = access.find_execution(self.caller, execution_id)
         output_type = request.query_params.get("output_type")
-        body = streams.execution_output(execution, output_type, partial(client_gone, request))
+        if served_async(request):
+            body = streams.execution_output_async(execution, output_type)
+        else:
+            gone = partial(client_gone, request)
+            body = streams.execution_output(execution, output_type, gone)
         return sse_response(self.caller, body)
 
 

@@ -16,7 +16,7 @@ from st2bridge import auth
 from st2bridge.addresses import login_address
 from st2bridge.errors import InvalidInput, Unauthorized
 
-from .authentication import set_token_cookie
+from .authentication import request_address, set_token_cookie
 from .base import ApiView, json_body, route
 
 BAD_CREDENTIALS = "Invalid or missing credentials"
@@ -69,9 +69,10 @@ class TokenRevoke(ApiView):
         token = json_body(request).get("token")
         if not token or not isinstance(token, str):
             raise InvalidInput("token: a token to revoke is required.")
-        if auth.find_valid_token(token) is None:
+        found = auth.find_valid_token(token)
+        if found is None:
             raise Unauthorized("Unauthorized")
-        auth.revoke_token(token)
+        auth.sign_out(found, request_address(request, found.user.username))
         return Response(status=204)
 
 

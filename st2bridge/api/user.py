@@ -38,6 +38,9 @@ class Extensions(ApiView):
                 "execution_action_contains": True,  # GET /executions?action_contains=text
                 "teams_admin_path": reverse("admin:auth_group_changelist"),  # on this host
                 "teams": True,  # /teams, /useraccess and /grantables (st2bridge/api/teams.py)
+                "audit": True,  # GET /audit, the audit log (st2bridge/api/audit.py)
+                "templates": True,  # /templates: launch templates (st2bridge/api/templates.py)
+                "execution_template_filter": True,  # GET /executions?template=ref
             }
         )
 

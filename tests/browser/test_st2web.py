@@ -8,7 +8,9 @@ in. On its own origin the token's answer gives it the `auth-token` cookie first;
 origin nothing can (the browser keeps no cookie from an answer to a request made without
 credentials, and st2web signs in without), so that one stream is refused and st2web does not
 try again until the page loads anew, as against StackStorm. The cross-origin walk checks that
-refusal precisely, and that every later stream opens; the same-origin walk has none.
+refusal precisely (or, when an answer to a call st2web made with the token came first and set
+the cookie, that the stream opened), and that every later stream opens; the same-origin walk
+has none.
 """
 
 import re
@@ -150,10 +152,16 @@ def test_st2web_walks_every_screen_against_the_embedded_api(walk_page, st2web_si
     # could give it the cookie (see the module's docstring).
     with page.expect_response(re.compile(r"/stream/v1/stream$")) as first_stream:
         walk.sign_in("alice")
-    assert first_stream.value.status == 401
-    assert [answer[:2] for answer in walk.before_first_stream] == [(201, "POST")]
-    page.wait_for_load_state("networkidle")
-    walk.answers.remove((401, "GET", first_stream.value.url))
+    # Unless a call st2web makes with the token beside it (with credentials: its answer
+    # sets the cookie) is answered before the stream is sent: seen once on a loaded machine.
+    if first_stream.value.status == 401:
+        assert [answer[:2] for answer in walk.before_first_stream] == [(201, "POST")]
+        page.wait_for_load_state("networkidle")
+        walk.answers.remove((401, "GET", first_stream.value.url))
+    else:
+        assert first_stream.value.status == 200
+        assert len(walk.before_first_stream) > 1  # the token's answer, and another since
+        page.wait_for_load_state("networkidle")
     walk.check("sign-in")
 
     # Actions: the list, an action's form and entry point, and running it.

@@ -1,4 +1,5 @@
-"""`make run`'s last step: the web server (gunicorn) and the execution worker together.
+"""`make run`'s last step: the web server (gunicorn with uvicorn's worker serving
+portal.asgi; settings in portal/gunicorn_conf.py) and the execution worker together.
 SIGTERM or Ctrl-C stops both; if either dies, the other is stopped too."""
 
 import signal
@@ -20,7 +21,7 @@ class Command(BaseCommand):
         bin_dir = Path(sys.executable).parent
         children = [
             subprocess.Popen(  # noqa: S603 - fixed argv of our own programs
-                [str(bin_dir / "gunicorn"), "portal.wsgi", "--config", "portal/gunicorn_conf.py"],
+                [str(bin_dir / "gunicorn"), "--config", "portal/gunicorn_conf.py"],
                 cwd=settings.BASE_DIR,
             ),
             subprocess.Popen([sys.executable, "manage.py", "run_worker"], cwd=settings.BASE_DIR),
