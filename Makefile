@@ -34,8 +34,9 @@ run: $(VENV)/.installed node_modules/.installed
 	PORT=$(PORT) WEB_CONCURRENCY=$(WEB_CONCURRENCY) exec $(PY) manage.py serve
 
 # The import contracts and ruff (`make lint`), then the whole suite on SQLite, then the API,
-# worker and API-level security suites on a throwaway PostgreSQL cluster (scripts/with-postgres installs Debian's
-# server if it can; no PostgreSQL fails the run, unless SKIP_POSTGRES=1, which CI never sets).
+# worker, bench (tiny scale, each bench on a database of its own) and API-level security suites
+# on a throwaway PostgreSQL cluster (scripts/with-postgres installs Debian's server if it can;
+# no PostgreSQL fails the run, unless SKIP_POSTGRES=1, which CI never sets).
 test: $(VENV)/.installed node_modules/.installed $(ST2CLIENT_VENV)/.installed
 	@echo "==== make test: import contracts (pyproject.toml), ruff format and lint ===="
 	$(MAKE) --no-print-directory lint
@@ -44,8 +45,9 @@ test: $(VENV)/.installed node_modules/.installed $(ST2CLIENT_VENV)/.installed
 	$(PY) manage.py makemigrations --check --dry-run
 	@echo "==== make test: the whole suite on SQLite ===="
 	DATABASE_URL= ST2_CLI=$(CURDIR)/$(ST2CLIENT_VENV)/bin/st2 $(VENV)/bin/pytest
-	@echo "==== make test: the API and worker suites on PostgreSQL (scripts/with-postgres) ===="
+	@echo "==== make test: the API, worker and bench suites on PostgreSQL (scripts/with-postgres) ===="
 	scripts/with-postgres $(VENV)/bin/pytest -q -m "not cli" tests/test_api_*.py tests/test_worker*.py tests/test_retention.py \
+		tests/test_bench_*.py \
 		tests/security/test_launch.py tests/security/test_rules_boundary.py \
 		tests/security/test_trigger_data.py
 	@echo "==== make test: schemathesis against a live server (scripts/fuzz-api) ===="

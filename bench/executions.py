@@ -1,12 +1,13 @@
 """End-to-end speed of core.noop against a baseline measured in the same run.
 
     .venv/bin/python bench/executions.py            # SQLite in a throwaway directory
-    DATABASE_URL=postgres://... .venv/bin/python bench/executions.py
+    scripts/with-postgres .venv/bin/python bench/executions.py --workers 2   # on PostgreSQL
 
-It builds its own site in a temporary directory (migrate, register packs, a `bench` user),
-starts gunicorn (portal/gunicorn_conf.py, as `make run`) on a free 127.0.0.1 port and one
-worker (`manage.py run_worker`, default settings, as `make run` starts them), and measures over
-real HTTP:
+It builds its own site in a temporary directory (migrate, register packs, a `bench` user; on
+the database DATABASE_URL names, if any), starts gunicorn (portal/gunicorn_conf.py, --web
+processes, 2 as `make run`) on a free 127.0.0.1 port and --workers worker processes
+(`manage.py run_worker`, default settings; one as `make run` starts), and measures over real
+HTTP:
 
   baseline    authenticated GET /api/v1/user: sequential latency, then the same number of
               requests as the throughput run from the same client threads (rate)
@@ -14,12 +15,23 @@ real HTTP:
               shows `succeeded` (the client polls every --poll-ms)
   throughput  --executions core.noop POSTs from --threads client threads; the clock stops
               when the API reports all of them `succeeded`
+  backlog     --executions core.noop requested in one transaction (in a manage.py shell,
+              through the function the API's POST calls), so that the running workers see
+              the whole backlog at once: how fast they claim it, competing for the same rows
+
+After the throughput and backlog phases it reads back, from the database, who claimed each of
+their executions: a claim is recorded as the stream event of the move to `scheduled`, naming
+the worker (an event is appended for every move that wins, never overwritten). It prints the
+claims per second (first claim to last; in the throughput phase bounded by the POSTs' rate),
+how they split between the worker processes, and checks that every execution was claimed
+exactly once: an execution claimed twice or never fails the run.
 
 Each phase is bounded in count and in time. The figures are printed beside the baseline as
 ratios, because absolute numbers depend on the machine. Ctrl-C stops everything.
 """
 
 import argparse
+import json
 import math
 import os
 import platform
@@ -33,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -53,8 +66,16 @@ def parse_args():
     parser.add_argument("--threads", type=int, default=8, help="client threads for the rate")
     parser.add_argument("--poll-ms", type=float, default=5, help="client poll interval")
     parser.add_argument("--phase-seconds", type=float, default=50, help="cap of each phase")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    parser.add_argument(
+        "--web", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")),
+        help="gunicorn processes (WEB_CONCURRENCY)",
+    )  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the data dir and logs")
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.workers < 1 or args.web < 1:
+        parser.error("--workers and --web must be at least 1")
+    return args
 
 
 # --- the site under test --------------------------------------------------------------------
@@ -80,7 +101,8 @@ def site_environment(data_dir, port):
 
 
 def manage(env, *args, extra_env=None):
-    """Run a manage.py command to completion; its output is shown only if it fails."""
+    """Run a manage.py command to completion and return its standard output; its output is
+    shown only if it fails."""
     done = subprocess.run(  # noqa: S603 (argv list, no shell)
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -91,6 +113,7 @@ def manage(env, *args, extra_env=None):
     )
     if done.returncode != 0:
         sys.exit(f"manage.py {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
 
 
 CREATE_USER = """
@@ -102,9 +125,38 @@ user.set_password(os.environ["BENCH_PASSWORD"])
 user.save()
 """
 
+# A backlog: BENCH_BACKLOG core.noop requested in one transaction, as the API's POST does each.
+BACKLOG = """
+import os
+from django.db import transaction
+from st2bridge.executions import request_execution
+with transaction.atomic():
+    for _ in range(int(os.environ["BENCH_BACKLOG"])):
+        request_execution("core.noop", {}, user="bench", staff=False)
+"""
+
+# The claims of the core.noop executions started after BENCH_SINCE: each one's stream event of
+# the move to `scheduled`, with the worker it names and the time of the move.
+CLAIMS = """
+import json, os
+from django.utils.dateparse import parse_datetime
+from st2bridge.models import Execution, StreamEvent
+since = parse_datetime(os.environ["BENCH_SINCE"])
+launched = Execution.objects.filter(action_ref="core.noop", start_timestamp__gt=since)
+ids = set(launched.values_list("id", flat=True))
+events = StreamEvent.objects.filter(name="st2.execution__update", created_at__gte=since)
+claims = [
+    [execution_id, data["liveaction"]["runner_info"].get("worker", ""),
+     data["log"][-1]["timestamp"]]
+    for execution_id, data in events.values_list("execution_id", "data").iterator()
+    if execution_id in ids and data["status"] == "scheduled"
+]
+print(json.dumps({"executions": sorted(ids), "claims": claims}))
+"""
+
 
 class Site:
-    """gunicorn and one worker, started in sessions of their own so that Ctrl-C reaches only
+    """gunicorn and the workers, started in sessions of their own so that Ctrl-C reaches only
     this script, which then stops them in order."""
 
     def __init__(self, env, data_dir):
@@ -129,10 +181,10 @@ class Site:
         return "\n".join(path.read_text().splitlines()[-lines:]) if path.exists() else ""
 
     def stop(self):
-        # The worker first, so it is not left polling a database whose server went away.
-        for name in ("worker", "gunicorn"):
-            process = self.processes.get(name)
-            if process is None or process.poll() is not None:
+        # The workers first, so that they are not left polling a database whose server went away.
+        for name in sorted(self.processes, key="gunicorn".__eq__):
+            process = self.processes[name]
+            if process.poll() is not None:
                 continue
             process.send_signal(signal.SIGTERM)
             try:
@@ -276,6 +328,25 @@ def percentile(values, fraction):
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
+def read_claims(env, since):
+    """Who claimed the core.noop executions started after `since`, as the database recorded
+    it: {"executions", "claimed" (once), "twice" (or more), "never", "seconds" (first claim to
+    last), "by_worker" {name: claims}}."""
+    recorded = json.loads(
+        manage(env, "shell", "-c", CLAIMS, extra_env={"BENCH_SINCE": since}).splitlines()[-1]
+    )
+    per_execution = Counter(execution_id for execution_id, _, _ in recorded["claims"])
+    moments = [datetime.fromisoformat(moment) for _, _, moment in recorded["claims"]]
+    return {
+        "executions": len(recorded["executions"]),
+        "claimed": sum(1 for count in per_execution.values() if count == 1),
+        "twice": sum(1 for count in per_execution.values() if count > 1),
+        "never": len(set(recorded["executions"]) - set(per_execution)),
+        "seconds": (max(moments) - min(moments)).total_seconds() if moments else 0.0,
+        "by_worker": Counter(worker for _, worker, _ in recorded["claims"]),
+    }
+
+
 # --- reporting ------------------------------------------------------------------------------
 
 
@@ -340,6 +411,38 @@ def verdict(args, figures):
     return f"targets:  p50 < {TARGET_P50_MS} ms {p50_ok}; >= {TARGET_RATE} noops/s {rate_ok}{note}"
 
 
+def claim_lines(args, figures):
+    """The claims of the throughput and backlog phases, and the check that none was double."""
+    lines = [
+        f"claims, read back from the database ({args.workers} worker processes, each named by"
+        " its pid):",
+        f"{'phase':11} {'executions':>10} {'once':>6} {'twice':>6} {'never':>6} {'claims/s':>9}"
+        "  split between the workers",
+    ]
+    for phase in ("throughput", "backlog"):
+        claims = figures[f"{phase}_claims"]
+        total = sum(claims["by_worker"].values())
+        rate = total / claims["seconds"] if claims["seconds"] else float("nan")
+        split = ", ".join(
+            f"pid {name.split(':')[-2] if name.count(':') >= 2 else name} {count}"
+            f" ({100 * count / total:.0f}%)"
+            for name, count in sorted(claims["by_worker"].items())
+        )
+        lines.append(
+            f"{phase:11} {claims['executions']:10d} {claims['claimed']:6d} {claims['twice']:6d}"
+            f" {claims['never']:6d} {rate:9.0f}  {split}"
+        )
+    return lines
+
+
+def claims_verdict(figures):
+    """(ok, the line saying so): every execution of both phases claimed exactly once."""
+    wrong = sum(figures[f"{phase}_claims"][key] for phase in ("throughput", "backlog")
+                for key in ("twice", "never"))  # fmt: skip
+    said = "met" if wrong == 0 else f"NOT met ({wrong} claimed twice or never)"
+    return wrong == 0, f"check:    each execution claimed exactly once: {said}"
+
+
 def report(args, figures):
     rows = table(args, figures)
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
@@ -348,8 +451,8 @@ def report(args, figures):
     print(f"machine:  {os.cpu_count()} cores, {cpu_model()}, {platform.system()}")
     print(f"software: Python {platform.python_version()}, {database_label()}")
     print(
-        f"site:     gunicorn {figures['web']} uvicorn-worker processes, one worker (defaults);"
-        f" client polls every {args.poll_ms:g} ms"
+        f"site:     gunicorn {args.web} uvicorn-worker processes, {args.workers} worker"
+        f" process(es) (default settings); client polls every {args.poll_ms:g} ms"
     )
     print()
     for row in rows:
@@ -357,7 +460,10 @@ def report(args, figures):
         print("  ".join([cells[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(
             cells[1:], widths[1:], strict=True)]))  # fmt: skip
     print()
+    print("\n".join(claim_lines(args, figures)))
+    print()
     print(verdict(args, figures))
+    print(claims_verdict(figures)[1])
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -367,12 +473,12 @@ def measure(args, base_url, token, site):
     client = Client(base_url, token)
     poll = args.poll_ms / 1000
     cap = args.phase_seconds
-    figures = {"web": site.env["WEB_CONCURRENCY"]}
+    figures = {}
     print("warming up...", flush=True)
     sequential(lambda _deadline: client.get_user(), 20, 10)
     warm = sequential(lambda deadline: client.noop_until_succeeded(poll, deadline), 5, 20)
     if len(warm) < 5:
-        raise RuntimeError(f"core.noop does not complete:\n{site.tail('worker')}")
+        raise RuntimeError(f"core.noop does not complete:\n{site.tail('worker-1')}")
 
     print("baseline: GET /api/v1/user...", flush=True)
     figures["baseline_latency"] = sequential(
@@ -400,6 +506,14 @@ def measure(args, base_url, token, site):
     succeeded = wait_for_succeeded(client, since, launched, cap)
     figures["noop_rate"] = (succeeded, time.perf_counter() - started)
     site.check_alive()
+    figures["throughput_claims"] = read_claims(site.env, since)
+
+    print(f"backlog: {args.executions} core.noop requested at once...", flush=True)
+    since = datetime.now(UTC).isoformat()
+    manage(site.env, "shell", "-c", BACKLOG, extra_env={"BENCH_BACKLOG": str(args.executions)})
+    wait_for_succeeded(client, since, args.executions, cap)
+    site.check_alive()
+    figures["backlog_claims"] = read_claims(site.env, since)
     return figures
 
 
@@ -408,7 +522,12 @@ def interrupted(*_signal_args):
     raise KeyboardInterrupt
 
 
-def start_site(env, site, base_url):
+def start_workers(site, count):
+    for number in range(1, count + 1):
+        site.start(f"worker-{number}", [sys.executable, "manage.py", "run_worker"])
+
+
+def start_site(env, site, base_url, workers):
     """A fresh site with a `bench` user; returns that user's token."""
     password = secrets.token_urlsafe(16)
     manage(env, "migrate", "--noinput")
@@ -416,7 +535,7 @@ def start_site(env, site, base_url):
     manage(env, "shell", "-c", CREATE_USER, extra_env={"BENCH_PASSWORD": password})
     gunicorn = [sys.executable, "-m", "gunicorn"]  # the app: portal/gunicorn_conf.py
     site.start("gunicorn", [*gunicorn, "--config", "portal/gunicorn_conf.py"])
-    site.start("worker", [sys.executable, "manage.py", "run_worker"])
+    start_workers(site, workers)
     wait_until_serving(site, base_url)
     return login(base_url, password)
 
@@ -426,17 +545,18 @@ def main():
     signal.signal(signal.SIGTERM, interrupted)
     data_dir = Path(tempfile.mkdtemp(prefix="st2bridge-bench-"))
     port = free_port()
-    env = site_environment(data_dir, port)
+    env = {**site_environment(data_dir, port), "WEB_CONCURRENCY": str(args.web)}
     base_url = f"http://127.0.0.1:{port}"
     site = Site(env, data_dir)
     keep = args.keep
     try:
         print(f"setting up in {data_dir} ({database_label()})...", flush=True)
-        token = start_site(env, site, base_url)
-        report(args, measure(args, base_url, token, site))
-        return 0
+        token = start_site(env, site, base_url, args.workers)
+        figures = measure(args, base_url, token, site)
+        report(args, figures)
+        return 0 if claims_verdict(figures)[0] else 1
     except KeyboardInterrupt:
-        print("\ninterrupted; stopping gunicorn and the worker", file=sys.stderr)
+        print("\ninterrupted; stopping gunicorn and the workers", file=sys.stderr)
         return 130
     except Exception:
         keep = True  # its logs tell what went wrong

@@ -156,7 +156,11 @@ SELECT substr(md5(%(salt)s || n), 1, 24), (%(refs)s::text[])[1 + n %% %(count)s]
     started, started + interval '1.2 seconds', 'bench-worker',
     CASE WHEN by_rule THEN 'bench.rule_' || n %% 7 ELSE '' END,
     CASE WHEN by_rule THEN substr(md5('instance' || %(salt)s || n), 1, 24) ELSE '' END,
-    CASE WHEN by_rule THEN 'core.st2.webhook' ELSE '' END
+    CASE WHEN by_rule THEN 'core.st2.webhook' ELSE '' END,
+    CASE WHEN by_rule THEN jsonb_build_object(
+        'rule', jsonb_build_object('ref', 'bench.rule_' || n %% 7, 'name', 'rule_' || n %% 7),
+        'trigger_type', jsonb_build_object('ref', 'core.st2.webhook', 'name', 'st2.webhook'))
+        ELSE '{{}}'::jsonb END
 FROM (
     SELECT n, %(newest)s - n * interval '{STEP_SECONDS} seconds' AS started,
         (%(statuses)s::text[])[1 + n %% {len(STATUSES)}] AS status,

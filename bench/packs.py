@@ -21,6 +21,7 @@ Each figure is wall-clock and CPU time: on shared cores the wall clock also coun
 other processes held the CPU. Targets (issue 15): cold under 5 s, warm under 1 s. Each
 registration is counted and checked (every action registered, no error). The database is
 emptied between the baseline and the rest: with DATABASE_URL, give it a throwaway one. The
+packs' virtualenvs are not built (ST2_SETUP_VIRTUALENVS=0): pip is not what is measured. The
 figures are appended to bench/RESULTS.md (--no-results: not).
 """
 
@@ -74,7 +75,7 @@ def copy_pack(source, target, ref):
     text = REF_FIELD.sub("", text)
     text = re.sub(r"^(name\s*:\s*).*$", rf"\g<1>{ref}", text, count=1, flags=re.MULTILINE)
     metadata.write_text(f"{text.rstrip()}\nref: {ref}\n")
-    for folder in ("actions", "rules", "sensors", "triggers"):
+    for folder in ("actions", "aliases", "policies", "rules", "sensors", "triggers"):
         for path in (target / folder).glob("*.y*ml") if (target / folder).is_dir() else []:
             original = path.read_text()
             changed = PACK_FIELD.sub(rf"\g<1>{ref}", original)
@@ -222,6 +223,8 @@ def main():
             **os.environ,
             "PORTAL_DATA_DIR": str(data_dir),
             "DJANGO_SETTINGS_MODULE": "portal.settings",
+            # The packs' metadata only: no pip install of their requirements (60 virtualenvs).
+            "ST2_SETUP_VIRTUALENVS": "0",
         }
         if not os.environ.get("DATABASE_URL"):
             env["SQLITE_PATH"] = str(data_dir / "portal.sqlite3")

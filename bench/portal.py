@@ -1,9 +1,10 @@
 """Server time of the portal's pages at scale, beside the sign-in page in the same run.
 
     .venv/bin/python bench/portal.py [--actions 5000] [--executions 100000] [--samples 50]
+    scripts/with-postgres .venv/bin/python bench/portal.py ...     # on PostgreSQL
 
-A throwaway site (tests/live_site.py: gunicorn and a worker, SQLite in a temporary directory)
-gets:
+A throwaway site (tests/live_site.py: gunicorn and a worker; SQLite in a temporary directory,
+or the empty database DATABASE_URL names) gets:
 - a generated catalog: --actions actions in --packs packs (bench_00, bench_01, ...) beside the
   bundled ones, written in StackStorm's on-disk format to a temporary directory
   (ST2_PACKS_EXTRA_DIRS) and registered as any pack is (manage.py register_packs). Each has
@@ -11,7 +12,8 @@ gets:
 - --executions finished executions of --busy-actions of those actions, one a minute going
   back, every other one the administrator's and a member's, inserted with plain SQL in one
   transaction (the API would take the best part of an hour), with the action and runner
-  snapshots the API itself shows;
+  snapshots the API itself shows; on PostgreSQL then VACUUM ANALYZE (as autovacuum would)
+  and the execution counts compacted (as the worker does every few seconds);
 - --rules webhook rules, through the API.
 Then a signed-in administrator (the member for their history) times each page over real
 HTTP, --samples rounds with the pages in turn (so that other work on shared cores falls on all
@@ -120,7 +122,7 @@ def insert_executions(args, site, api):
     busy = [action_ref(args, number) for number in range(min(args.busy_actions, args.actions))]
     snapshots = {ref: api.get(f"{site.url}/api/v1/actions/{ref}").json() for ref in busy}
     runner = api.get(f"{site.url}/api/v1/runnertypes/noop").json()
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = datetime.now(UTC)
     rows = []
     for number in range(args.executions):
         ref = busy[number % len(busy)]
@@ -139,21 +141,49 @@ def insert_executions(args, site, api):
                 "context": json.dumps({"user": user}),
                 "result": json.dumps({}),
                 "log": json.dumps([]),
-                "start_timestamp": f"{started:%Y-%m-%d %H:%M:%S.%f}",
-                "end_timestamp": f"{started + timedelta(seconds=1):%Y-%m-%d %H:%M:%S.%f}",
+                "start_timestamp": started,
+                "end_timestamp": started + timedelta(seconds=1),
                 "worker": "bench",
                 "rule_ref": "",
                 "trigger_instance_id": "",
                 "origin": json.dumps({}),
             }
         )
+    if not rows:
+        return
+    columns = ", ".join(f'"{column}"' for column in rows[0])
+    if os.environ.get("DATABASE_URL"):
+        insert_postgresql(site, columns, rows)
+        return
+    for row in rows:  # as Django stores them on SQLite: naive UTC
+        for name in ("start_timestamp", "end_timestamp"):
+            row[name] = f"{row[name].replace(tzinfo=None):%Y-%m-%d %H:%M:%S.%f}"
     with sqlite3.connect(site.data_dir / "portal.sqlite3") as database:
-        columns = list(rows[0]) if rows else []
         database.executemany(
-            f"INSERT INTO st2bridge_execution ({', '.join(columns)}) "  # noqa: S608 - ours
-            f"VALUES ({', '.join('?' * len(columns))})",
+            f"INSERT INTO st2bridge_execution ({columns}) "  # noqa: S608 - ours
+            f"VALUES ({', '.join('?' * len(rows[0]))})",
             [tuple(row.values()) for row in rows],
         )
+
+
+def insert_postgresql(site, columns, rows):
+    """The rows in one transaction, then what a running site does on its own: VACUUM ANALYZE
+    (autovacuum) and the execution counts compacted (the worker, every few seconds)."""
+    import psycopg
+
+    marks = ", ".join(["%s"] * len(rows[0]))
+    url = os.environ["DATABASE_URL"]
+    with psycopg.connect(url) as database, database.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO st2bridge_execution ({columns}) VALUES ({marks})",  # noqa: S608 - ours
+            [tuple(row.values()) for row in rows],
+        )
+    with psycopg.connect(url, autocommit=True) as database:
+        database.execute("VACUUM ANALYZE st2bridge_execution")
+    site.manage(
+        "shell", "-v", "0", "-c",
+        "from st2bridge import execution_counts; execution_counts.compact()",
+    )  # fmt: skip
 
 
 def add_rules(args, site, api):
@@ -280,7 +310,10 @@ def main():
     with tempfile.TemporaryDirectory(prefix="bench-packs-") as packs_dir:
         started = time.perf_counter()
         write_catalog(args, Path(packs_dir))
-        with LiveSite(LOG_LEVEL="ERROR", ST2_PACKS_EXTRA_DIRS=packs_dir) as site:
+        database_url = os.environ.get("DATABASE_URL", "")
+        with LiveSite(
+            DATABASE_URL=database_url, LOG_LEVEL="ERROR", ST2_PACKS_EXTRA_DIRS=packs_dir
+        ) as site:
             registered = time.perf_counter() - started
             api = requests.Session()
             api.headers["X-Auth-Token"] = site.token()
@@ -291,7 +324,7 @@ def main():
             add_rules(args, site, api)
             setup = (
                 f"catalog written and registered in {registered:.0f} s, "
-                f"executions inserted in {inserted:.1f} s"
+                f"executions inserted in {inserted:.1f} s ({database_label()})"
             )
             print(setup)
             browser = signed_in(site)
