@@ -56,6 +56,9 @@ test: $(VENV)/.installed node_modules/.installed $(ST2CLIENT_VENV)/.installed
 # The layers held by a test: the import contracts of pyproject.toml (the portal imports only the
 # client and the pure modules, ...), then ruff's formatting and lint rules.
 lint: $(VENV)/.installed
+	@# No symbolic link is committed: one to a local virtualenv or node_modules breaks a clone.
+	@test -z "$$(git ls-files -s 2>/dev/null | awk '$$1 == "120000" {print $$4}')" || \
+		{ echo "symbolic links committed:"; git ls-files -s | awk '$$1 == "120000" {print $$4}'; exit 1; }
 	$(VENV)/bin/lint-imports --no-logo
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
