@@ -33,11 +33,9 @@ import json
 import re
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -47,7 +45,7 @@ from urllib.parse import urlsplit
 
 import executions as base  # bench/executions.py: the site, its processes, the report bits
 import requests
-from executions import Site, manage, percentile
+from executions import manage, percentile
 from rules import CpuMeter  # bench/rules.py: CPU time of gunicorn's processes, from /proc
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -361,40 +359,25 @@ def report(args, rounds, web):
 
 def main(argv=None):
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, base.interrupted)
-    data_dir = Path(tempfile.mkdtemp(prefix="st2bridge-bench-api-"))
-    port = base.free_port()
-    env = base.site_environment(data_dir, port)
-    write_pack(data_dir / "packs", args.actions)
-    env |= {
-        "DJANGO_SETTINGS_MODULE": "api_settings",  # bench/api_settings.py: the bare view added
-        "PYTHONPATH": f"{BENCH_DIR}:{base.ROOT}",
-        "ST2_PACKS_EXTRA_DIRS": str(data_dir / "packs"),
-        "ST2_SETUP_VIRTUALENVS": "false",
-    }
-    base_url = f"http://127.0.0.1:{port}"
-    site = Site(env, data_dir)
-    keep = args.keep
-    try:
-        print(f"setting up in {data_dir} ({base.database_label()})...", flush=True)
+
+    def with_the_bare_view(data_dir, env):
+        write_pack(data_dir / "packs", args.actions)
+        return {
+            "DJANGO_SETTINGS_MODULE": "api_settings",  # bench/api_settings.py: the bare view
+            "PYTHONPATH": f"{BENCH_DIR}:{base.ROOT}",
+            "ST2_PACKS_EXTRA_DIRS": str(data_dir / "packs"),
+            "ST2_SETUP_VIRTUALENVS": "false",
+        }
+
+    def bench(env, site, base_url):
         token, key = start_site(env, site, base_url)
         print(f"running {args.executions} core.noop executions...", flush=True)
         run_executions(base_url, token, args.executions)
         check_endpoints(base_url, token, key)
         report(args, measure(args, base_url, token, key, site), env["WEB_CONCURRENCY"])
         return 0
-    except KeyboardInterrupt:
-        print("\ninterrupted; stopping gunicorn and the worker", file=sys.stderr)
-        return 130
-    except (Exception, requests.RequestException):
-        keep = True  # its logs tell what went wrong
-        raise
-    finally:
-        site.stop()
-        if keep:
-            print(f"data and logs kept in {data_dir}", file=sys.stderr)
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
+
+    return base.on_throwaway_site("api", args.keep, bench, with_the_bare_view)
 
 
 if __name__ == "__main__":

@@ -540,26 +540,26 @@ def start_site(env, site, base_url, workers):
     return login(base_url, password)
 
 
-def main():
-    args = parse_args()
+def on_throwaway_site(name, keep, bench, prepare=None):
+    """Run `bench(env, site, base_url)` and return its exit status, on a site of its own in a
+    new temporary directory; `prepare(data_dir, env)`, if given, first adds to its
+    environment. Ctrl-C or SIGTERM stops it (130). The directory goes afterwards, unless
+    `keep` or the bench failed: its logs tell why."""
     signal.signal(signal.SIGTERM, interrupted)
-    data_dir = Path(tempfile.mkdtemp(prefix="st2bridge-bench-"))
+    data_dir = Path(tempfile.mkdtemp(prefix=f"st2bridge-bench-{name}-"))
     port = free_port()
-    env = {**site_environment(data_dir, port), "WEB_CONCURRENCY": str(args.web)}
-    base_url = f"http://127.0.0.1:{port}"
+    env = site_environment(data_dir, port)
+    if prepare is not None:
+        env |= prepare(data_dir, env)
     site = Site(env, data_dir)
-    keep = args.keep
     try:
         print(f"setting up in {data_dir} ({database_label()})...", flush=True)
-        token = start_site(env, site, base_url, args.workers)
-        figures = measure(args, base_url, token, site)
-        report(args, figures)
-        return 0 if claims_verdict(figures)[0] else 1
+        return bench(env, site, f"http://127.0.0.1:{port}")
     except KeyboardInterrupt:
-        print("\ninterrupted; stopping gunicorn and the workers", file=sys.stderr)
+        print("\ninterrupted; stopping the site", file=sys.stderr)
         return 130
-    except Exception:
-        keep = True  # its logs tell what went wrong
+    except Exception:  # requests' errors too
+        keep = True
         raise
     finally:
         site.stop()
@@ -567,6 +567,21 @@ def main():
             print(f"data and logs kept in {data_dir}", file=sys.stderr)
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def main():
+    args = parse_args()
+
+    def bench(env, site, base_url):
+        token = start_site(env, site, base_url, args.workers)
+        figures = measure(args, base_url, token, site)
+        report(args, figures)
+        return 0 if claims_verdict(figures)[0] else 1
+
+    def web_processes(data_dir, env):
+        return {"WEB_CONCURRENCY": str(args.web)}
+
+    return on_throwaway_site("executions", args.keep, bench, web_processes)
 
 
 if __name__ == "__main__":

@@ -23,17 +23,12 @@ reported them. Ctrl-C stops everything. The figures are appended to bench/RESULT
 import argparse
 import re
 import secrets
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import executions as base  # bench/executions.py: the site, the client loops, the report bits
-import requests
-from executions import ROOT, Site, manage, percentile
+from executions import ROOT, manage, percentile
 
 TARGET_RATIO = 2.0
 TARGET_BATCH_MS = 10.0
@@ -154,30 +149,13 @@ def report(args, baseline, during, purge):
 
 def main():
     args = parse_args()
-    signal.signal(signal.SIGTERM, base.interrupted)
-    data_dir = Path(tempfile.mkdtemp(prefix="st2bridge-bench-retention-"))
-    port = base.free_port()
-    env = base.site_environment(data_dir, port)
-    base_url = f"http://127.0.0.1:{port}"
-    site = Site(env, data_dir)
-    keep = args.keep
-    try:
-        print(f"setting up in {data_dir} ({base.database_label()})...", flush=True)
+
+    def bench(env, site, base_url):
         token = start_site(env, site, base_url, args)
         report(args, *measure(args, base_url, token, site))
         return 0
-    except KeyboardInterrupt:
-        print("\ninterrupted; stopping gunicorn", file=sys.stderr)
-        return 130
-    except (Exception, requests.RequestException):
-        keep = True  # its logs tell what went wrong
-        raise
-    finally:
-        site.stop()
-        if keep:
-            print(f"data and logs kept in {data_dir}", file=sys.stderr)
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
+
+    return base.on_throwaway_site("retention", args.keep, bench)
 
 
 if __name__ == "__main__":

@@ -36,18 +36,14 @@ appended to bench/RESULTS.md (--no-results: not).
 import argparse
 import os
 import secrets
-import shutil
-import signal
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import executions as base  # bench/executions.py: the site, the client loops, the report bits
-import requests
-from executions import Site, concurrently, manage, percentile, sequential
+from executions import concurrently, manage, percentile, sequential
 
 MATCH_LEVELS = (0, 1, 2, 5, 10)
 TARGET_RATE_RATIO = 0.4  # 0.5 until issue 13 relaxed it: simpler data access for the last 10%
@@ -421,30 +417,13 @@ def start_site(env, site, base_url, args):
 
 def main():
     args = parse_args()
-    signal.signal(signal.SIGTERM, base.interrupted)
-    data_dir = Path(tempfile.mkdtemp(prefix="st2bridge-bench-rules-"))
-    port = base.free_port()
-    env = base.site_environment(data_dir, port)
-    base_url = f"http://127.0.0.1:{port}"
-    site = Site(env, data_dir)
-    keep = args.keep
-    try:
-        print(f"setting up in {data_dir} ({base.database_label()})...", flush=True)
+
+    def bench(env, site, base_url):
         token = start_site(env, site, base_url, args)
         report(args, measure(args, base_url, token, site))
         return 0
-    except KeyboardInterrupt:
-        print("\ninterrupted; stopping gunicorn and the worker", file=sys.stderr)
-        return 130
-    except (Exception, requests.RequestException):
-        keep = True  # its logs tell what went wrong
-        raise
-    finally:
-        site.stop()
-        if keep:
-            print(f"data and logs kept in {data_dir}", file=sys.stderr)
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
+
+    return base.on_throwaway_site("rules", args.keep, bench)
 
 
 if __name__ == "__main__":

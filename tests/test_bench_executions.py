@@ -17,7 +17,7 @@ RATE = r" +[\d.]+  pid (\d+) (\d+) \(\d+%\)(?:, pid (\d+) (\d+) \(\d+%\))?$"
 def test_bench_executions_with_two_workers_prints_the_claims_and_their_split():
     out = run_bench("executions.py", *TINY)
 
-    assert "gunicorn 2 gthread processes, 2 worker process(es)" in out, out
+    assert "gunicorn 2 uvicorn-worker processes, 2 worker process(es)" in out, out
     assert re.search(r"^GET /api/v1/user, sequential +5 +[\d.]+ +[\d.]+ +1\.0x", out, re.M), out
     assert re.search(r"^core\.noop POST->succeeded, seq\. +5 +[\d.]+ +[\d.]+ +[\d.]+x", out, re.M)
     assert re.search(r"^core\.noop POST->succeeded, 2 threads +60 +\d+ +[\d.]+x", out, re.M), out
