@@ -89,17 +89,14 @@ def action_detail(request, ref):
     or, for the no-JavaScript "Add a row" button, the same form one row longer."""
     action = request.st2.get_action(ref)
     merged = request.st2.action_parameters(ref)
-    rerun = request.POST.get("rerun_of") or request.GET.get("rerun") or ""
-    if rerun and not EXECUTION_ID.fullmatch(rerun):
-        raise Http404("No such execution to run again.")
-    if request.method == "POST":
-        form = build_form(merged, data=request.POST, rerun=bool(rerun))
-        adding = form.add_row(request.POST.get(ADD_ROW, ""))
-        execution = None if adding else _launch(request, ref, form, merged, rerun)
-        if execution is not None:
-            return redirect("execution", execution_id=execution["id"])
-    else:
-        form = build_form(merged, initial=_prefill(request, merged, rerun), rerun=bool(rerun))
+    form, rerun, launched = run_form(
+        request,
+        merged,
+        launch=lambda form, rerun: _launch(request, ref, form, merged, rerun),
+        prefill=lambda rerun: _prefill(request, merged, rerun),
+    )
+    if launched is not None:
+        return launched
     executions, total = request.st2.list_executions(
         action=ref,
         user=request.st2_user,
@@ -139,6 +136,25 @@ def _prefill(request, merged, rerun):
     return {
         name: value for name, value in original.items() if not merged.get(name, {}).get("secret")
     }
+
+
+def run_form(request, schema, launch, prefill):
+    """(form, rerun, launched) of a page that runs something (an action, a launch template):
+    `rerun` the execution ?rerun= or the posted rerun_of names, if any; `launched` the
+    redirect to the execution a POST started (launch(form, rerun): the execution or None),
+    else None and the form to show: a POST's with its errors, or one row longer for the
+    no-JavaScript "Add a row" button; a GET's pre-filled by prefill(rerun)."""
+    rerun = request.POST.get("rerun_of") or request.GET.get("rerun") or ""
+    if rerun and not EXECUTION_ID.fullmatch(rerun):
+        raise Http404("No such execution to run again.")
+    if request.method != "POST":
+        return build_form(schema, initial=prefill(rerun), rerun=bool(rerun)), rerun, None
+    form = build_form(schema, data=request.POST, rerun=bool(rerun))
+    adding = form.add_row(request.POST.get(ADD_ROW, ""))
+    execution = None if adding else launch(form, rerun)
+    if execution is None:
+        return form, rerun, None
+    return form, rerun, redirect("execution", execution_id=execution["id"])
 
 
 def _launch(request, ref, form, merged, rerun):

@@ -4,7 +4,6 @@ staff create one from an action's page, edit it (each save a new version), expor
 import one, and delete it. Everything goes through the API's templates extension
 (st2bridge/api/templates.py), which decides again: a forged post is refused there."""
 
-import re
 from functools import wraps
 
 from django.contrib import messages
@@ -14,9 +13,10 @@ from django.shortcuts import redirect, render
 
 from portal.access import st2_login_required
 from portal.form_rows import ADD_ROW
-from portal.forms import add_error, build_form, cleaned_parameters, error_summary
+from portal.forms import add_error, cleaned_parameters, error_summary
 from portal.paging import page_number, pager, window
 from portal.template_editor import TemplateForm, initial_of
+from portal.views.catalog import run_form
 from portal.views.executions import LIST_FIELDS
 from portal.views.executions import _list_row as execution_row
 from st2bridge.client import ApiError
@@ -24,7 +24,6 @@ from st2bridge.client import ApiError
 RECENT_RUNS = 10
 IMPORT_MAX_BYTES = 64 * 1024  # the API's bound (st2bridge.launch_templates.MAX_YAML_BYTES)
 NOT_PARAMETERS = {"csrfmiddlewaretoken", ADD_ROW, "rerun_of"}
-EXECUTION_ID = re.compile(r"[0-9a-f]{24}")
 
 
 def templates_page(view):
@@ -74,17 +73,14 @@ def template_detail(request, ref):
     follow; or, for the no-JavaScript "Add a row" button, the same form one row longer."""
     template = request.st2.get_template(ref)
     schema = template["parameters_schema"]
-    rerun = request.POST.get("rerun_of") or request.GET.get("rerun") or ""
-    if rerun and not EXECUTION_ID.fullmatch(rerun):
-        raise Http404("No such execution to run again.")
-    if request.method == "POST":
-        form = build_form(schema, data=request.POST, rerun=bool(rerun))
-        adding = form.add_row(request.POST.get(ADD_ROW, ""))
-        execution = None if adding else _run(request, ref, form, schema, rerun)
-        if execution is not None:
-            return redirect("execution", execution_id=execution["id"])
-    else:
-        form = build_form(schema, initial=_prefill(request, schema, rerun), rerun=bool(rerun))
+    form, rerun, launched = run_form(
+        request,
+        schema,
+        launch=lambda form, rerun: _run(request, ref, form, schema, rerun),
+        prefill=lambda rerun: _prefill(request, schema, rerun),
+    )
+    if launched is not None:
+        return launched
     runs, total = request.st2.list_executions(
         template=ref, user=request.st2_user, limit=RECENT_RUNS, include_attributes=LIST_FIELDS
     )
