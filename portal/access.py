@@ -69,6 +69,15 @@ def extensions(client):
     return found
 
 
+def offered(client):
+    """extensions(client), or nothing when the server cannot say (unreachable, or refusing):
+    a page (the unavailable page too) shows what is missing as unavailable."""
+    try:
+        return extensions(client)
+    except ApiError:
+        return {}
+
+
 def template_extensions(request):
     """Context processor: `st2_extensions` for every page of a signed-in user, for templates
     that show what the server offers; pages outside st2_login_required probe
@@ -80,11 +89,8 @@ def template_extensions(request):
         return {}
 
     def probe():
-        try:
-            with St2Client.from_settings(token=token) as client:
-                return extensions(client)
-        except ApiError:
-            return {}
+        with St2Client.from_settings(token=token) as client:
+            return offered(client)
 
     return {"st2_extensions": SimpleLazyObject(probe)}
 
@@ -129,7 +135,7 @@ def st2_login_required(view):
         with St2Client.from_settings(
             token=token, on_behalf_of=on_behalf_of(request)
         ) as request.st2:
-            request.st2_extensions = SimpleLazyObject(partial(extensions, request.st2))
+            request.st2_extensions = SimpleLazyObject(partial(offered, request.st2))
             try:
                 return view(request, *args, **kwargs)
             except ApiUnauthorized:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.templatetags.static import static
-from django.urls import include, path, re_path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from portal.views import (
@@ -54,7 +54,7 @@ urlpatterns = [
     path("teams/<int:team_id>/revoke", teams.team_revoke, name="team_revoke"),
     path("teams/<int:team_id>/delete", teams.team_delete, name="team_delete"),
     path("audit", audit.audit_list, name="audit"),
-    re_path(r"^audit/export\.(?P<kind>csv|json)$", audit.audit_export, name="audit_export"),
+    path("audit/export.<str:kind>", audit.audit_export, name="audit_export"),
     path("templates", templates.template_list, name="templates"),
     path("templates/new", templates.template_create, name="template_create"),
     path("templates/import", templates.template_import, name="template_import"),

@@ -12,8 +12,12 @@ from django.core.management import CommandError, call_command
 
 from st2bridge.models import Action, Pack, Rule, RunnerType, SensorType
 from st2bridge.packs import register_pack, register_packs
+from st2bridge.triggers import BUILTIN_TRIGGER_TYPES_FILE
 
 from .pack_support import NOOP_ACTION, pack_yaml, write_pack
+
+# StackStorm's internal trigger types and the server's own events (st2bridge.server_events).
+BUILTIN_TRIGGER_TYPES = len(yaml.safe_load(BUILTIN_TRIGGER_TYPES_FILE.read_text()))
 
 BUNDLED_PACKS = Path(settings.BASE_DIR) / "packs"
 REFERENCE = Path(settings.BASE_DIR).parent / "shared" / "reference"
@@ -370,13 +374,13 @@ def test_command_defaults_to_settings_and_prints_a_summary(db):
     stdout, stderr = run_command()
 
     assert stdout.strip() == (
-        f"Registered {runner_count} runner types, 14 trigger types, 3 packs, "
+        f"Registered {runner_count} runner types, {BUILTIN_TRIGGER_TYPES} trigger types, 3 packs, "
         f"{action_count} actions, 0 rules, 0 sensors; 0 packs unchanged"
     )
     assert stderr == ""
     again, _ = run_command()
     assert again.strip() == (
-        f"Registered {runner_count} runner types, 14 trigger types, 0 packs, "
+        f"Registered {runner_count} runner types, {BUILTIN_TRIGGER_TYPES} trigger types, 0 packs, "
         "0 actions, 0 rules, 0 sensors; 3 packs unchanged"
     )
 
@@ -409,6 +413,6 @@ def test_command_takes_runner_files_and_a_single_pack_dir(db, reference):
         str(BUNDLED_PACKS / "demo"),
     )
 
-    assert "Registered 3 runner types, 14 trigger types, 1 packs" in stdout
+    assert f"Registered 3 runner types, {BUILTIN_TRIGGER_TYPES} trigger types, 1 packs" in stdout
     assert "RunnerType python-script is not found." in stdout  # demo.greet needs it
     assert not RunnerType.objects.filter(name="http-request").exists()

@@ -9,7 +9,7 @@ import json
 from itertools import islice
 
 from django.core.exceptions import PermissionDenied
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -82,11 +82,16 @@ def _row(record):
     return {**record, "changes_text": json.dumps(changes, indent=2, sort_keys=True)}
 
 
+EXPORT_KINDS = ("csv", "json")
+
+
 @require_GET
 @st2_login_required
 def audit_export(request, kind):
     """The filtered records as CSV or JSON, newest first, streamed. The first page is read
     here, so that a refusal is a page of its own; the rest as the response is sent."""
+    if kind not in EXPORT_KINDS:
+        raise Http404("The audit log is exported as CSV or JSON.")
     refused = _refuse_non_admin(request)
     if refused:
         return refused
