@@ -139,11 +139,10 @@ def operation(
     return result
 
 
-def listing(name, allowed=(), extra=()):
+def listing(name, allowed=(), extra=(), errors=()):
     schema = {"type": "array", "items": ref(name)}
-    return operation(
-        f"List {name} objects", 200, schema, parameters=[*filters(allowed), *PAGING, *extra]
-    )
+    parameters = [*filters(allowed), *PAGING, *extra]
+    return operation(f"List {name} objects", 200, schema, errors=errors, parameters=parameters)
 
 
 def detail(name, errors=(404,), **kwargs):
@@ -661,7 +660,7 @@ def template_paths():
         },
         "/api/v1/templates/{ref}/versions": {
             "parameters": [path("ref", "ops.restart_staging")],
-            "get": listing("LaunchTemplateVersion"),
+            "get": listing("LaunchTemplateVersion", errors=(403, 404)),
         },
         "/api/v1/templates/{ref}/versions/{number}": {
             "parameters": [path("ref", "ops.restart_staging"), path("number", "1")],
